@@ -1,0 +1,112 @@
+//! `npymap info PATH [--json]`.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use npymap::npy::{self, Format};
+use npymap::{Dtype, ParsedHeader};
+use serde_json::{Value, json};
+
+use super::{CliError, CmdResult, with_path};
+
+/// The npy fields of `info --json` (shared with npz members).
+pub(crate) fn npy_json(p: &ParsedHeader) -> Value {
+    let h = &p.header;
+    json!({
+        "version": p.version.as_str(),
+        "descr": h.dtype.to_json(),
+        "fortran_order": h.fortran_order,
+        "shape": h.shape,
+        "data_offset": p.data_offset,
+        "itemsize": h.dtype.itemsize(),
+        "nbytes": h.payload_len().unwrap_or(0),
+    })
+}
+
+/// A readable name for a dtype, like NumPy's `dtype.name` where simple.
+fn dtype_name(d: &Dtype) -> String {
+    use npymap::ScalarKind as K;
+    match d {
+        Dtype::Scalar(s) => {
+            let bits = s.itemsize() * 8;
+            match s.kind() {
+                K::Bool => "bool".into(),
+                K::Int => format!("int{bits}"),
+                K::UInt => format!("uint{bits}"),
+                K::Float if s.itemsize() == 16 => "longdouble".into(),
+                K::Float => format!("float{bits}"),
+                K::Complex if s.itemsize() == 32 => "clongdouble".into(),
+                K::Complex => format!("complex{bits}"),
+                K::Bytes => format!("bytes{bits}"),
+                K::Unicode => format!("str{bits}"),
+                K::Void => format!("void{bits}"),
+                K::Datetime { .. } => "datetime64".into(),
+                K::Timedelta { .. } => "timedelta64".into(),
+                K::Object => "object".into(),
+            }
+        }
+        Dtype::Subarray { .. } => "subarray".into(),
+        Dtype::Struct(s) => format!("structured, {} fields", s.fields().len()),
+    }
+}
+
+fn shape_text(shape: &[u64]) -> String {
+    match shape {
+        [] => "()".into(),
+        [one] => format!("({one},)"),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// The human summary of one array header, indented by `indent`.
+pub(crate) fn npy_text(p: &ParsedHeader, indent: &str) -> String {
+    let h = &p.header;
+    let descr = match &h.dtype {
+        Dtype::Scalar(s) => s.descr(),
+        other => other.descr(),
+    };
+    let order = if h.fortran_order { "Fortran" } else { "C" };
+    let nbytes = h.payload_len().unwrap_or(0);
+    format!(
+        "{indent}version:     {}\n{indent}dtype:       {descr} ({}, {} bytes per element)\n\
+         {indent}shape:       {} ({} elements, {order} order)\n\
+         {indent}payload:     {nbytes} bytes at offset {}\n",
+        p.version.as_str(),
+        dtype_name(&h.dtype),
+        h.dtype.itemsize(),
+        shape_text(&h.shape),
+        h.element_count().unwrap_or(0),
+        p.data_offset,
+    )
+}
+
+pub(crate) fn run(path: &Path, json: bool) -> CmdResult {
+    match npy::detect_file(path).map_err(with_path(path))? {
+        Format::Npy => {
+            let p = npy::inspect(path).map_err(with_path(path))?;
+            let out = if json {
+                let mut v = npy_json(&p);
+                v["format"] = "npy".into();
+                let mut s = serde_json::to_string(&v).map_err(|e| CliError(e.to_string()))?;
+                s.push('\n');
+                s
+            } else {
+                format!("{}: npy\n{}", path.display(), npy_text(&p, "  "))
+            };
+            let _ = std::io::stdout().write_all(out.as_bytes());
+            Ok(ExitCode::SUCCESS)
+        }
+        Format::Npz => Err(CliError(format!(
+            "{}: npz archives are not supported yet",
+            path.display()
+        ))),
+    }
+}

@@ -1,0 +1,466 @@
+//! From descr text, literals and JSON to [`Dtype`], following NumPy's
+//! `descr_to_dtype` (see `spec/dtypes.md`).
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use super::{ByteOrder, Dtype, Field, Scalar, ScalarKind, Struct, TimeUnit};
+use crate::error::{Error, ErrorKind, Result, snippet};
+use crate::literal::{Lit, MAX_DEPTH, Val};
+
+/// Most fields a structured dtype may have. The header size limit bounds it
+/// too; this keeps a hostile header's model small.
+pub const MAX_FIELDS: usize = 1 << 20;
+
+/// Most dimensions of a subarray field (NumPy's `NPY_MAXDIMS`).
+const MAX_SUBARRAY_DIMS: usize = 64;
+
+fn bad(descr: &str, reason: impl Into<String>) -> Error {
+    ErrorKind::Dtype {
+        descr: Some(snippet(descr)),
+        reason: reason.into(),
+    }
+    .into()
+}
+
+/// A dtype error about structure rather than one type string.
+fn bad_structure(reason: impl Into<String>) -> Error {
+    ErrorKind::Dtype {
+        descr: None,
+        reason: reason.into(),
+    }
+    .into()
+}
+
+/// Names NumPy understands, mapped to kind and size (x86-64 / aarch64 Linux).
+fn named(name: &str) -> Option<(ScalarKind, usize)> {
+    use ScalarKind::*;
+    Some(match name {
+        "bool" | "bool_" => (Bool, 1),
+        "int8" | "byte" => (Int, 1),
+        "int16" | "short" => (Int, 2),
+        "int32" | "intc" => (Int, 4),
+        "int64" | "int" | "int_" | "intp" | "long" | "longlong" => (Int, 8),
+        "uint8" | "ubyte" => (UInt, 1),
+        "uint16" | "ushort" => (UInt, 2),
+        "uint32" | "uintc" => (UInt, 4),
+        "uint64" | "uint" | "uintp" | "ulong" | "ulonglong" => (UInt, 8),
+        "float16" | "half" => (Float, 2),
+        "float32" | "single" => (Float, 4),
+        "float64" | "double" | "float" => (Float, 8),
+        "float128" | "longdouble" => (Float, 16),
+        "complex64" | "csingle" => (Complex, 8),
+        "complex128" | "cdouble" | "complex" => (Complex, 16),
+        "complex256" | "clongdouble" => (Complex, 32),
+        "object" | "object_" => (Object, 8),
+        _ => return None,
+    })
+}
+
+/// One-character type codes (`np.dtype('d')` etc.).
+fn char_code(c: char) -> Option<(ScalarKind, usize)> {
+    use ScalarKind::*;
+    Some(match c {
+        '?' => (Bool, 1),
+        'b' => (Int, 1),
+        'B' => (UInt, 1),
+        'h' => (Int, 2),
+        'H' => (UInt, 2),
+        'i' => (Int, 4),
+        'I' => (UInt, 4),
+        'l' | 'q' | 'p' => (Int, 8),
+        'L' | 'Q' | 'P' => (UInt, 8),
+        'e' => (Float, 2),
+        'f' => (Float, 4),
+        'd' => (Float, 8),
+        'g' => (Float, 16),
+        'F' => (Complex, 8),
+        'D' => (Complex, 16),
+        'G' => (Complex, 32),
+        'O' => (Object, 8),
+        _ => return None,
+    })
+}
+
+/// Parses `[10s]`-style unit text (without the brackets).
+fn time_unit(descr: &str, inner: &str) -> Result<(TimeUnit, u32)> {
+    let digits = inner.bytes().take_while(u8::is_ascii_digit).count();
+    let (num, unit) = inner.split_at(digits);
+    let multiplier = if num.is_empty() {
+        1
+    } else {
+        num.parse::<u32>()
+            .ok()
+            .filter(|&m| m > 0)
+            .ok_or_else(|| bad(descr, "datetime multiplier must be between 1 and 2^32-1"))?
+    };
+    let unit = TimeUnit::from_str(unit).ok_or_else(|| {
+        bad(
+            descr,
+            format!(
+                "unknown datetime unit {:?} (expected one of Y M W D h m s ms us ns ps fs as generic)",
+                snippet(unit)
+            ),
+        )
+    })?;
+    if unit == TimeUnit::Generic && multiplier != 1 {
+        return Err(bad(descr, "the generic datetime unit takes no multiplier"));
+    }
+    Ok((unit, multiplier))
+}
+
+/// Parses a simple type string: an optional byte-order character followed
+/// by a type code with size (`f8`, `S3`, `M8[ns]`), a one-character code
+/// (`d`) or a NumPy name (`float64`, `datetime64[ns]`).
+pub(crate) fn scalar_from_str(descr: &str) -> Result<Scalar> {
+    let (order, body) = match descr.chars().next() {
+        Some('<') => (Some(ByteOrder::Little), &descr[1..]),
+        Some('>' | '!') => (Some(ByteOrder::Big), &descr[1..]),
+        Some('=') => (Some(ByteOrder::NATIVE), &descr[1..]),
+        Some('|') => (None, &descr[1..]),
+        _ => (None, descr),
+    };
+    if body.is_empty() {
+        return Err(bad(descr, "missing type code"));
+    }
+    if let Some((kind, size)) = named(body) {
+        return Scalar::new(kind, order, size);
+    }
+    // datetime64 / timedelta64 and their codes, with an optional [unit].
+    let (head, unit) = match body.find('[') {
+        Some(n) => {
+            let inner = body
+                .get(n + 1..)
+                .and_then(|r| r.strip_suffix(']'))
+                .ok_or_else(|| bad(descr, "unterminated datetime unit"))?;
+            (&body[..n], Some(inner))
+        }
+        None => (body, None),
+    };
+    let time = match head {
+        "M8" | "M" | "datetime64" => Some(true),
+        "m8" | "m" | "timedelta64" => Some(false),
+        _ => None,
+    };
+    if let Some(is_datetime) = time {
+        let (unit, multiplier) = match unit {
+            Some(u) => time_unit(descr, u)?,
+            None => (TimeUnit::Generic, 1),
+        };
+        let kind = if is_datetime {
+            ScalarKind::Datetime { unit, multiplier }
+        } else {
+            ScalarKind::Timedelta { unit, multiplier }
+        };
+        return Scalar::new(kind, order, 8);
+    }
+    if unit.is_some() {
+        return Err(bad(descr, "only datetime64 and timedelta64 take a unit"));
+    }
+    let mut chars = body.chars();
+    let code = chars.next().unwrap_or('?');
+    let digits = chars.as_str();
+    if digits.is_empty() {
+        return match char_code(code) {
+            Some((kind, size)) => Scalar::new(kind, order, size),
+            None if matches!(code, 'S' | 'a' | 'U' | 'V') => Err(bad(descr, "zero itemsize")),
+            None => Err(bad(descr, "unknown type code")),
+        };
+    }
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad(descr, "unknown type code"));
+    }
+    let n: usize = digits
+        .parse()
+        .ok()
+        .filter(|&n| isize::try_from(n).is_ok())
+        .ok_or_else(|| bad(descr, "size too large"))?;
+    let (kind, size) = match code {
+        'b' => (ScalarKind::Bool, n),
+        'i' => (ScalarKind::Int, n),
+        'u' => (ScalarKind::UInt, n),
+        'f' => (ScalarKind::Float, n),
+        'c' => (ScalarKind::Complex, n),
+        'S' | 'a' => (ScalarKind::Bytes, n),
+        'V' => (ScalarKind::Void, n),
+        'O' => (ScalarKind::Object, n),
+        'U' => (
+            ScalarKind::Unicode,
+            n.checked_mul(4)
+                .filter(|&s| isize::try_from(s).is_ok())
+                .ok_or_else(|| bad(descr, "size too large"))?,
+        ),
+        _ => return Err(bad(descr, "unknown type code")),
+    };
+    Scalar::new(kind, order, size).map_err(|e| match e.kind() {
+        ErrorKind::Dtype { reason, .. } => bad(descr, reason.clone()),
+        _ => e,
+    })
+}
+
+/// A field as listed in a descr, before layout.
+pub(crate) struct RawField {
+    pub name: String,
+    pub title: Option<String>,
+    pub dtype: Dtype,
+    /// A NumPy padding entry (`('', '|V4')`): takes room, is not a field.
+    pub pad: bool,
+}
+
+/// Lays fields out one after another, as `descr_to_dtype` does.
+pub(crate) fn build_struct(raw: Vec<RawField>) -> Result<Dtype> {
+    if raw.len() > MAX_FIELDS {
+        return Err(bad_structure(format!("more than {MAX_FIELDS} fields")));
+    }
+    let mut seen: HashSet<&str> = HashSet::with_capacity(raw.len());
+    for f in raw.iter().filter(|f| !f.pad) {
+        for n in std::iter::once(f.name.as_str()).chain(f.title.as_deref()) {
+            if !seen.insert(n) {
+                return Err(bad_structure(format!(
+                    "field name \"{}\" is used twice (as a name or title)",
+                    snippet(n)
+                )));
+            }
+        }
+    }
+    drop(seen);
+    let mut offset: usize = 0;
+    let mut fields = Vec::with_capacity(raw.len());
+    for f in raw {
+        let size = f.dtype.itemsize();
+        if !f.pad {
+            fields.push(Field {
+                name: f.name,
+                title: f.title,
+                offset,
+                dtype: f.dtype,
+            });
+        }
+        offset = offset
+            .checked_add(size)
+            .filter(|&o| isize::try_from(o).is_ok())
+            .ok_or(ErrorKind::Overflow {
+                what: "structured dtype itemsize",
+            })?;
+    }
+    Ok(Dtype::Struct(Struct {
+        fields,
+        itemsize: offset,
+    }))
+}
+
+fn subarray(base: Dtype, shape_lit: &Lit<'_>) -> Result<Dtype> {
+    let dims: Vec<i128> = match &shape_lit.val {
+        Val::Int(n) => vec![*n],
+        Val::Tuple(items) => items
+            .iter()
+            .map(|l| match l.val {
+                Val::Int(n) => Ok(n),
+                _ => Err(bad_structure("subarray shape must hold integers")),
+            })
+            .collect::<Result<_>>()?,
+        other => {
+            return Err(bad_structure(format!(
+                "subarray shape must be an int or tuple, found {}",
+                other.describe()
+            )));
+        }
+    };
+    if dims.is_empty() {
+        return Ok(base);
+    }
+    if dims.len() > MAX_SUBARRAY_DIMS {
+        return Err(bad_structure(format!(
+            "subarray has more than {MAX_SUBARRAY_DIMS} dims"
+        )));
+    }
+    let mut shape = Vec::with_capacity(dims.len());
+    let mut size = base.itemsize();
+    for d in dims {
+        let d = u64::try_from(d).map_err(|_| bad_structure("subarray dimension is negative"))?;
+        size = usize::try_from(d)
+            .ok()
+            .and_then(|d| size.checked_mul(d))
+            .filter(|&s| isize::try_from(s).is_ok())
+            .ok_or(ErrorKind::Overflow {
+                what: "subarray itemsize",
+            })?;
+        shape.push(d);
+    }
+    Ok(Dtype::Subarray {
+        base: Box::new(base),
+        shape,
+    })
+}
+
+fn string<'b>(lit: &'b Lit<'_>) -> Option<&'b str> {
+    match &lit.val {
+        Val::Str(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// Builds a dtype from the literal of a descr: a string, a structured list,
+/// or a `(descr, shape)` tuple.
+pub(crate) fn from_lit(lit: &Lit<'_>, depth: usize) -> Result<Dtype> {
+    if depth > MAX_DEPTH {
+        return Err(ErrorKind::TooDeep { max: MAX_DEPTH }.into());
+    }
+    match &lit.val {
+        Val::Str(s) => scalar_from_str(s).map(Dtype::Scalar),
+        Val::Tuple(items) if items.len() == 2 => match items.as_slice() {
+            [descr, shape] => subarray(from_lit(descr, depth + 1)?, shape),
+            _ => Err(bad_structure("a subarray must be (descr, shape)")),
+        },
+        Val::List(items) => {
+            let mut raw = Vec::with_capacity(items.len());
+            for item in items {
+                raw.push(field(item, depth + 1).map_err(|e| e.at(item.at as u64))?);
+            }
+            build_struct(raw)
+        }
+        other => Err(bad_structure(format!(
+            "expected a type string or a list of fields, found {}",
+            other.describe()
+        ))),
+    }
+}
+
+fn field(item: &Lit<'_>, depth: usize) -> Result<RawField> {
+    let parts = match &item.val {
+        Val::Tuple(p) | Val::List(p) if p.len() == 2 || p.len() == 3 => p.as_slice(),
+        other => {
+            return Err(bad_structure(format!(
+                "a field must be (name, descr) or (name, descr, shape), found {}",
+                other.describe()
+            )));
+        }
+    };
+    let (name_lit, descr_lit, shape_lit) = match parts {
+        [n, d] => (n, d, None),
+        [n, d, s] => (n, d, Some(s)),
+        _ => {
+            return Err(bad_structure(
+                "a field must be (name, descr) or (name, descr, shape)",
+            ));
+        }
+    };
+    let (title, name, plain_name) = match &name_lit.val {
+        Val::Str(n) => (None, n.to_string(), true),
+        Val::Tuple(tn) => match tn.as_slice() {
+            [t, n] => match (string(t), string(n)) {
+                (Some(t), Some(n)) => (Some(t.to_string()), n.to_string(), false),
+                _ => return Err(bad_structure("a (title, name) pair must hold two strings")),
+            },
+            _ => return Err(bad_structure("a (title, name) pair must hold two strings")),
+        },
+        other => {
+            return Err(bad_structure(format!(
+                "field name must be a string or (title, name), found {}",
+                other.describe()
+            )));
+        }
+    };
+    let base = from_lit(descr_lit, depth + 1).map_err(|e| e.at(descr_lit.at as u64))?;
+    let dtype = match shape_lit {
+        Some(shape) => subarray(base, shape).map_err(|e| e.at(shape.at as u64))?,
+        None => base,
+    };
+    // NumPy drops entries named '' whose type is void (padding), and a
+    // subarray dtype's type is void too.
+    let pad = plain_name
+        && name.is_empty()
+        && matches!(
+            &dtype,
+            Dtype::Subarray { .. }
+                | Dtype::Scalar(Scalar {
+                    kind: ScalarKind::Void,
+                    ..
+                })
+        );
+    Ok(RawField {
+        name,
+        title,
+        dtype,
+        pad,
+    })
+}
+
+/// Converts the JSON form of a descr to the literal it mirrors, then builds
+/// the dtype from that literal.
+pub(crate) fn from_json(v: &serde_json::Value) -> Result<Dtype> {
+    let lit = json_descr(v, 0)?;
+    from_lit(&lit, 0)
+}
+
+fn lit(val: Val<'_>) -> Lit<'_> {
+    Lit { at: 0, val }
+}
+
+fn json_descr(v: &serde_json::Value, depth: usize) -> Result<Lit<'static>> {
+    use serde_json::Value as J;
+    if depth > MAX_DEPTH {
+        return Err(ErrorKind::TooDeep { max: MAX_DEPTH }.into());
+    }
+    match v {
+        J::String(s) => Ok(lit(Val::Str(Cow::Owned(s.clone())))),
+        J::Array(items) if items.iter().all(J::is_array) => {
+            // A structured list: each item is a field tuple.
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                let J::Array(parts) = item else { continue };
+                let mut tuple = Vec::with_capacity(parts.len());
+                for (n, p) in parts.iter().enumerate() {
+                    tuple.push(match n {
+                        0 => json_plain(p, depth + 1)?,
+                        1 => json_descr(p, depth + 1)?,
+                        _ => json_plain(p, depth + 1)?,
+                    });
+                }
+                out.push(lit(Val::Tuple(tuple)));
+            }
+            Ok(lit(Val::List(out)))
+        }
+        J::Array(items) => {
+            // A (descr, shape) subarray tuple.
+            let mut tuple = Vec::with_capacity(items.len());
+            for (n, p) in items.iter().enumerate() {
+                tuple.push(if n == 0 {
+                    json_descr(p, depth + 1)?
+                } else {
+                    json_plain(p, depth + 1)?
+                });
+            }
+            Ok(lit(Val::Tuple(tuple)))
+        }
+        other => Err(bad(
+            &other.to_string(),
+            "a JSON descr is a string or an array",
+        )),
+    }
+}
+
+/// Names, `[title, name]` pairs and shapes: arrays become tuples.
+fn json_plain(v: &serde_json::Value, depth: usize) -> Result<Lit<'static>> {
+    use serde_json::Value as J;
+    if depth > MAX_DEPTH {
+        return Err(ErrorKind::TooDeep { max: MAX_DEPTH }.into());
+    }
+    match v {
+        J::String(s) => Ok(lit(Val::Str(Cow::Owned(s.clone())))),
+        J::Number(n) => n
+            .as_i64()
+            .map(|i| lit(Val::Int(i128::from(i))))
+            .ok_or_else(|| bad(&n.to_string(), "expected an integer")),
+        J::Array(items) => Ok(lit(Val::Tuple(
+            items
+                .iter()
+                .map(|i| json_plain(i, depth + 1))
+                .collect::<Result<_>>()?,
+        ))),
+        other => Err(bad(
+            &other.to_string(),
+            "expected a string, integer or array",
+        )),
+    }
+}

@@ -1,0 +1,386 @@
+//! The one error type of the crate.
+//!
+//! [`Error`] is opaque: callers match on [`Error::kind`], which returns a
+//! [`ErrorKind`] carrying the numbers that explain the failure, and may read
+//! the context the error was raised in (byte offset, npz member, path).
+//! Messages are lowercase, carry those numbers and are pinned by snapshot
+//! tests, so their wording is part of the interface.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A `Result` whose error is this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong. Each variant carries the data needed to explain it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The input does not start with the `\x93NUMPY` magic.
+    #[error("not an npy file: expected magic \\x93NUMPY, found {found}")]
+    NotNpy {
+        /// The first bytes that were found, escaped for display.
+        found: String,
+    },
+    /// The format version is not 1.0, 2.0 or 3.0.
+    #[error("unsupported npy format version {major}.{minor} (supported: 1.0, 2.0, 3.0)")]
+    UnsupportedVersion {
+        /// Major version byte.
+        major: u8,
+        /// Minor version byte.
+        minor: u8,
+    },
+    /// The input ended before a part the format requires.
+    #[error("truncated {what}: needs {needed} bytes, only {available} available")]
+    Truncated {
+        /// Which part was cut short.
+        what: &'static str,
+        /// Bytes the part needs.
+        needed: u64,
+        /// Bytes that were there.
+        available: u64,
+    },
+    /// The header length exceeds the configured limit.
+    #[error("header is {len} bytes, over the limit of {max} bytes")]
+    HeaderTooLong {
+        /// Declared header length.
+        len: u64,
+        /// The limit in force.
+        max: u64,
+    },
+    /// The header bytes are not valid in the version's encoding.
+    #[error("header is not valid {encoding}")]
+    HeaderEncoding {
+        /// `"utf-8"` for version 3.0.
+        encoding: &'static str,
+    },
+    /// The header text is not a valid literal of the accepted grammar.
+    #[error("header syntax: expected {expected}, found {found}")]
+    HeaderSyntax {
+        /// What the grammar wanted at that point.
+        expected: String,
+        /// What was there, quoted and shortened.
+        found: String,
+    },
+    /// A key of the header dict is missing, unknown or repeated.
+    #[error("header key {key:?} is {problem}")]
+    HeaderKey {
+        /// The key.
+        key: String,
+        /// `"missing"`, `"unknown"` or `"duplicated"`.
+        problem: &'static str,
+    },
+    /// A header value has the wrong type or form.
+    #[error("header value for {key:?}: expected {expected}, found {found}")]
+    HeaderValue {
+        /// The key whose value is wrong.
+        key: &'static str,
+        /// What was expected.
+        expected: &'static str,
+        /// What was found.
+        found: String,
+    },
+    /// An integer literal has more digits than any valid size could need.
+    #[error("integer literal too large: {digits} digits")]
+    IntegerTooLarge {
+        /// Number of digits seen.
+        digits: usize,
+    },
+    /// A dimension of the shape is negative.
+    #[error("shape dimension {axis} is negative: {value}")]
+    NegativeDim {
+        /// The axis.
+        axis: usize,
+        /// The value.
+        value: i128,
+    },
+    /// The shape has more dimensions than NumPy allows.
+    #[error("shape has {ndim} dimensions, more than the maximum of {max}")]
+    TooManyDims {
+        /// Dimensions found.
+        ndim: usize,
+        /// Maximum allowed.
+        max: usize,
+    },
+    /// Nesting goes deeper than the parser's limit.
+    #[error("nesting deeper than the limit of {max} levels")]
+    TooDeep {
+        /// The limit.
+        max: usize,
+    },
+    /// A size computation overflows.
+    #[error("size overflow: {what}")]
+    Overflow {
+        /// What was being computed.
+        what: &'static str,
+    },
+    /// The dtype description is not valid.
+    #[error("invalid dtype{}: {reason}", descr.as_ref().map(|d| format!(" \"{d}\"")).unwrap_or_default())]
+    Dtype {
+        /// The offending descr text (shortened and escaped), when there is one.
+        descr: Option<String>,
+        /// Why it is invalid.
+        reason: String,
+    },
+    /// The payload has a different length from the one the header implies.
+    #[error("payload is {actual} bytes but the header implies {expected}")]
+    PayloadSize {
+        /// Bytes the header implies.
+        expected: u64,
+        /// Bytes present.
+        actual: u64,
+    },
+    /// The array holds Python objects (a pickle), which is never loaded.
+    #[error("object dtype: the payload is a Python pickle, which npymap does not load")]
+    ObjectDtype,
+    /// The requested element type does not match the file's dtype.
+    #[error("dtype mismatch: expected {expected}, found {found}")]
+    DtypeMismatch {
+        /// The dtype the caller asked for.
+        expected: String,
+        /// The file's dtype.
+        found: String,
+    },
+    /// The payload is not aligned for a zero-copy slice.
+    #[error("payload at offset {offset} is not aligned to {align} bytes (use the element view)")]
+    Misaligned {
+        /// Required alignment.
+        align: usize,
+        /// Actual address or offset.
+        offset: u64,
+    },
+    /// The payload's byte order is not the machine's.
+    #[error(
+        "byte order mismatch: file is {found}, the slice view needs native order (use the element view)"
+    )]
+    ByteOrderMismatch {
+        /// The file's byte order.
+        found: &'static str,
+    },
+    /// A bool element is neither 0 nor 1.
+    #[error("invalid bool byte {value:#04x} at element {index}")]
+    InvalidBool {
+        /// Element index.
+        index: u64,
+        /// The byte.
+        value: u8,
+    },
+    /// A header cannot be written in the requested format version.
+    #[error("header of {len} bytes cannot be written as version {version}: {reason}")]
+    VersionTooSmall {
+        /// Header length in bytes.
+        len: u64,
+        /// The requested version.
+        version: &'static str,
+        /// Why not.
+        reason: &'static str,
+    },
+    /// The operation is not supported for this input.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// An I/O error.
+    #[error("{0}")]
+    Io(#[source] std::io::Error),
+}
+
+impl ErrorKind {
+    /// A short stable code naming the variant, e.g. `"header_syntax"`.
+    ///
+    /// Tests and machine-readable output use it; it never changes for a variant.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ErrorKind::NotNpy { .. } => "not_npy",
+            ErrorKind::UnsupportedVersion { .. } => "unsupported_version",
+            ErrorKind::Truncated { .. } => "truncated",
+            ErrorKind::HeaderTooLong { .. } => "header_too_long",
+            ErrorKind::HeaderEncoding { .. } => "header_encoding",
+            ErrorKind::HeaderSyntax { .. } => "header_syntax",
+            ErrorKind::HeaderKey { .. } => "header_key",
+            ErrorKind::HeaderValue { .. } => "header_value",
+            ErrorKind::IntegerTooLarge { .. } => "integer_too_large",
+            ErrorKind::NegativeDim { .. } => "negative_dim",
+            ErrorKind::TooManyDims { .. } => "too_many_dims",
+            ErrorKind::TooDeep { .. } => "too_deep",
+            ErrorKind::Overflow { .. } => "overflow",
+            ErrorKind::Dtype { .. } => "dtype",
+            ErrorKind::PayloadSize { .. } => "payload_size",
+            ErrorKind::ObjectDtype => "object_dtype",
+            ErrorKind::DtypeMismatch { .. } => "dtype_mismatch",
+            ErrorKind::Misaligned { .. } => "misaligned",
+            ErrorKind::ByteOrderMismatch { .. } => "byte_order_mismatch",
+            ErrorKind::InvalidBool { .. } => "invalid_bool",
+            ErrorKind::VersionTooSmall { .. } => "version_too_small",
+            ErrorKind::Unsupported(_) => "unsupported",
+            ErrorKind::Io(_) => "io",
+        }
+    }
+}
+
+/// The crate's error: an [`ErrorKind`] plus where it happened.
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    offset: Option<u64>,
+    member: Option<String>,
+    path: Option<PathBuf>,
+}
+
+impl Error {
+    /// Wraps a kind with no context.
+    pub fn new(kind: ErrorKind) -> Self {
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                offset: None,
+                member: None,
+                path: None,
+            }),
+        }
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.inner.kind
+    }
+
+    /// Byte offset in the file (or npz member) where the problem was found.
+    pub fn offset(&self) -> Option<u64> {
+        self.inner.offset
+    }
+
+    /// The npz member the error belongs to.
+    pub fn member(&self) -> Option<&str> {
+        self.inner.member.as_deref()
+    }
+
+    /// The file the error belongs to.
+    pub fn path(&self) -> Option<&Path> {
+        self.inner.path.as_deref()
+    }
+
+    /// Sets the byte offset (kept if already set: the innermost wins).
+    #[must_use]
+    pub fn at(mut self, offset: u64) -> Self {
+        self.inner.offset.get_or_insert(offset);
+        self
+    }
+
+    /// Replaces the byte offset.
+    #[must_use]
+    pub(crate) fn set_offset(mut self, offset: u64) -> Self {
+        self.inner.offset = Some(offset);
+        self
+    }
+
+    /// Adds `delta` to a recorded offset, e.g. when a header parsed alone is
+    /// located at `delta` in a file.
+    #[must_use]
+    pub fn shift(mut self, delta: u64) -> Self {
+        if let Some(o) = self.inner.offset.as_mut() {
+            *o = o.saturating_add(delta);
+        }
+        self
+    }
+
+    /// Sets the npz member name.
+    #[must_use]
+    pub fn in_member(mut self, member: impl Into<String>) -> Self {
+        self.inner.member.get_or_insert_with(|| member.into());
+        self
+    }
+
+    /// Sets the path of the file.
+    #[must_use]
+    pub fn in_path(mut self, path: impl AsRef<Path>) -> Self {
+        if self.inner.path.is_none() {
+            self.inner.path = Some(path.as_ref().to_path_buf());
+        }
+        self
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Self {
+        Error::new(kind)
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::new(ErrorKind::Io(e))
+    }
+}
+
+impl fmt::Display for Error {
+    /// `path: member: message at byte N`, each part only when known.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(p) = &self.inner.path {
+            write!(f, "{}: ", p.display())?;
+        }
+        if let Some(m) = &self.inner.member {
+            write!(f, "member {m:?}: ")?;
+        }
+        write!(f, "{}", self.inner.kind)?;
+        if let Some(o) = self.inner.offset {
+            write!(f, " (at byte {o})")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.inner.kind)
+            .field("offset", &self.inner.offset)
+            .field("member", &self.inner.member)
+            .field("path", &self.inner.path)
+            .finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.inner.kind {
+            ErrorKind::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Shortens and escapes untrusted text for an error message.
+pub(crate) fn snippet(text: &str) -> String {
+    const MAX: usize = 40;
+    let mut out = String::new();
+    for (n, c) in text.chars().enumerate() {
+        if n == MAX {
+            out.push_str("...");
+            break;
+        }
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() && u32::from(c) < 0x100 => {
+                out.push_str(&format!("\\x{:02x}", u32::from(c)));
+            }
+            c if c.is_control() => out.extend(c.escape_unicode()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes untrusted bytes for an error message.
+pub(crate) fn byte_snippet(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .take(16)
+        .flat_map(|b| b.escape_ascii())
+        .map(char::from)
+        .collect()
+}
