@@ -165,6 +165,16 @@ pub enum ErrorKind {
         /// The byte.
         value: u8,
     },
+    /// A cast between two dtypes is not supported.
+    #[error("cannot cast {from} to {to}: {reason}")]
+    UnsupportedCast {
+        /// The source dtype.
+        from: String,
+        /// The target dtype.
+        to: String,
+        /// Why not.
+        reason: String,
+    },
     /// A header cannot be written in the requested format version.
     #[error("header of {len} bytes cannot be written as version {version}: {reason}")]
     VersionTooSmall {
@@ -210,6 +220,7 @@ impl ErrorKind {
             ErrorKind::ByteOrderMismatch { .. } => "byte_order_mismatch",
             ErrorKind::InvalidBool { .. } => "invalid_bool",
             ErrorKind::VersionTooSmall { .. } => "version_too_small",
+            ErrorKind::UnsupportedCast { .. } => "unsupported_cast",
             ErrorKind::Unsupported(_) => "unsupported",
             ErrorKind::Io(_) => "io",
         }

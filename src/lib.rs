@@ -25,6 +25,7 @@
     )
 )]
 
+pub mod convert;
 pub mod dtype;
 pub mod error;
 pub mod header;

@@ -1,0 +1,341 @@
+//! Element-by-element conversions over contiguous runs: copy, byte-order
+//! swap (per leaf type, structs included) and NumPy's safe numeric casts.
+
+use super::value::{decode_num, encode_num};
+use crate::dtype::{ByteOrder, Dtype, Scalar, ScalarKind};
+use crate::error::{ErrorKind, Result};
+
+/// Most byte-swap runs one element may need. A run covers a contiguous
+/// block of same-sized units (a subarray of numbers is one run), so only
+/// subarrays of structs multiply runs; this bounds a hostile dtype's plan.
+const MAX_RUNS: usize = 1 << 20;
+
+/// A block of `count` units of `unit` bytes each, at `offset` in an element,
+/// whose bytes are reversed unit by unit when byte order changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SwapRun {
+    pub offset: usize,
+    pub unit: usize,
+    pub count: usize,
+}
+
+/// A swap run before merging, with the byte order of its leaf type.
+#[derive(Debug, Clone, Copy)]
+struct Leaf {
+    run: SwapRun,
+    order: ByteOrder,
+}
+
+/// The swap runs of one element of `dtype` (only units of 2+ bytes).
+#[cfg(test)]
+pub(crate) fn swap_runs(dtype: &Dtype) -> Result<Vec<SwapRun>> {
+    merge(leaves(dtype)?.into_iter().map(|l| l.run))
+}
+
+fn leaves(dtype: &Dtype) -> Result<Vec<Leaf>> {
+    let mut out = Vec::new();
+    collect_leaves(dtype, 0, 1, &mut out)?;
+    Ok(out)
+}
+
+/// Joins runs that continue each other with the same unit.
+fn merge(runs: impl IntoIterator<Item = SwapRun>) -> Result<Vec<SwapRun>> {
+    let mut out: Vec<SwapRun> = Vec::new();
+    for run in runs {
+        if let Some(last) = out.last_mut()
+            && last.unit == run.unit
+            && last.offset + last.unit * last.count == run.offset
+        {
+            last.count += run.count;
+        } else {
+            out.push(run);
+        }
+    }
+    Ok(out)
+}
+
+fn collect_leaves(dtype: &Dtype, base: usize, repeat: usize, out: &mut Vec<Leaf>) -> Result<()> {
+    if out.len() >= MAX_RUNS {
+        return Err(ErrorKind::Unsupported(format!(
+            "dtype needs more than {MAX_RUNS} byte-swap runs per element"
+        ))
+        .into());
+    }
+    match dtype {
+        Dtype::Scalar(s) => {
+            let unit = s.swap_unit();
+            if unit > 1 {
+                out.push(Leaf {
+                    run: SwapRun {
+                        offset: base,
+                        unit,
+                        count: (s.itemsize() / unit) * repeat,
+                    },
+                    order: s.byte_order(),
+                });
+            }
+        }
+        Dtype::Subarray { base: inner, shape } => {
+            // The dtype's itemsize was checked to fit, so this product does too.
+            let n = shape
+                .iter()
+                .fold(repeat, |acc, &d| acc.saturating_mul(d as usize));
+            if inner.as_scalar().is_some() {
+                collect_leaves(inner, base, n, out)?;
+            } else {
+                let size = inner.itemsize();
+                for r in 0..n {
+                    collect_leaves(inner, base + r * size, 1, out)?;
+                }
+            }
+        }
+        Dtype::Struct(st) => {
+            for r in 0..repeat {
+                for f in st.fields() {
+                    collect_leaves(f.dtype(), base + r * st.itemsize() + f.offset(), 1, out)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What to do to each element.
+#[derive(Debug, Clone)]
+pub(crate) enum ElementOp {
+    /// Bytes stay as they are.
+    Copy,
+    /// Reverse the bytes of these runs in every element.
+    Swap { itemsize: usize, runs: Vec<SwapRun> },
+    /// Decode each number and encode it in another numeric type.
+    Cast { from: Scalar, to: Scalar },
+}
+
+impl ElementOp {
+    /// The operation turning elements of `from` into elements of `to`.
+    ///
+    /// # Errors
+    /// `UnsupportedCast` when `to` is neither `from` up to byte order nor a
+    /// safe numeric cast of it.
+    pub(crate) fn plan(from: &Dtype, to: &Dtype) -> Result<ElementOp> {
+        if from == to {
+            return Ok(ElementOp::Copy);
+        }
+        if from.with_byte_order(ByteOrder::Little) == to.with_byte_order(ByteOrder::Little) {
+            // Same type, some parts in the other order: swap exactly those.
+            let (a, b) = (leaves(from)?, leaves(to)?);
+            let runs = merge(
+                a.iter()
+                    .zip(&b)
+                    .filter(|(x, y)| x.order != y.order)
+                    .map(|(x, _)| x.run),
+            )?;
+            return Ok(if runs.is_empty() {
+                ElementOp::Copy
+            } else {
+                ElementOp::Swap {
+                    itemsize: from.itemsize(),
+                    runs,
+                }
+            });
+        }
+        match (from, to) {
+            (Dtype::Scalar(f), Dtype::Scalar(t)) => {
+                can_cast_safe(f, t)?;
+                Ok(ElementOp::Cast { from: *f, to: *t })
+            }
+            _ => Err(unsupported_cast(from, to, "only numeric types are cast")),
+        }
+    }
+
+    /// Bytes per output element for `in_itemsize` input bytes.
+    pub(crate) fn out_itemsize(&self, in_itemsize: usize) -> usize {
+        match self {
+            ElementOp::Cast { to, .. } => to.itemsize(),
+            _ => in_itemsize,
+        }
+    }
+
+    /// Converts `n` whole elements from `src` into `dst` (sized exactly).
+    pub(crate) fn apply(&self, src: &[u8], dst: &mut [u8]) {
+        match self {
+            ElementOp::Copy => dst.copy_from_slice(src),
+            ElementOp::Swap { itemsize, runs } => {
+                dst.copy_from_slice(src);
+                swap_in_place(dst, *itemsize, runs);
+            }
+            ElementOp::Cast { from, to } => {
+                let (fs, ts) = (from.itemsize(), to.itemsize());
+                for (s, d) in src.chunks_exact(fs).zip(dst.chunks_exact_mut(ts)) {
+                    encode_num(to, decode_num(from, s), d);
+                }
+            }
+        }
+    }
+}
+
+/// Reverses each unit of each run in every element of `buf`.
+pub(crate) fn swap_in_place(buf: &mut [u8], itemsize: usize, runs: &[SwapRun]) {
+    if let [run] = runs
+        && run.offset == 0
+        && run.unit * run.count == itemsize
+    {
+        swap_units(buf, run.unit);
+        return;
+    }
+    for elem in buf.chunks_exact_mut(itemsize) {
+        for r in runs {
+            if let Some(block) = elem.get_mut(r.offset..r.offset + r.unit * r.count) {
+                swap_units(block, r.unit);
+            }
+        }
+    }
+}
+
+/// Reverses every `unit`-byte group of `buf`; the common sizes go through
+/// integer `swap_bytes`, which compiles to vector shuffles.
+fn swap_units(buf: &mut [u8], unit: usize) {
+    match unit {
+        2 => buf
+            .as_chunks_mut::<2>()
+            .0
+            .iter_mut()
+            .for_each(|c| *c = u16::from_ne_bytes(*c).swap_bytes().to_ne_bytes()),
+        4 => buf
+            .as_chunks_mut::<4>()
+            .0
+            .iter_mut()
+            .for_each(|c| *c = u32::from_ne_bytes(*c).swap_bytes().to_ne_bytes()),
+        8 => buf
+            .as_chunks_mut::<8>()
+            .0
+            .iter_mut()
+            .for_each(|c| *c = u64::from_ne_bytes(*c).swap_bytes().to_ne_bytes()),
+        _ => buf.chunks_exact_mut(unit.max(1)).for_each(<[u8]>::reverse),
+    }
+}
+
+fn unsupported_cast(from: &Dtype, to: &Dtype, reason: &str) -> crate::Error {
+    ErrorKind::UnsupportedCast {
+        from: from.to_string(),
+        to: to.to_string(),
+        reason: reason.to_string(),
+    }
+    .into()
+}
+
+/// Smallest float size that holds every value of an integer of `size` bytes
+/// as NumPy judges it (`i8 -> f8` counts as safe).
+fn float_for_int(size: usize) -> usize {
+    match size {
+        1 => 2,
+        2 => 4,
+        _ => 8,
+    }
+}
+
+/// NumPy's `can_cast(from, to, 'safe')` among bool, int, uint, float (2, 4,
+/// 8 bytes) and complex (8, 16 bytes).
+///
+/// # Errors
+/// `UnsupportedCast` with the reason when the cast is not safe or a type is
+/// outside that set.
+pub(crate) fn can_cast_safe(from: &Scalar, to: &Scalar) -> Result<()> {
+    use ScalarKind::*;
+    let (fs, ts) = (from.itemsize(), to.itemsize());
+    let numeric = |s: &Scalar| match s.kind() {
+        Bool | Int | UInt => true,
+        Float => s.itemsize() <= 8,
+        Complex => s.itemsize() <= 16,
+        _ => false,
+    };
+    let (df, dt) = (Dtype::Scalar(*from), Dtype::Scalar(*to));
+    if !numeric(from) || !numeric(to) {
+        return Err(unsupported_cast(
+            &df,
+            &dt,
+            "casts are supported among bool, int, uint, float16/32/64 and complex64/128",
+        ));
+    }
+    let ok = match (from.kind(), to.kind()) {
+        (Bool, _) => true,
+        (_, Bool) => false,
+        (Int, Int) | (UInt, UInt) | (Float, Float) | (Complex, Complex) => ts >= fs,
+        (UInt, Int) => ts > fs,
+        (Int, UInt) => false,
+        (Int | UInt, Float) => ts >= float_for_int(fs),
+        (Int | UInt, Complex) => ts / 2 >= float_for_int(fs).max(4),
+        (Float, Complex) => ts / 2 >= fs.max(4),
+        (Float | Complex, Int | UInt) | (Complex, Float) => false,
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(unsupported_cast(
+            &df,
+            &dt,
+            "not a safe cast (values could change); NumPy's can_cast(from, to, 'safe') is False",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Dtype {
+        Dtype::from_descr_literal(s).unwrap()
+    }
+
+    #[test]
+    fn swap_plan_follows_struct_fields() {
+        let dt = d("[('a', '<i4'), ('b', '|u1'), ('c', '<f8', (2,)), ('s', '|S3')]");
+        let runs = swap_runs(&dt).unwrap();
+        assert_eq!(
+            runs,
+            vec![
+                SwapRun {
+                    offset: 0,
+                    unit: 4,
+                    count: 1
+                },
+                SwapRun {
+                    offset: 5,
+                    unit: 8,
+                    count: 2
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn swap_only_fields_whose_order_differs() {
+        let from = d("[('a', '<i4'), ('b', '>i4')]");
+        let to = d("[('a', '>i4'), ('b', '>i4')]");
+        let ElementOp::Swap { runs, .. } = ElementOp::plan(&from, &to).unwrap() else {
+            panic!("expected a swap")
+        };
+        assert_eq!(
+            runs,
+            vec![SwapRun {
+                offset: 0,
+                unit: 4,
+                count: 1
+            }]
+        );
+        let mut out = [0u8; 8];
+        ElementOp::plan(&from, &to)
+            .unwrap()
+            .apply(&[1, 2, 3, 4, 5, 6, 7, 8], &mut out);
+        assert_eq!(out, [4, 3, 2, 1, 5, 6, 7, 8]);
+    }
+
+    #[test]
+    fn unicode_swaps_per_code_unit() {
+        let op = ElementOp::plan(&d("'<U2'"), &d("'>U2'")).unwrap();
+        let mut out = [0u8; 8];
+        op.apply(&[b'a', 0, 0, 0, b'b', 0, 0, 0], &mut out);
+        assert_eq!(out, [0, 0, 0, b'a', 0, 0, 0, b'b']);
+    }
+}

@@ -1,0 +1,201 @@
+//! Whole-array conversions that stream with bounded memory: byte order,
+//! memory order (C <-> Fortran), format version, safe casts, raw <-> npy;
+//! plus statistics and comparison over payloads.
+//!
+//! The functions here work on a payload held in any `&[u8]` (a memory map
+//! in practice) and write through a positional sink; callers pass a
+//! `release` callback that lets a mapped input drop pages it is done with,
+//! which keeps resident memory bounded on inputs larger than RAM.
+
+pub mod compare;
+mod elementwise;
+#[allow(dead_code)] // wired to files by the CLI commands
+pub(crate) mod sink;
+pub mod stats;
+mod transpose;
+pub mod value;
+
+use std::ops::Range;
+
+pub(crate) use elementwise::ElementOp;
+use sink::Sink;
+
+use crate::dtype::{ByteOrder, Dtype};
+use crate::error::{ErrorKind, Result};
+use crate::header::{Header, Version};
+
+/// Bytes of input converted per step of a streaming conversion.
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// What `convert` changes; `None` keeps the input's choice.
+#[derive(Debug, Clone, Default)]
+pub struct ConvertOptions {
+    /// Byte order of every multi-byte part of the output dtype.
+    pub byte_order: Option<ByteOrder>,
+    /// `Some(true)` for Fortran order, `Some(false)` for C order.
+    pub fortran_order: Option<bool>,
+    /// The output format version (an error if it cannot hold the header).
+    pub version: Option<Version>,
+    /// Cast to this dtype (safe casts among numeric types only).
+    pub dtype: Option<Dtype>,
+}
+
+/// A planned conversion: the output header bytes and how to make the payload.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The output header.
+    pub header: Header,
+    /// The output's preamble + header bytes, as NumPy would write them.
+    pub header_bytes: Vec<u8>,
+    op: ElementOp,
+    transpose: bool,
+}
+
+impl Plan {
+    /// Plans converting an array described by `input` (in format `version`).
+    ///
+    /// # Errors
+    /// `ObjectDtype`, `UnsupportedCast`, `VersionTooSmall`.
+    pub fn new(input: &Header, version: Version, opts: &ConvertOptions) -> Result<Plan> {
+        if input.dtype.has_object() {
+            return Err(ErrorKind::ObjectDtype.into());
+        }
+        let mut dtype = opts.dtype.clone().unwrap_or_else(|| input.dtype.clone());
+        if let Some(order) = opts.byte_order {
+            dtype = dtype.with_byte_order(order);
+        }
+        let op = ElementOp::plan(&input.dtype, &dtype)?;
+        let mut header = Header {
+            dtype,
+            fortran_order: opts.fortran_order.unwrap_or(input.fortran_order),
+            shape: input.shape.clone(),
+        };
+        // NumPy writes False for arrays that are contiguous both ways.
+        if header.is_both_orders() {
+            header.fortran_order = false;
+        }
+        let transpose = !input.is_both_orders() && header.fortran_order != input.fortran_order;
+        let header_bytes = match opts.version {
+            Some(v) => header.to_bytes(Some(v))?,
+            // Keep the input's version when it holds the header, else NumPy's choice.
+            None => header
+                .to_bytes(Some(version))
+                .or_else(|_| header.to_bytes(None))?,
+        };
+        Ok(Plan {
+            header,
+            header_bytes,
+            op,
+            transpose,
+        })
+    }
+
+    /// Whether the output payload is a plain copy of the input's.
+    pub fn is_copy(&self) -> bool {
+        matches!(self.op, ElementOp::Copy) && !self.transpose
+    }
+
+    /// Writes the output payload for input payload `src` (described by
+    /// `input`) to `sink` at byte `out_base`.
+    pub(crate) fn write_payload(
+        &self,
+        input: &Header,
+        src: &[u8],
+        sink: &mut dyn Sink,
+        out_base: u64,
+        release: &mut dyn FnMut(Range<usize>),
+    ) -> Result<()> {
+        let in_item = input.dtype.itemsize();
+        let out_item = self.header.dtype.itemsize();
+        let expected = input.payload_len()?;
+        if src.len() as u64 != expected {
+            return Err(ErrorKind::PayloadSize {
+                expected,
+                actual: src.len() as u64,
+            }
+            .into());
+        }
+        if in_item == 0 || src.is_empty() {
+            return sink.flush();
+        }
+        if self.transpose {
+            let mut shape = input
+                .shape
+                .iter()
+                .map(|&d| usize::try_from(d))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|_| ErrorKind::Overflow { what: "shape" })?;
+            if input.fortran_order {
+                shape.reverse();
+            }
+            return transpose::reverse_axes(
+                src, &shape, &self.op, in_item, sink, out_base, release,
+            );
+        }
+        let per_chunk = (CHUNK_BYTES / in_item).max(1);
+        let mut buf = vec![0u8; per_chunk * out_item];
+        let mut at = out_base;
+        let mut done = 0usize;
+        for chunk in src.chunks(per_chunk * in_item) {
+            let n = chunk.len() / in_item;
+            let Some(out) = buf.get_mut(..n * out_item) else {
+                break;
+            };
+            self.op.apply(chunk, out);
+            sink.write_at(at, out)?;
+            at += out.len() as u64;
+            release(done..done + chunk.len());
+            done += chunk.len();
+        }
+        sink.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sink::VecSink;
+    use super::*;
+
+    #[test]
+    fn c_to_f_then_back_is_identity_with_swap() {
+        let h = Header {
+            dtype: Dtype::from_descr("<i4").unwrap(),
+            fortran_order: false,
+            shape: vec![3, 5, 2],
+        };
+        let src: Vec<u8> = (0..30i32).flat_map(|v| v.to_le_bytes()).collect();
+        let to_f = Plan::new(
+            &h,
+            Version::V1_0,
+            &ConvertOptions {
+                fortran_order: Some(true),
+                byte_order: Some(ByteOrder::Big),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let mut mid = VecSink::default();
+        to_f.write_payload(&h, &src, &mut mid, 0, &mut |_| {})
+            .unwrap();
+        // Element (i, j, k) of the F-order output sits at i + 3*j + 15*k.
+        let at = |i: usize, j: usize, k: usize| {
+            let o = (i + 3 * j + 15 * k) * 4;
+            i32::from_be_bytes(mid.bytes[o..o + 4].try_into().unwrap())
+        };
+        assert_eq!(at(2, 4, 1), 2 * 10 + 4 * 2 + 1);
+        let back = Plan::new(
+            &to_f.header,
+            Version::V1_0,
+            &ConvertOptions {
+                fortran_order: Some(false),
+                byte_order: Some(ByteOrder::Little),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let mut out = VecSink::default();
+        back.write_payload(&to_f.header, &mid.bytes, &mut out, 0, &mut |_| {})
+            .unwrap();
+        assert_eq!(out.bytes, src);
+    }
+}
