@@ -130,6 +130,24 @@ pub enum ErrorKind {
         /// Bytes present.
         actual: u64,
     },
+    /// Raw data whose length differs from what dtype and shape need.
+    #[error("raw data from offset {offset} is {actual} bytes but dtype and shape need {expected}")]
+    RawSize {
+        /// Bytes dtype × shape need.
+        expected: u64,
+        /// Bytes present after the offset.
+        actual: u64,
+        /// The offset reading started at.
+        offset: u64,
+    },
+    /// Raw data whose length is not a whole number of elements.
+    #[error("raw data is {len} bytes, not a multiple of the itemsize {itemsize}")]
+    NotMultiple {
+        /// Bytes available.
+        len: u64,
+        /// Bytes per element.
+        itemsize: u64,
+    },
     /// The array holds Python objects (a pickle), which is never loaded.
     #[error("object dtype: the payload is a Python pickle, which npymap does not load")]
     ObjectDtype,
@@ -215,6 +233,7 @@ impl ErrorKind {
             ErrorKind::Dtype { .. } => "dtype",
             ErrorKind::PayloadSize { .. } => "payload_size",
             ErrorKind::ObjectDtype => "object_dtype",
+            ErrorKind::NotMultiple { .. } | ErrorKind::RawSize { .. } => "payload_size",
             ErrorKind::DtypeMismatch { .. } => "dtype_mismatch",
             ErrorKind::Misaligned { .. } => "misaligned",
             ErrorKind::ByteOrderMismatch { .. } => "byte_order_mismatch",

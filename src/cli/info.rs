@@ -77,13 +77,18 @@ pub(crate) fn npy_text(p: &ParsedHeader, indent: &str) -> String {
     let nbytes = h.payload_len().unwrap_or(0);
     format!(
         "{indent}version:     {}\n{indent}dtype:       {descr} ({}, {} bytes per element)\n\
-         {indent}shape:       {} ({} elements, {order} order)\n\
+         {indent}shape:       {} ({} element{}, {order} order)\n\
          {indent}payload:     {nbytes} bytes at offset {}\n",
         p.version.as_str(),
         dtype_name(&h.dtype),
         h.dtype.itemsize(),
         shape_text(&h.shape),
         h.element_count().unwrap_or(0),
+        if h.element_count().unwrap_or(0) == 1 {
+            ""
+        } else {
+            "s"
+        },
         p.data_offset,
     )
 }

@@ -2,13 +2,20 @@
 //! the CLI contract (`spec/cli.md`): exit 0 on success, 1 only from `cmp`
 //! when arrays differ, 2 on any error, with `npymap: error: ` on stderr.
 
+mod args;
+mod cmp;
+mod convert;
 mod info;
+mod input;
+mod raw;
+mod stats;
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use npymap::{ByteOrder, Dtype, Version};
 
 /// Inspect and convert NumPy .npy / .npz files.
 #[derive(Parser, Debug)]
@@ -27,6 +34,83 @@ enum Command {
         /// The .npy or .npz file (detected from its content)
         path: PathBuf,
         /// Print one JSON object instead of a summary
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the same array in another layout: byte order, memory order,
+    /// format version or dtype (safe casts)
+    ///
+    /// Options not given keep IN's choice. OUT is written to a temp file and
+    /// renamed; IN and OUT may be the same path.
+    ///
+    /// Example: npymap convert data.npy data_be_f.npy --byte-order big --order F
+    Convert {
+        /// Input .npy
+        input: PathBuf,
+        /// Output .npy
+        output: PathBuf,
+        /// Byte order of every multi-byte field: little, big or native
+        #[arg(long, value_parser = args::byte_order)]
+        byte_order: Option<ByteOrder>,
+        /// Memory order: C (row-major) or F (column-major)
+        #[arg(long, value_parser = args::order)]
+        order: Option<bool>,
+        /// Format version: 1.0, 2.0 or 3.0 (an error if it cannot hold the header)
+        #[arg(long, value_parser = args::version)]
+        format_version: Option<Version>,
+        /// Cast to this dtype (e.g. '<f8', float64); only safe casts
+        #[arg(long, value_parser = args::dtype)]
+        dtype: Option<Dtype>,
+    },
+    /// Wrap headerless raw bytes (ndarray.tofile, np.memmap) into an .npy
+    ///
+    /// Example: npymap from-raw data.bin data.npy --dtype '<f4' --shape 3,4
+    FromRaw {
+        /// Raw input file
+        raw: PathBuf,
+        /// Output .npy
+        output: PathBuf,
+        /// Element type (e.g. '<f8', float32, or the JSON form of a structured dtype)
+        #[arg(long, value_parser = args::dtype)]
+        dtype: Dtype,
+        /// Shape as comma-separated dims ('' for 0-d); default: 1-D from the file size
+        #[arg(long, value_parser = args::shape_arg)]
+        shape: Option<args::Shape>,
+        /// Memory order of the raw data: C or F
+        #[arg(long, value_parser = args::order, default_value = "C", action = clap::ArgAction::Set)]
+        order: bool,
+        /// Bytes to skip at the start of RAW
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
+    },
+    /// Write an .npy's payload bytes unchanged to a raw file; print the
+    /// from-raw flags that map it back
+    ///
+    /// Example: npymap to-raw data.npy data.bin
+    ToRaw {
+        /// Input .npy
+        input: PathBuf,
+        /// Output raw file
+        output: PathBuf,
+    },
+    /// Compare two arrays elementwise: exit 0 if equal, 1 if different
+    ///
+    /// Byte order, memory order and format version may differ; NaN equals NaN.
+    ///
+    /// Example: npymap cmp a.npy b.npy
+    Cmp {
+        /// First .npy
+        a: PathBuf,
+        /// Second .npy
+        b: PathBuf,
+    },
+    /// Count, min, max, mean and NaN count of a bool/int/uint/float array
+    ///
+    /// Example: npymap stats data.npy --json
+    Stats {
+        /// Input .npy
+        path: PathBuf,
+        /// Print one JSON object
         #[arg(long)]
         json: bool,
     },
@@ -82,6 +166,43 @@ pub(crate) fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Info { path, json } => info::run(&path, json),
+        Command::Convert {
+            input,
+            output,
+            byte_order,
+            order,
+            format_version,
+            dtype,
+        } => convert::run(
+            &input,
+            &output,
+            &npymap::convert::ConvertOptions {
+                byte_order,
+                fortran_order: order,
+                version: format_version,
+                dtype,
+            },
+        ),
+        Command::FromRaw {
+            raw,
+            output,
+            dtype,
+            shape,
+            order,
+            offset,
+        } => raw::run_from(
+            &raw,
+            &output,
+            &npymap::convert::RawSpec {
+                dtype,
+                shape: shape.map(|s| s.0),
+                fortran_order: order,
+                offset,
+            },
+        ),
+        Command::ToRaw { input, output } => raw::run_to(&input, &output),
+        Command::Cmp { a, b } => cmp::run(&a, &b),
+        Command::Stats { path, json } => stats::run(&path, json),
     };
     match result {
         Ok(code) => code,

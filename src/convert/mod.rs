@@ -9,6 +9,7 @@
 
 pub mod compare;
 mod elementwise;
+mod files;
 #[allow(dead_code)] // wired to files by the CLI commands
 pub(crate) mod sink;
 pub mod stats;
@@ -18,6 +19,7 @@ pub mod value;
 use std::ops::Range;
 
 pub(crate) use elementwise::ElementOp;
+pub use files::{InMemory, Payload, RawSpec, convert_to_file, from_raw, to_raw, write_atomic};
 use sink::Sink;
 
 use crate::dtype::{ByteOrder, Dtype};

@@ -28,6 +28,8 @@ pub fn entries(kind: &str) -> Vec<Value> {
 }
 
 /// The hostile entries.
+pub mod cli;
+
 pub fn hostile() -> Vec<Value> {
     manifest()["hostile"].as_array().expect("hostile").clone()
 }

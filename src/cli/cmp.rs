@@ -1,0 +1,43 @@
+//! `npymap cmp A B`: exit 0 when equal, 1 when different, 2 on error.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use npymap::convert::Payload;
+use npymap::convert::compare::{Comparison, compare};
+
+use super::{CmdResult, input, with_path};
+
+fn tuple(v: &[u64]) -> String {
+    match v {
+        [one] => format!("({one},)"),
+        _ => format!(
+            "({})",
+            v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+pub(crate) fn run(a: &Path, b: &Path) -> CmdResult {
+    let ia = input::open(a)?;
+    let ib = input::open(b)?;
+    let result = compare(
+        input::header(&ia),
+        ia.payload(),
+        input::header(&ib),
+        ib.payload(),
+        &mut |r| ib.release(r),
+    )
+    .map_err(with_path(a))?;
+    let line = match result {
+        Comparison::Equal => return Ok(ExitCode::SUCCESS),
+        Comparison::Shape(x, y) => format!("shapes differ: {} vs {}", tuple(&x), tuple(&y)),
+        Comparison::Dtype(x, y) => format!("dtypes differ: {x} vs {y}"),
+        Comparison::Value { index, a, b } => {
+            format!("first difference at index {}: {a} vs {b}", tuple(&index))
+        }
+    };
+    let _ = writeln!(std::io::stdout(), "{line}");
+    Ok(ExitCode::from(1))
+}

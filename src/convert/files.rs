@@ -1,0 +1,211 @@
+//! Path-level conversions: write outputs atomically (a temp file beside the
+//! output, renamed on success), read inputs through [`Payload`].
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::ops::Range;
+use std::path::Path;
+
+use super::sink::FileSink;
+use super::{ConvertOptions, Plan};
+use crate::dtype::Dtype;
+use crate::error::{Error, ErrorKind, Result};
+use crate::header::{self, Header, Version};
+
+/// An array's header and payload bytes, wherever they live: a memory map
+/// (`NpyMap`), a view over a buffer (`NpyView`), or a test's `Vec`.
+pub trait Payload {
+    /// What the header says.
+    fn header(&self) -> &Header;
+    /// The payload bytes, exactly `header().payload_len()` long.
+    fn payload(&self) -> &[u8];
+    /// The format version of the source, if it has one.
+    fn version(&self) -> Option<Version> {
+        None
+    }
+    /// A hint that `range` of the payload will not be read again (a map
+    /// drops those pages, keeping resident memory bounded). Default: nothing.
+    fn release(&self, range: Range<usize>) {
+        let _ = range;
+    }
+}
+
+/// A header and payload held in memory.
+#[derive(Debug, Clone)]
+pub struct InMemory {
+    /// The header.
+    pub header: Header,
+    /// The payload bytes.
+    pub bytes: Vec<u8>,
+    /// The format version the array was read in, if any.
+    pub version: Option<Version>,
+}
+
+impl Payload for InMemory {
+    fn header(&self) -> &Header {
+        &self.header
+    }
+    fn payload(&self) -> &[u8] {
+        &self.bytes
+    }
+    fn version(&self) -> Option<Version> {
+        self.version
+    }
+}
+
+/// Writes a file atomically: `fill` writes into a temp file created in the
+/// same directory as `path`, which is renamed over `path` only if `fill`
+/// succeeds. On any error the temp file is removed and `path` is untouched.
+///
+/// # Errors
+/// What `fill` returns, or `Io` from creating, syncing or renaming.
+pub fn write_atomic(path: &Path, fill: impl FnOnce(&mut File) -> Result<()>) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".npymap-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| Error::from(e).in_path(path))?;
+    fill(tmp.as_file_mut())?;
+    tmp.as_file_mut().flush()?;
+    tmp.persist(path)
+        .map_err(|e| Error::from(e.error).in_path(path))?;
+    Ok(())
+}
+
+/// Converts `input` into a new `.npy` at `out` as `opts` asks, atomically.
+/// Memory stays bounded: the payload is streamed (or transposed through
+/// bounded windows) and released from `input` as it is consumed.
+///
+/// # Errors
+/// `ObjectDtype`, `UnsupportedCast`, `VersionTooSmall`, `PayloadSize`, `Io`.
+pub fn convert_to_file(input: &impl Payload, out: &Path, opts: &ConvertOptions) -> Result<Header> {
+    let version = input.version().unwrap_or(Version::V1_0);
+    let plan = Plan::new(input.header(), version, opts)?;
+    write_atomic(out, |file| {
+        let len = plan.header_bytes.len() as u64 + plan.header.payload_len()?;
+        file.write_all(&plan.header_bytes)?;
+        file.set_len(len)?;
+        let mut sink = FileSink::new(file);
+        plan.write_payload(
+            input.header(),
+            input.payload(),
+            &mut sink,
+            plan.header_bytes.len() as u64,
+            &mut |r| input.release(r),
+        )
+    })?;
+    Ok(plan.header)
+}
+
+/// How `from-raw` reads a headerless file (as `np.memmap` / `tofile` lay it out).
+#[derive(Debug, Clone)]
+pub struct RawSpec {
+    /// Element type.
+    pub dtype: Dtype,
+    /// Shape; `None` for 1-D with the length inferred from the size.
+    pub shape: Option<Vec<u64>>,
+    /// Whether the data is in Fortran order.
+    pub fortran_order: bool,
+    /// Bytes to skip at the start of the file.
+    pub offset: u64,
+}
+
+/// Wraps the raw bytes of `raw` (from `spec.offset` on) into a new `.npy`
+/// at `out`, with the header `np.save` would write for that array.
+///
+/// # Errors
+/// `PayloadSize` when the bytes after the offset are not exactly what dtype
+/// and shape need (or, without a shape, not a multiple of the itemsize);
+/// `ObjectDtype`; `Io`.
+pub fn from_raw(raw: &Path, out: &Path, spec: &RawSpec) -> Result<Header> {
+    let run = || -> Result<Header> {
+        if spec.dtype.has_object() {
+            return Err(ErrorKind::ObjectDtype.into());
+        }
+        let mut file = File::open(raw)?;
+        let len = file.metadata()?.len();
+        let available = len.checked_sub(spec.offset).ok_or_else(|| {
+            Error::new(ErrorKind::Truncated {
+                what: "raw data (offset is past the end of the file)",
+                needed: spec.offset,
+                available: len,
+            })
+        })?;
+        let itemsize = spec.dtype.itemsize() as u64;
+        let shape = match &spec.shape {
+            Some(s) => s.clone(),
+            None if itemsize > 0 && available % itemsize == 0 => vec![available / itemsize],
+            None => {
+                return Err(ErrorKind::NotMultiple {
+                    len: available,
+                    itemsize,
+                }
+                .into());
+            }
+        };
+        let mut header = Header {
+            dtype: spec.dtype.clone(),
+            fortran_order: spec.fortran_order,
+            shape,
+        };
+        if header.is_both_orders() {
+            header.fortran_order = false;
+        }
+        let expected = header::payload_len(&header.shape, header.dtype.itemsize())?;
+        if expected != available {
+            return Err(ErrorKind::RawSize {
+                expected,
+                actual: available,
+                offset: spec.offset,
+            }
+            .into());
+        }
+        let head = header.to_bytes(None)?;
+        file.seek(SeekFrom::Start(spec.offset))?;
+        write_atomic(out, |dst| {
+            dst.write_all(&head)?;
+            let copied = std::io::copy(&mut (&mut file).take(expected), dst)?;
+            if copied != expected {
+                return Err(ErrorKind::PayloadSize {
+                    expected,
+                    actual: copied,
+                }
+                .into());
+            }
+            Ok(())
+        })?;
+        Ok(header)
+    };
+    run().map_err(|e| e.in_path(raw))
+}
+
+/// Writes the payload of the `.npy` at `input` unchanged to `out` (the
+/// file's own byte order and memory order) and returns its header.
+///
+/// # Errors
+/// Header errors, `PayloadSize`, `ObjectDtype`, `Io`.
+pub fn to_raw(input: &Path, out: &Path) -> Result<Header> {
+    let parsed = crate::npy::inspect(input)?;
+    if parsed.header.dtype.has_object() {
+        return Err(Error::new(ErrorKind::ObjectDtype).in_path(input));
+    }
+    let len = parsed.header.payload_len()?;
+    let mut file = File::open(input).map_err(|e| Error::from(e).in_path(input))?;
+    file.seek(SeekFrom::Start(parsed.data_offset))?;
+    write_atomic(out, |dst| {
+        let copied = std::io::copy(&mut (&mut file).take(len), dst)?;
+        if copied != len {
+            return Err(Error::new(ErrorKind::PayloadSize {
+                expected: len,
+                actual: copied,
+            })
+            .in_path(input));
+        }
+        Ok(())
+    })?;
+    Ok(parsed.header)
+}

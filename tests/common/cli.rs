@@ -1,0 +1,67 @@
+//! Running the built `npymap` binary and real NumPy from tests.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs the binary with `args`; never panics on its exit code.
+pub fn npymap<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_npymap"))
+        .args(args)
+        .output()
+        .expect("run npymap")
+}
+
+/// Asserts the command failed per the CLI contract: exit 2, stderr starting
+/// with `npymap: error: `, and no Rust panic text.
+pub fn assert_error(out: &Output, what: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{what}: exit code; stderr: {stderr}"
+    );
+    assert!(
+        stderr.starts_with("npymap: error: "),
+        "{what}: stderr {stderr:?}"
+    );
+    assert!(!stderr.contains("panicked"), "{what}: panic: {stderr}");
+}
+
+/// Asserts success and returns stdout.
+pub fn ok(out: &Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: exit {:?}, stderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).expect("utf-8 stdout")
+}
+
+/// Runs a Python script with NumPy and returns its stdout. Fails the test
+/// when python3 or NumPy is missing: the interop tests must never skip.
+pub fn python(script: &str, cwd: &Path) -> String {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .current_dir(cwd)
+        .output()
+        .expect("python3 must be installed (the README's test command installs numpy)");
+    assert!(
+        out.status.success(),
+        "python failed: {}\n--- script ---\n{script}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// Lists every file name in `dir` (to check no temp files are left).
+pub fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
