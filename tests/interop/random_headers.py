@@ -42,14 +42,17 @@ TIME_UNITS = ["Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "
 # the quote and escapes), controls and latin-1 characters repr escapes
 # (header stays ASCII), printable latin-1 (raw byte in a 1.0 header), and
 # printable non-latin-1 BMP / astral characters (force 3.0), plus a few
-# non-latin-1 characters repr escapes (\u2028, \u200b, \ufeff: header stays
-# ASCII, so 1.0 despite the code point). Unassigned code points are left
+# non-latin-1 characters repr escapes (\u2028, \u200b, \ufeff, format
+# characters such as \u0890: header stays ASCII, so 1.0 despite the code
+# point) and combining marks it keeps (\u0301, variation selector
+# \U000e0100). Unassigned code points are left
 # out on purpose: see spec/leniency.md on the printability table.
 NAME_CHARS = (
     list("abcdefghijklmnopqrstuvwxyzXYZ_0123456789 ,:()[]{}#")
     + ["'", '"', "\\", "\t", "\n", "\r", "\x01", "\x1f", "\x7f"]
     + ["\x80", "\x9f", "\xa0", "\xad", "é", "ÿ", "ß", "±", "µ"]
     + ["日", "本", "Ω", "€", "\u2028", "\u200b", "\ufeff", "😀", "𝄞", "\U000e0001"]
+    + ["\u0890", "\U0001d173", "\U000e0100", "\u0301"]
 )
 
 
