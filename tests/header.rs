@@ -111,3 +111,35 @@ fn hand_made_descr_variants_parse_to_numpy_canonical_form() {
         }
     }
 }
+
+/// A header for `shape` of `<f8` as NumPy would write it.
+fn f8_header(shape: &str) -> Vec<u8> {
+    let text = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}");
+    let pad = 64 - (10 + text.len() + 1) % 64;
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&u16::try_from(text.len() + 1 + pad).unwrap().to_le_bytes());
+    out.extend_from_slice(text.as_bytes());
+    out.extend(std::iter::repeat_n(b' ', pad));
+    out.push(b'\n');
+    out
+}
+
+/// NumPy refuses an empty array whose non-zero dims times the itemsize
+/// overflow `npy_intp` ("array is too big"), whatever the order of dims;
+/// it accepts the same dims when they fit (spec/safety.md, size limits).
+#[test]
+fn zero_size_shapes_follow_numpy_size_limit() {
+    for shape in [
+        "(0, 1099511627776, 1099511627776)",
+        "(1099511627776, 1099511627776, 0)",
+        "(4611686018427387904, 0)",
+    ] {
+        let e = Header::parse(&f8_header(shape)).unwrap_err();
+        assert_eq!(e.kind().code(), "overflow", "{shape}");
+    }
+    for shape in ["(1152921504606846975, 0)", "(0, 1099511627776, 1000)"] {
+        let p = Header::parse(&f8_header(shape)).unwrap();
+        assert_eq!(p.header.payload_len().unwrap(), 0, "{shape}");
+        assert_eq!(p.header.element_count().unwrap(), 0, "{shape}");
+    }
+}

@@ -82,15 +82,21 @@ pub(crate) fn py_repr_str(s: &str, out: &mut String) {
 }
 
 /// `str.isprintable()` for non-ASCII characters: false for the Latin-1
-/// controls, separators and format characters Python escapes. Unassigned
-/// code points are treated as printable (see `spec/leniency.md`).
+/// controls, separators (Zs, Zl, Zp), format characters (Cf), surrogates
+/// and private use that Python escapes. Checked against CPython 3.11's
+/// Unicode 14.0 tables, where it differs only on unassigned code points,
+/// which are treated as printable (see `spec/leniency.md`).
 fn is_printable(c: char) -> bool {
     let u = c as u32;
     !matches!(u,
-        0x80..=0xa0 | 0xad | 0x600..=0x605 | 0x61c | 0x6dd | 0x70f | 0x1680 | 0x180e
-        | 0x2000..=0x200f | 0x2028..=0x202f | 0x205f..=0x2064 | 0x2066..=0x206f
-        | 0x3000 | 0xd800..=0xf8ff | 0xfeff | 0xfff9..=0xfffb | 0xfffe | 0xffff
-        | 0xe0000..=0xe0fff | 0xf0000..=0x10ffff)
+        0x80..=0xa0 | 0xad | 0x600..=0x605 | 0x61c | 0x6dd | 0x70f | 0x890 | 0x891
+        | 0x8e2 | 0x1680 | 0x180e | 0x2000..=0x200f | 0x2028..=0x202f
+        | 0x205f..=0x2064 | 0x2066..=0x206f | 0x3000 | 0xd800..=0xf8ff | 0xfeff
+        | 0xfff9..=0xfffb | 0xfffe | 0xffff | 0x110bd | 0x110cd | 0x13430..=0x1343f
+        | 0x1bca0..=0x1bca3 | 0x1d173..=0x1d17a
+        // Tags are format characters; the variation selectors after them
+        // (U+E0100..U+E01EF) are printable marks.
+        | 0xe0000..=0xe00ff | 0xe01f0..=0xe0fff | 0xf0000..=0x10ffff)
 }
 
 fn shape_repr(shape: &[u64], out: &mut String) {
@@ -225,5 +231,10 @@ mod tests {
         assert_eq!(r("température"), "'température'");
         assert_eq!(r("\x01\n\x7f"), "'\\x01\\n\\x7f'");
         assert_eq!(r("\u{2028}"), "'\\u2028'");
+        // Format characters Python escapes, and printable variation selectors.
+        assert_eq!(r("\u{890}"), "'\\u0890'");
+        assert_eq!(r("\u{1d173}"), "'\\U0001d173'");
+        assert_eq!(r("\u{e0001}"), "'\\U000e0001'");
+        assert_eq!(r("a\u{e0100}"), "'a\u{e0100}'");
     }
 }
