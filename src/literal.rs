@@ -21,9 +21,9 @@ use nom::{IResult, Parser};
 
 use crate::error::{Error, ErrorKind, Result, snippet};
 
-/// Deepest bracket nesting accepted. CPython's own parser stops at 200
-/// nested brackets, so NumPy cannot read deeper headers either.
-pub const MAX_DEPTH: usize = 128;
+/// Deepest bracket nesting accepted: CPython's parser stops at 200 nested
+/// brackets, so this accepts every header NumPy can read and nothing deeper.
+pub const MAX_DEPTH: usize = 200;
 
 /// Longest integer literal accepted, in digits. Any valid size fits in 20
 /// digits; the margin accepts zero-padded oddities without bignums.
@@ -449,6 +449,17 @@ impl<'a> Parsers<'a> {
                 (8, n, i)
             }
             '\0' => return Err(bad(i)),
+            'N' => {
+                // Python decodes \N{NAME} by Unicode name; we carry no name
+                // table, and keeping it as text would silently differ.
+                return Err(nom::Err::Failure(PErr {
+                    rest: i,
+                    expected: Some(
+                        "an escape other than \\N{...} (named escapes are not supported)",
+                    ),
+                    special: None,
+                }));
+            }
             other => {
                 // Python keeps unknown escapes as written (with a warning).
                 out.push('\\');

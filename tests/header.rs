@@ -143,3 +143,26 @@ fn zero_size_shapes_follow_numpy_size_limit() {
         assert_eq!(p.header.element_count().unwrap(), 0, "{shape}");
     }
 }
+
+#[test]
+fn structs_nested_as_deep_as_numpy_reads_parse() {
+    // CPython's parser allows 200 nested brackets: a struct nested 99 levels
+    // ([( per level) is the deepest NumPy can read back, and so can we.
+    let depth = 99;
+    let text = format!("{}'<i4'{}", "[('a', ".repeat(depth), ")]".repeat(depth));
+    let d = Dtype::from_descr_literal(&text).unwrap();
+    assert_eq!(d.itemsize(), 4);
+    assert_eq!(d.descr(), text);
+    let deeper = format!(
+        "{}'<i4'{}",
+        "[('a', ".repeat(depth + 2),
+        ")]".repeat(depth + 2)
+    );
+    assert_eq!(
+        Dtype::from_descr_literal(&deeper)
+            .unwrap_err()
+            .kind()
+            .code(),
+        "too_deep"
+    );
+}

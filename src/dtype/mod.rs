@@ -518,17 +518,8 @@ impl Dtype {
     /// Whether the descr needs characters outside latin-1 (so a header
     /// holding it needs format version 3.0).
     pub fn needs_utf8(&self) -> bool {
-        match self {
-            Dtype::Scalar(_) => false,
-            Dtype::Subarray { base, .. } => base.needs_utf8(),
-            Dtype::Struct(s) => s.fields.iter().any(|f| {
-                f.name.chars().any(|c| u32::from(c) > 0xff)
-                    || f.title
-                        .as_ref()
-                        .is_some_and(|t| t.chars().any(|c| u32::from(c) > 0xff))
-                    || f.dtype.needs_utf8()
-            }),
-        }
+        // What counts is the rendered text: `repr` escapes some characters.
+        self.descr().chars().any(|c| u32::from(c) > 0xff)
     }
 
     /// The JSON form of the descr: a string for simple types, and for

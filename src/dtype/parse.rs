@@ -89,10 +89,11 @@ fn time_unit(descr: &str, inner: &str) -> Result<(TimeUnit, u32)> {
     let multiplier = if num.is_empty() {
         1
     } else {
+        // NumPy stores the multiplier as a C int.
         num.parse::<u32>()
             .ok()
-            .filter(|&m| m > 0)
-            .ok_or_else(|| bad(descr, "datetime multiplier must be between 1 and 2^32-1"))?
+            .filter(|&m| m > 0 && i32::try_from(m).is_ok())
+            .ok_or_else(|| bad(descr, "datetime multiplier must be between 1 and 2^31-1"))?
     };
     let unit = TimeUnit::from_str(unit).ok_or_else(|| {
         bad(
@@ -115,7 +116,7 @@ fn time_unit(descr: &str, inner: &str) -> Result<(TimeUnit, u32)> {
 pub(crate) fn scalar_from_str(descr: &str) -> Result<Scalar> {
     let (order, body) = match descr.chars().next() {
         Some('<') => (Some(ByteOrder::Little), &descr[1..]),
-        Some('>' | '!') => (Some(ByteOrder::Big), &descr[1..]),
+        Some('>') => (Some(ByteOrder::Big), &descr[1..]),
         Some('=') => (Some(ByteOrder::NATIVE), &descr[1..]),
         Some('|') => (None, &descr[1..]),
         _ => (None, descr),
@@ -170,11 +171,12 @@ pub(crate) fn scalar_from_str(descr: &str) -> Result<Scalar> {
     if !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad(descr, "unknown type code"));
     }
+    // NumPy keeps a flexible type's itemsize in a C int.
     let n: usize = digits
         .parse()
         .ok()
-        .filter(|&n| isize::try_from(n).is_ok())
-        .ok_or_else(|| bad(descr, "size too large"))?;
+        .filter(|&n| i32::try_from(n).is_ok())
+        .ok_or_else(|| bad(descr, "size too large (over 2^31-1 bytes)"))?;
     let (kind, size) = match code {
         'b' => (ScalarKind::Bool, n),
         'i' => (ScalarKind::Int, n),
@@ -187,8 +189,8 @@ pub(crate) fn scalar_from_str(descr: &str) -> Result<Scalar> {
         'U' => (
             ScalarKind::Unicode,
             n.checked_mul(4)
-                .filter(|&s| isize::try_from(s).is_ok())
-                .ok_or_else(|| bad(descr, "size too large"))?,
+                .filter(|&s| i32::try_from(s).is_ok())
+                .ok_or_else(|| bad(descr, "size too large (over 2^31-1 bytes)"))?,
         ),
         _ => return Err(bad(descr, "unknown type code")),
     };
