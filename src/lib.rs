@@ -14,7 +14,7 @@
 //! The format as implemented, with every limit and leniency, is specified
 //! in the repository's `spec/` folder.
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![cfg_attr(
     not(test),
     warn(
@@ -30,7 +30,11 @@ pub mod error;
 pub mod header;
 pub mod literal;
 pub mod npy;
+pub mod view;
 
 pub use dtype::{ByteOrder, Dtype, Field, Scalar, ScalarKind, Struct, TimeUnit};
 pub use error::{Error, ErrorKind, Result};
 pub use header::{Header, ParseOptions, ParsedHeader, Version};
+pub use view::{
+    Element, Elements, ElementsMut, FieldView, FieldViewMut, NpyView, NpyViewMut, Record,
+};
