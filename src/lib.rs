@@ -29,6 +29,8 @@ pub mod dtype;
 pub mod error;
 pub mod header;
 pub mod literal;
+#[allow(unsafe_code)]
+pub mod mmap;
 pub mod npy;
 pub mod view;
 
