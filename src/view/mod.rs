@@ -16,7 +16,7 @@
 
 mod chunks;
 mod element;
-mod elements;
+pub(crate) mod elements;
 mod field;
 #[cfg(feature = "ndarray")]
 mod nd;
