@@ -1,8 +1,7 @@
 //! # npymap
 //!
 //! NumPy's `.npy` / `.npz` array files for Rust: parse and write headers
-//! byte-identical to NumPy, and (in later modules) map payloads as typed,
-//! zero-copy views.
+//! byte-identical to NumPy, and map payloads as typed, zero-copy views.
 //!
 //! | module | holds |
 //! |---|---|
@@ -10,6 +9,12 @@
 //! | [`literal`] | the Python-literal grammar headers are written in |
 //! | [`dtype`] | NumPy's dtype model: [`Dtype`], descr text and JSON |
 //! | [`header`] | the `.npy` preamble and header: [`Header::parse`], [`Header::to_bytes`] |
+//! | [`view`] | typed views of a payload in any byte buffer: [`NpyView::as_slice`] (native, aligned) and [`NpyView::elements`] (any byte order and alignment), field views, chunks |
+//! | [`mmap`] | memory maps in NumPy's modes r / r+ / c / w+, for `.npy` and raw files; the only `unsafe` module |
+//! | [`npy`] | streaming [`npy::NpyReader`] / [`npy::NpyWriter`], atomic [`npy::save`], [`npy::append`], [`npy::recover`] |
+//!
+//! Feature `ndarray` adds `ArrayView` / `ArrayViewMut` views with C or
+//! Fortran strides and owned arrays from the reader.
 //!
 //! The format as implemented, with every limit and leniency, is specified
 //! in the repository's `spec/` folder.
