@@ -132,21 +132,13 @@ pub enum ErrorKind {
     },
     /// Raw data whose length differs from what dtype and shape need.
     #[error("raw data from offset {offset} is {actual} bytes but dtype and shape need {expected}")]
-    RawSize {
+    RawLength {
         /// Bytes dtype × shape need.
         expected: u64,
         /// Bytes present after the offset.
         actual: u64,
         /// The offset reading started at.
         offset: u64,
-    },
-    /// Raw data whose length is not a whole number of elements.
-    #[error("raw data is {len} bytes, not a multiple of the itemsize {itemsize}")]
-    NotMultiple {
-        /// Bytes available.
-        len: u64,
-        /// Bytes per element.
-        itemsize: u64,
     },
     /// The array holds Python objects (a pickle), which is never loaded.
     #[error("object dtype: the payload is a Python pickle, which npymap does not load")]
@@ -160,20 +152,26 @@ pub enum ErrorKind {
         found: String,
     },
     /// The payload is not aligned for a zero-copy slice.
-    #[error("payload at offset {offset} is not aligned to {align} bytes (use the element view)")]
+    #[error(
+        "payload of {dtype} at offset {offset} is not aligned to {align} bytes for the slice view (use the element view)"
+    )]
     Misaligned {
+        /// The file's dtype.
+        dtype: String,
         /// Required alignment.
         align: usize,
-        /// Actual address or offset.
+        /// Byte offset of the payload in the buffer or file it was viewed from.
         offset: u64,
     },
     /// The payload's byte order is not the machine's.
     #[error(
-        "byte order mismatch: file is {found}, the slice view needs native order (use the element view)"
+        "byte order mismatch: the slice view needs {expected} (native order), the file has {found} (use the element view)"
     )]
     ByteOrderMismatch {
-        /// The file's byte order.
-        found: &'static str,
+        /// The native dtype the slice view needs.
+        expected: String,
+        /// The file's dtype.
+        found: String,
     },
     /// A bool element is neither 0 nor 1.
     #[error("invalid bool byte {value:#04x} at element {index}")]
@@ -192,6 +190,56 @@ pub enum ErrorKind {
         to: String,
         /// Why not.
         reason: String,
+    },
+    /// A raw file is too small for the requested offset, dtype and shape.
+    #[error(
+        "file is {available} bytes, too small for the {needed} bytes that offset + dtype x shape need"
+    )]
+    FileTooSmall {
+        /// Bytes needed (offset plus payload).
+        needed: u64,
+        /// Bytes in the file.
+        available: u64,
+    },
+    /// Raw data whose length is not a whole number of elements.
+    #[error("{available} bytes of raw data are not a multiple of the itemsize {itemsize}")]
+    RawSize {
+        /// Bytes after the offset.
+        available: u64,
+        /// The dtype's itemsize.
+        itemsize: usize,
+    },
+    /// A structured dtype has no field of that name.
+    #[error("no field named {name:?} in dtype {dtype}")]
+    FieldNotFound {
+        /// The name asked for.
+        name: String,
+        /// The dtype searched.
+        dtype: String,
+    },
+    /// A writer got a different number of elements from the header's.
+    #[error("{actual} elements were written but the header declares {expected}")]
+    ElementCount {
+        /// Elements the header declares.
+        expected: u64,
+        /// Elements written.
+        actual: u64,
+    },
+    /// Data to append is not a whole number of rows along the growth axis.
+    #[error("{elements} elements are not a whole number of rows of {row_len} elements")]
+    NotWholeRows {
+        /// Elements offered.
+        elements: u64,
+        /// Elements in one row (the product of the other axes).
+        row_len: u64,
+    },
+    /// An element index past the end of a view.
+    #[error("index {index} is out of bounds for {len} elements")]
+    IndexOutOfBounds {
+        /// The index.
+        index: u64,
+        /// Elements in the view.
+        len: u64,
     },
     /// A header cannot be written in the requested format version.
     #[error("header of {len} bytes cannot be written as version {version}: {reason}")]
@@ -233,13 +281,19 @@ impl ErrorKind {
             ErrorKind::Dtype { .. } => "dtype",
             ErrorKind::PayloadSize { .. } => "payload_size",
             ErrorKind::ObjectDtype => "object_dtype",
-            ErrorKind::NotMultiple { .. } | ErrorKind::RawSize { .. } => "payload_size",
+            ErrorKind::RawLength { .. } => "raw_size",
             ErrorKind::DtypeMismatch { .. } => "dtype_mismatch",
             ErrorKind::Misaligned { .. } => "misaligned",
             ErrorKind::ByteOrderMismatch { .. } => "byte_order_mismatch",
             ErrorKind::InvalidBool { .. } => "invalid_bool",
             ErrorKind::VersionTooSmall { .. } => "version_too_small",
             ErrorKind::UnsupportedCast { .. } => "unsupported_cast",
+            ErrorKind::FileTooSmall { .. } => "file_too_small",
+            ErrorKind::RawSize { .. } => "raw_size",
+            ErrorKind::FieldNotFound { .. } => "field_not_found",
+            ErrorKind::ElementCount { .. } => "element_count",
+            ErrorKind::NotWholeRows { .. } => "not_whole_rows",
+            ErrorKind::IndexOutOfBounds { .. } => "index_out_of_bounds",
             ErrorKind::Unsupported(_) => "unsupported",
             ErrorKind::Io(_) => "io",
         }

@@ -1,8 +1,7 @@
 //! # npymap
 //!
 //! NumPy's `.npy` / `.npz` array files for Rust: parse and write headers
-//! byte-identical to NumPy, and (in later modules) map payloads as typed,
-//! zero-copy views.
+//! byte-identical to NumPy, and map payloads as typed, zero-copy views.
 //!
 //! | module | holds |
 //! |---|---|
@@ -10,11 +9,17 @@
 //! | [`literal`] | the Python-literal grammar headers are written in |
 //! | [`dtype`] | NumPy's dtype model: [`Dtype`], descr text and JSON |
 //! | [`header`] | the `.npy` preamble and header: [`Header::parse`], [`Header::to_bytes`] |
+//! | [`view`] | typed views of a payload in any byte buffer: [`NpyView::as_slice`] (native, aligned) and [`NpyView::elements`] (any byte order and alignment), field views, chunks |
+//! | [`mmap`] | memory maps in NumPy's modes r / r+ / c / w+, for `.npy` and raw files; the only `unsafe` module |
+//! | [`npy`] | streaming [`npy::NpyReader`] / [`npy::NpyWriter`], atomic [`npy::save`], [`npy::append`], [`npy::recover`] |
+//!
+//! Feature `ndarray` adds `ArrayView` / `ArrayViewMut` views with C or
+//! Fortran strides and owned arrays from the reader.
 //!
 //! The format as implemented, with every limit and leniency, is specified
 //! in the repository's `spec/` folder.
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![cfg_attr(
     not(test),
     warn(
@@ -30,8 +35,14 @@ pub mod dtype;
 pub mod error;
 pub mod header;
 pub mod literal;
+#[allow(unsafe_code)]
+pub mod mmap;
 pub mod npy;
+pub mod view;
 
 pub use dtype::{ByteOrder, Dtype, Field, Scalar, ScalarKind, Struct, TimeUnit};
 pub use error::{Error, ErrorKind, Result};
 pub use header::{Header, ParseOptions, ParsedHeader, Version};
+pub use view::{
+    Element, Elements, ElementsMut, FieldView, FieldViewMut, NpyView, NpyViewMut, Record,
+};

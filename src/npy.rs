@@ -1,5 +1,14 @@
-//! Whole `.npy` files on disk: reading the header and checking the payload
-//! length against the real file size.
+//! Whole `.npy` files: reading the header and checking the payload length
+//! against the real file size; streaming reads and writes over
+//! `Read` / `Write` ([`NpyReader`], [`NpyWriter`], [`GrowingNpyWriter`]);
+//! and file operations that never leave a damaged file ([`save`],
+//! [`append`], [`make_appendable`], [`recover`]).
+
+mod atomic;
+mod stream;
+
+pub use atomic::{FileWriter, Recovered, append, make_appendable, recover, save, save_with};
+pub use stream::{GrowingNpyWriter, NpyReader, NpyWriter};
 
 use std::fs::File;
 use std::io::{BufReader, Read};

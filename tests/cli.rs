@@ -417,7 +417,7 @@ fn from_raw_size_errors_name_both_counts_and_leave_nothing() {
         ),
         (
             vec!["--dtype", "<f8", "--offset", "4"],
-            "44 bytes, not a multiple of the itemsize 8",
+            "44 bytes of raw data are not a multiple of the itemsize 8",
         ),
         (
             vec!["--dtype", "<f4", "--offset", "100"],

@@ -140,9 +140,9 @@ pub fn from_raw(raw: &Path, out: &Path, spec: &RawSpec) -> Result<Header> {
             Some(s) => s.clone(),
             None if itemsize > 0 && available % itemsize == 0 => vec![available / itemsize],
             None => {
-                return Err(ErrorKind::NotMultiple {
-                    len: available,
-                    itemsize,
+                return Err(ErrorKind::RawSize {
+                    available,
+                    itemsize: spec.dtype.itemsize(),
                 }
                 .into());
             }
@@ -157,7 +157,7 @@ pub fn from_raw(raw: &Path, out: &Path, spec: &RawSpec) -> Result<Header> {
         }
         let expected = header::payload_len(&header.shape, header.dtype.itemsize())?;
         if expected != available {
-            return Err(ErrorKind::RawSize {
+            return Err(ErrorKind::RawLength {
                 expected,
                 actual: available,
                 offset: spec.offset,

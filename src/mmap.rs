@@ -1,0 +1,779 @@
+//! Memory-mapped `.npy` and raw files, in NumPy's modes `r`, `r+`, `c` and
+//! `w+`. The only module of the crate with `unsafe` code.
+//!
+//! | NumPy | here |
+//! |---|---|
+//! | `np.load(f, mmap_mode='r')` | [`NpyMap::open`] |
+//! | `np.load(f, mmap_mode='r+' / 'c')` | [`NpyMapMut::open`] with [`Mode::ReadWrite`] / [`Mode::CopyOnWrite`] |
+//! | `np.lib.format.open_memmap(f, 'w+', dtype, shape, fortran_order)` | [`NpyMapMut::create`] |
+//! | `np.memmap(f, dtype, 'r', offset, shape, order)` | [`NpyMap::open_raw`] with [`RawOptions`] |
+//! | `np.memmap(f, dtype, 'r+' / 'c', ...)` | [`NpyMapMut::open_raw`] |
+//! | `np.memmap(f, dtype, 'w+', ...)` | [`NpyMapMut::create_raw`] |
+//!
+//! Read-only maps ([`NpyMap`]) have no method that gives mutable access, so
+//! writing through an `r` map is a compile error:
+//!
+//! ```compile_fail
+//! # fn f(map: &npymap::mmap::NpyMap) {
+//! let s: &mut [f64] = map.view().as_slice_mut().unwrap(); // no such method
+//! # }
+//! ```
+//!
+//! Opening reads the header with ordinary file reads and maps only the
+//! payload, lazily: the cost of opening does not depend on the file's size.
+//! An empty payload (zero-size arrays) is not mapped at all, since a
+//! zero-length map is not possible.
+//!
+//! # The mmap hazard
+//!
+//! A mapped file is memory that other processes (and other handles in this
+//! process) can change or truncate at any time. If the file shrinks, touching
+//! the lost pages kills the process with `SIGBUS`; if it is rewritten, the
+//! `&[T]` slices this crate hands out change under the borrow checker's feet,
+//! which Rust counts as undefined behaviour. No library can prevent that, so
+//! every function that creates a map is `unsafe` and its `# Safety` section
+//! states the caller's promise, as `memmap2` does. What this crate does on
+//! its side: it checks the file's length against the header before mapping,
+//! never maps a file it is about to rewrite (`npy::save` and friends write a
+//! temporary file and rename it over the old one, so existing maps keep the
+//! old inode), and never truncates a mapped file.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufReader, Write};
+use std::path::Path;
+
+use memmap2::{Mmap, MmapMut, MmapOptions};
+
+use crate::dtype::Dtype;
+use crate::error::{Error, ErrorKind, Result};
+use crate::header::{Header, ParseOptions, ParsedHeader, Version};
+use crate::view::{
+    Chunks, Element, Elements, ElementsMut, FieldView, FieldViewMut, NpyView, NpyViewMut,
+    check_parts,
+};
+
+/// How a writable map relates to its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// NumPy's `r+`: writes reach the file (shared mapping).
+    ReadWrite,
+    /// NumPy's `c`: writes stay in this process's private copy.
+    CopyOnWrite,
+}
+
+/// An access-pattern hint for the kernel (`madvise`); ignored where the
+/// platform has no such call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Advice {
+    /// No special treatment.
+    Normal,
+    /// Pages will be read in order: read ahead aggressively.
+    Sequential,
+    /// Pages will be read in random order: do not read ahead.
+    Random,
+    /// Pages will be needed soon: start reading them.
+    WillNeed,
+    /// Pages are not needed for now: the kernel may drop them (they are
+    /// read back from the file on the next access). Refused for
+    /// copy-on-write maps, where it would discard private changes.
+    DontNeed,
+}
+
+/// How to view a headerless raw file, as `np.memmap`'s arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawOptions {
+    dtype: Dtype,
+    shape: Option<Vec<u64>>,
+    offset: u64,
+    fortran_order: bool,
+    grow: bool,
+}
+
+impl RawOptions {
+    /// Elements of `dtype`, starting at offset 0, 1-D with the length
+    /// inferred from the file size, C order, no growth.
+    pub fn new(dtype: Dtype) -> Self {
+        RawOptions {
+            dtype,
+            shape: None,
+            offset: 0,
+            fortran_order: false,
+            grow: false,
+        }
+    }
+
+    /// The array's shape (required for [`NpyMapMut::create_raw`]).
+    #[must_use]
+    pub fn shape(mut self, shape: impl Into<Vec<u64>>) -> Self {
+        self.shape = Some(shape.into());
+        self
+    }
+
+    /// Byte offset of the first element in the file.
+    #[must_use]
+    pub fn offset(mut self, offset: u64) -> Self {
+        self.offset = offset;
+        self
+    }
+
+    /// Whether the data is in Fortran (column-major) order.
+    #[must_use]
+    pub fn fortran_order(mut self, fortran_order: bool) -> Self {
+        self.fortran_order = fortran_order;
+        self
+    }
+
+    /// For [`Mode::ReadWrite`] only: extend a file that is too small for
+    /// offset + dtype × shape with zeros, as `np.memmap(mode='r+')` does.
+    /// Off by default: a too-small file is then a `FileTooSmall` error.
+    #[must_use]
+    pub fn grow(mut self, grow: bool) -> Self {
+        self.grow = grow;
+        self
+    }
+
+    /// The header these options describe for a file of `file_len` bytes, and
+    /// the bytes the file needs.
+    fn resolve(&self, file_len: u64) -> Result<(Header, u64)> {
+        if self.dtype.has_object() {
+            return Err(ErrorKind::ObjectDtype.into());
+        }
+        let itemsize = self.dtype.itemsize();
+        let shape = match &self.shape {
+            Some(s) => s.clone(),
+            None => {
+                let available = file_len.checked_sub(self.offset).ok_or({
+                    ErrorKind::FileTooSmall {
+                        needed: self.offset,
+                        available: file_len,
+                    }
+                })?;
+                if itemsize == 0 || available % itemsize as u64 != 0 {
+                    return Err(ErrorKind::RawSize {
+                        available,
+                        itemsize,
+                    }
+                    .into());
+                }
+                vec![available / itemsize as u64]
+            }
+        };
+        let header = Header {
+            dtype: self.dtype.clone(),
+            fortran_order: self.fortran_order,
+            shape,
+        };
+        let needed = header
+            .payload_len()?
+            .checked_add(self.offset)
+            .ok_or(ErrorKind::Overflow { what: "file size" })?;
+        Ok((header, needed))
+    }
+}
+
+/// What every map knows besides its bytes.
+#[derive(Debug, Clone)]
+struct Meta {
+    header: Header,
+    version: Option<Version>,
+    data_offset: u64,
+    payload_len: usize,
+    len: usize,
+}
+
+impl Meta {
+    fn new(header: Header, version: Option<Version>, data_offset: u64) -> Result<Meta> {
+        let payload_len =
+            usize::try_from(header.payload_len()?).map_err(|_| ErrorKind::Overflow {
+                what: "payload size",
+            })?;
+        let len = check_parts(&header, payload_len, data_offset)?;
+        Ok(Meta {
+            header,
+            version,
+            data_offset,
+            payload_len,
+            len,
+        })
+    }
+
+    /// Reads the header of an open `.npy` file and checks its length.
+    fn read_npy(file: &File) -> Result<Meta> {
+        let parsed: ParsedHeader =
+            Header::read_from(BufReader::new(file), &ParseOptions::default())?;
+        let file_len = file.metadata()?.len();
+        let meta = Meta::new(parsed.header, Some(parsed.version), parsed.data_offset)?;
+        let actual = file_len.saturating_sub(meta.data_offset);
+        if actual != meta.payload_len as u64 {
+            return Err(Error::new(ErrorKind::PayloadSize {
+                expected: meta.payload_len as u64,
+                actual,
+            })
+            .at(meta.data_offset));
+        }
+        Ok(meta)
+    }
+
+    fn check_range(&self, offset: usize, len: usize) -> Result<()> {
+        match offset.checked_add(len) {
+            Some(end) if end <= self.payload_len => Ok(()),
+            _ => Err(ErrorKind::IndexOutOfBounds {
+                index: offset as u64 + len as u64,
+                len: self.payload_len as u64,
+            }
+            .into()),
+        }
+    }
+}
+
+/// Maps `len` bytes of `file` at `offset` read-only; `None` for zero bytes.
+///
+/// # Safety
+/// As [`NpyMap::open`]: the mapped range must not be modified or truncated
+/// by anyone while the map lives.
+unsafe fn map_ro(file: &File, offset: u64, len: usize) -> Result<Option<Mmap>> {
+    if len == 0 {
+        return Ok(None);
+    }
+    // SAFETY: the caller promises the file is not changed while mapped; the
+    // range was checked against the file length by the caller.
+    let map = unsafe { MmapOptions::new().offset(offset).len(len).map(file)? };
+    Ok(Some(map))
+}
+
+/// Maps `len` bytes of `file` at `offset` writable (shared or private).
+///
+/// # Safety
+/// As [`NpyMapMut::open`].
+unsafe fn map_rw(file: &File, offset: u64, len: usize, mode: Mode) -> Result<Option<MmapMut>> {
+    if len == 0 {
+        return Ok(None);
+    }
+    let mut opts = MmapOptions::new();
+    opts.offset(offset).len(len);
+    let map = match mode {
+        // SAFETY: the caller promises nobody else changes or truncates the
+        // range while mapped; it was checked against the file length.
+        Mode::ReadWrite => unsafe { opts.map_mut(file)? },
+        // SAFETY: as above; a private mapping never writes to the file.
+        Mode::CopyOnWrite => unsafe { opts.map_copy(file)? },
+    };
+    Ok(Some(map))
+}
+
+#[cfg(unix)]
+fn to_memmap(advice: Advice) -> Option<memmap2::Advice> {
+    match advice {
+        Advice::Normal => Some(memmap2::Advice::Normal),
+        Advice::Sequential => Some(memmap2::Advice::Sequential),
+        Advice::Random => Some(memmap2::Advice::Random),
+        Advice::WillNeed => Some(memmap2::Advice::WillNeed),
+        Advice::DontNeed => None,
+    }
+}
+
+/// A read-only map of a `.npy` or raw file (NumPy's mode `r`).
+///
+/// Hands out [`NpyView`]s of the payload; there is no way to get mutable
+/// access. See the [module docs](self) for the hazard every map carries.
+///
+/// # Examples
+/// ```
+/// use npymap::mmap::NpyMap;
+/// // SAFETY: the test data is not modified while mapped.
+/// let map = unsafe { NpyMap::open("testdata/npy/c_2x3.npy")? };
+/// assert_eq!(map.view().as_slice::<f64>()?, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+/// # Ok::<(), npymap::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct NpyMap {
+    meta: Meta,
+    map: Option<Mmap>,
+}
+
+impl NpyMap {
+    /// Opens and maps the `.npy` file at `path` read-only.
+    ///
+    /// # Errors
+    /// `Io`, any header error, `ObjectDtype`, or `PayloadSize` when the file
+    /// is not exactly header plus payload; each names the path.
+    ///
+    /// # Safety
+    /// The file must not be modified or truncated, by this process or any
+    /// other, while the map (or any view borrowed from it) lives. Breaking
+    /// this can crash the process (`SIGBUS`) or change data behind `&[T]`.
+    pub unsafe fn open(path: impl AsRef<Path>) -> Result<NpyMap> {
+        let path = path.as_ref();
+        let run = || -> Result<NpyMap> {
+            let file = File::open(path)?;
+            let meta = Meta::read_npy(&file)?;
+            // SAFETY: forwarded to our caller (see `# Safety`); the length
+            // was checked against the file by `read_npy`.
+            let map = unsafe { map_ro(&file, meta.data_offset, meta.payload_len)? };
+            Ok(NpyMap { meta, map })
+        };
+        run().map_err(|e| e.in_path(path))
+    }
+
+    /// Maps a headerless raw file read-only, as `np.memmap(mode='r')`.
+    ///
+    /// # Errors
+    /// `Io`, `ObjectDtype`, `FileTooSmall` (naming both byte counts),
+    /// `RawSize` when the shape is inferred and the size is not a whole
+    /// number of elements, `Overflow`.
+    ///
+    /// # Safety
+    /// As [`NpyMap::open`].
+    ///
+    /// # Examples
+    /// ```
+    /// use npymap::{Dtype, mmap::{NpyMap, RawOptions}};
+    /// let opts = RawOptions::new(Dtype::from_descr("<u2")?).shape([2, 5]).offset(16);
+    /// // SAFETY: the test data is not modified while mapped.
+    /// let map = unsafe { NpyMap::open_raw("testdata/raw/u2_offset16.bin", &opts)? };
+    /// assert_eq!(map.view().elements::<u16>()?.get(9), Some(27));
+    /// # Ok::<(), npymap::Error>(())
+    /// ```
+    pub unsafe fn open_raw(path: impl AsRef<Path>, opts: &RawOptions) -> Result<NpyMap> {
+        let path = path.as_ref();
+        let run = || -> Result<NpyMap> {
+            let file = File::open(path)?;
+            let file_len = file.metadata()?.len();
+            let (header, needed) = opts.resolve(file_len)?;
+            if needed > file_len {
+                return Err(ErrorKind::FileTooSmall {
+                    needed,
+                    available: file_len,
+                }
+                .into());
+            }
+            let meta = Meta::new(header, None, opts.offset)?;
+            // SAFETY: forwarded to our caller; the range fits in the file.
+            let map = unsafe { map_ro(&file, meta.data_offset, meta.payload_len)? };
+            Ok(NpyMap { meta, map })
+        };
+        run().map_err(|e| e.in_path(path))
+    }
+
+    /// The view of the payload.
+    pub fn view(&self) -> NpyView<'_> {
+        let payload: &[u8] = self.map.as_deref().unwrap_or_default();
+        NpyView::trusted(
+            &self.meta.header,
+            payload,
+            self.meta.data_offset,
+            self.meta.len,
+        )
+    }
+
+    /// The header.
+    pub fn header(&self) -> &Header {
+        &self.meta.header
+    }
+
+    /// The format version (`None` for raw files).
+    pub fn version(&self) -> Option<Version> {
+        self.meta.version
+    }
+
+    /// Byte offset of the payload in the file.
+    pub fn data_offset(&self) -> u64 {
+        self.meta.data_offset
+    }
+
+    /// The payload as a plain slice; see [`NpyView::as_slice`].
+    ///
+    /// # Errors
+    /// As [`NpyView::as_slice`].
+    pub fn as_slice<T: Element>(&self) -> Result<&[T]> {
+        self.view().as_slice()
+    }
+
+    /// The portable element view; see [`NpyView::elements`].
+    ///
+    /// # Errors
+    /// As [`NpyView::elements`].
+    pub fn elements<T: Element>(&self) -> Result<Elements<'_, T>> {
+        self.view().elements()
+    }
+
+    /// A strided view of one field; see [`NpyView::field_path`].
+    ///
+    /// # Errors
+    /// As [`NpyView::field_path`].
+    pub fn field_path(&self, path: &[&str]) -> Result<FieldView<'_>> {
+        self.view().field_path(path)
+    }
+
+    /// Row chunks along the outer axis; see [`NpyView::chunks`].
+    pub fn chunks(&self, rows: usize) -> Chunks<'_> {
+        self.view().chunks(rows)
+    }
+
+    /// Gives the kernel an access-pattern hint for the whole payload.
+    ///
+    /// # Errors
+    /// `Io` from `madvise`.
+    pub fn advise(&self, advice: Advice) -> Result<()> {
+        self.advise_range(advice, 0, self.meta.payload_len)
+    }
+
+    /// Gives the kernel an access-pattern hint for `len` payload bytes at `offset`.
+    ///
+    /// # Errors
+    /// `IndexOutOfBounds` for a range past the payload, `Io` from `madvise`.
+    pub fn advise_range(&self, advice: Advice, offset: usize, len: usize) -> Result<()> {
+        self.meta.check_range(offset, len)?;
+        let Some(map) = &self.map else { return Ok(()) };
+        #[cfg(unix)]
+        match to_memmap(advice) {
+            Some(a) => map.advise_range(a, offset, len)?,
+            // SAFETY: a read-only shared file mapping: dropped pages are read
+            // back from the file unchanged, so live `&[T]` see the same bytes.
+            None => unsafe {
+                map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, len)?;
+            },
+        }
+        #[cfg(not(unix))]
+        let _ = (map, advice);
+        Ok(())
+    }
+}
+
+/// A writable map of a `.npy` or raw file: NumPy's `r+`, `c` or `w+`.
+///
+/// # Examples
+/// ```
+/// use npymap::{Dtype, Header, mmap::NpyMapMut};
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("new.npy");
+/// let header = Header { dtype: Dtype::from_descr("<f4")?, fortran_order: false, shape: vec![2, 2] };
+/// // SAFETY: the file is private to this example.
+/// let mut map = unsafe { NpyMapMut::create(&path, &header)? };
+/// map.elements_mut::<f32>()?.copy_from_slice(&[1.0, 2.0, 3.0, 4.0])?;
+/// map.flush()?;
+/// drop(map);
+/// assert_eq!(std::fs::read(&path)?.len(), 128 + 16);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct NpyMapMut {
+    meta: Meta,
+    map: Option<MmapMut>,
+    mode: Mode,
+}
+
+impl NpyMapMut {
+    /// Opens and maps the `.npy` file at `path` writable: `r+` with
+    /// [`Mode::ReadWrite`], `c` with [`Mode::CopyOnWrite`].
+    ///
+    /// # Errors
+    /// As [`NpyMap::open`].
+    ///
+    /// # Safety
+    /// As [`NpyMap::open`]; in addition, for [`Mode::ReadWrite`], no other
+    /// map or handle may write the same bytes while `&mut` views of them
+    /// live (two processes may share a file through [`flush`](Self::flush)
+    /// as long as their writes do not race, as with NumPy).
+    pub unsafe fn open(path: impl AsRef<Path>, mode: Mode) -> Result<NpyMapMut> {
+        let path = path.as_ref();
+        let run = || -> Result<NpyMapMut> {
+            let file = open_for(path, mode)?;
+            let meta = Meta::read_npy(&file)?;
+            // SAFETY: forwarded to our caller; the range was checked.
+            let map = unsafe { map_rw(&file, meta.data_offset, meta.payload_len, mode)? };
+            Ok(NpyMapMut { meta, map, mode })
+        };
+        run().map_err(|e| e.in_path(path))
+    }
+
+    /// Creates (or truncates) the `.npy` file at `path` for `header`, like
+    /// `np.lib.format.open_memmap(path, 'w+', ...)`: the header is written
+    /// byte-identical to NumPy's, the file is sized (zero-filled) and the
+    /// payload mapped [`Mode::ReadWrite`].
+    ///
+    /// # Errors
+    /// `ObjectDtype`, `Overflow`, `VersionTooSmall` or `Io`.
+    ///
+    /// # Safety
+    /// As [`NpyMapMut::open`].
+    pub unsafe fn create(path: impl AsRef<Path>, header: &Header) -> Result<NpyMapMut> {
+        let path = path.as_ref();
+        let run = || -> Result<NpyMapMut> {
+            let bytes = header.to_bytes(None)?;
+            let meta = Meta::new(header.clone(), version_of(&bytes), bytes.len() as u64)?;
+            let mut file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(path)?;
+            file.write_all(&bytes)?;
+            file.set_len(meta.data_offset + meta.payload_len as u64)?;
+            // SAFETY: forwarded to our caller; the file was just sized.
+            let map =
+                unsafe { map_rw(&file, meta.data_offset, meta.payload_len, Mode::ReadWrite)? };
+            Ok(NpyMapMut {
+                meta,
+                map,
+                mode: Mode::ReadWrite,
+            })
+        };
+        run().map_err(|e| e.in_path(path))
+    }
+
+    /// Maps a headerless raw file writable, as `np.memmap(mode='r+' / 'c')`.
+    /// A file too small for offset + dtype × shape is an error, unless
+    /// [`RawOptions::grow`] was set and `mode` is [`Mode::ReadWrite`].
+    ///
+    /// # Errors
+    /// As [`NpyMap::open_raw`].
+    ///
+    /// # Safety
+    /// As [`NpyMapMut::open`].
+    pub unsafe fn open_raw(
+        path: impl AsRef<Path>,
+        opts: &RawOptions,
+        mode: Mode,
+    ) -> Result<NpyMapMut> {
+        let path = path.as_ref();
+        let run = || -> Result<NpyMapMut> {
+            let file = open_for(path, mode)?;
+            let file_len = file.metadata()?.len();
+            let (header, needed) = opts.resolve(file_len)?;
+            if needed > file_len {
+                if opts.grow && mode == Mode::ReadWrite {
+                    file.set_len(needed)?;
+                } else {
+                    return Err(ErrorKind::FileTooSmall {
+                        needed,
+                        available: file_len,
+                    }
+                    .into());
+                }
+            }
+            let meta = Meta::new(header, None, opts.offset)?;
+            // SAFETY: forwarded to our caller; the range fits in the file.
+            let map = unsafe { map_rw(&file, meta.data_offset, meta.payload_len, mode)? };
+            Ok(NpyMapMut { meta, map, mode })
+        };
+        run().map_err(|e| e.in_path(path))
+    }
+
+    /// Creates (or truncates) a raw file sized for `opts` (shape required),
+    /// as `np.memmap(mode='w+')`: zero-filled, mapped [`Mode::ReadWrite`].
+    ///
+    /// # Errors
+    /// `Unsupported` without a shape, else as [`NpyMap::open_raw`].
+    ///
+    /// # Safety
+    /// As [`NpyMapMut::open`].
+    pub unsafe fn create_raw(path: impl AsRef<Path>, opts: &RawOptions) -> Result<NpyMapMut> {
+        let path = path.as_ref();
+        let run = || -> Result<NpyMapMut> {
+            if opts.shape.is_none() {
+                return Err(
+                    ErrorKind::Unsupported("creating a raw file needs a shape".into()).into(),
+                );
+            }
+            let (header, needed) = opts.resolve(0)?;
+            let meta = Meta::new(header, None, opts.offset)?;
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(path)?;
+            file.set_len(needed)?;
+            // SAFETY: forwarded to our caller; the file was just sized.
+            let map =
+                unsafe { map_rw(&file, meta.data_offset, meta.payload_len, Mode::ReadWrite)? };
+            Ok(NpyMapMut {
+                meta,
+                map,
+                mode: Mode::ReadWrite,
+            })
+        };
+        run().map_err(|e| e.in_path(path))
+    }
+
+    /// The mode the map was opened in.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The header.
+    pub fn header(&self) -> &Header {
+        &self.meta.header
+    }
+
+    /// The format version (`None` for raw files).
+    pub fn version(&self) -> Option<Version> {
+        self.meta.version
+    }
+
+    /// Byte offset of the payload in the file.
+    pub fn data_offset(&self) -> u64 {
+        self.meta.data_offset
+    }
+
+    /// A read-only view of the payload.
+    pub fn view(&self) -> NpyView<'_> {
+        let payload: &[u8] = self.map.as_deref().unwrap_or_default();
+        NpyView::trusted(
+            &self.meta.header,
+            payload,
+            self.meta.data_offset,
+            self.meta.len,
+        )
+    }
+
+    /// A mutable view of the payload.
+    pub fn view_mut(&mut self) -> NpyViewMut<'_> {
+        let payload: &mut [u8] = match self.map.as_deref_mut() {
+            Some(p) => p,
+            None => &mut [],
+        };
+        NpyViewMut::trusted(
+            &self.meta.header,
+            payload,
+            self.meta.data_offset,
+            self.meta.len,
+        )
+    }
+
+    /// The payload as a plain slice; see [`NpyView::as_slice`].
+    ///
+    /// # Errors
+    /// As [`NpyView::as_slice`].
+    pub fn as_slice<T: Element>(&self) -> Result<&[T]> {
+        self.view().as_slice()
+    }
+
+    /// The payload as a plain mutable slice; see [`NpyViewMut::as_slice_mut`].
+    ///
+    /// # Errors
+    /// As [`NpyView::as_slice`].
+    pub fn as_slice_mut<T: Element>(&mut self) -> Result<&mut [T]> {
+        let payload: &mut [u8] = match self.map.as_deref_mut() {
+            Some(p) => p,
+            None => &mut [],
+        };
+        NpyViewMut::trusted(
+            &self.meta.header,
+            payload,
+            self.meta.data_offset,
+            self.meta.len,
+        )
+        .into_slice_mut()
+    }
+
+    /// The portable element view.
+    ///
+    /// # Errors
+    /// As [`NpyView::elements`].
+    pub fn elements<T: Element>(&self) -> Result<Elements<'_, T>> {
+        self.view().elements()
+    }
+
+    /// The portable element view, writable.
+    ///
+    /// # Errors
+    /// As [`NpyView::elements`].
+    pub fn elements_mut<T: Element>(&mut self) -> Result<ElementsMut<'_, T>> {
+        self.view_mut().into_elements_mut()
+    }
+
+    /// A mutable strided view of a nested field; see [`NpyView::field_path`].
+    ///
+    /// # Errors
+    /// `FieldNotFound`.
+    pub fn field_path_mut(&mut self, path: &[&str]) -> Result<FieldViewMut<'_>> {
+        self.view_mut().into_field_path_mut(path)
+    }
+
+    /// Writes changes to the file and waits (`msync`); a no-op for
+    /// copy-on-write maps, whose changes never reach the file.
+    ///
+    /// # Errors
+    /// `Io`.
+    pub fn flush(&self) -> Result<()> {
+        match (&self.map, self.mode) {
+            (Some(map), Mode::ReadWrite) => Ok(map.flush()?),
+            _ => Ok(()),
+        }
+    }
+
+    /// Starts writing changes to the file without waiting.
+    ///
+    /// # Errors
+    /// `Io`.
+    pub fn flush_async(&self) -> Result<()> {
+        match (&self.map, self.mode) {
+            (Some(map), Mode::ReadWrite) => Ok(map.flush_async()?),
+            _ => Ok(()),
+        }
+    }
+
+    /// Writes `len` payload bytes at `offset` to the file and waits.
+    ///
+    /// # Errors
+    /// `IndexOutOfBounds` for a range past the payload, `Io`.
+    pub fn flush_range(&self, offset: usize, len: usize) -> Result<()> {
+        self.meta.check_range(offset, len)?;
+        match (&self.map, self.mode) {
+            (Some(map), Mode::ReadWrite) if len > 0 => Ok(map.flush_range(offset, len)?),
+            _ => Ok(()),
+        }
+    }
+
+    /// Gives the kernel an access-pattern hint for the whole payload.
+    ///
+    /// # Errors
+    /// `Unsupported` for [`Advice::DontNeed`] on a copy-on-write map; `Io`.
+    pub fn advise(&self, advice: Advice) -> Result<()> {
+        self.advise_range(advice, 0, self.meta.payload_len)
+    }
+
+    /// Gives the kernel an access-pattern hint for a payload range.
+    ///
+    /// # Errors
+    /// As [`advise`](Self::advise), or `IndexOutOfBounds`.
+    pub fn advise_range(&self, advice: Advice, offset: usize, len: usize) -> Result<()> {
+        self.meta.check_range(offset, len)?;
+        if advice == Advice::DontNeed && self.mode == Mode::CopyOnWrite {
+            return Err(ErrorKind::Unsupported(
+                "dont-need advice on a copy-on-write map would discard its changes".into(),
+            )
+            .into());
+        }
+        let Some(map) = &self.map else { return Ok(()) };
+        #[cfg(unix)]
+        match to_memmap(advice) {
+            Some(a) => map.advise_range(a, offset, len)?,
+            // SAFETY: a shared file mapping (copy-on-write was refused
+            // above): dirty pages live in the page cache, so dropping them
+            // from this mapping loses nothing and the bytes read back are
+            // the same. `&self` means no `&mut` view is alive.
+            None => unsafe {
+                map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, len)?;
+            },
+        }
+        #[cfg(not(unix))]
+        let _ = (map, advice);
+        Ok(())
+    }
+}
+
+/// The version named by the preamble NumPy's writer produced.
+fn version_of(bytes: &[u8]) -> Option<Version> {
+    Header::parse(bytes).ok().map(|p| p.version)
+}
+
+/// Opens a file for a writable map in `mode` (`c` needs only read access).
+fn open_for(path: &Path, mode: Mode) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(mode == Mode::ReadWrite)
+        .open(path)
+}

@@ -1,0 +1,343 @@
+//! The portable element view: any byte order, any alignment, any stride.
+//!
+//! Elements are read with an unaligned load and, where the file's byte
+//! order is not the machine's, a swap. The same code serves whole payloads
+//! (one contiguous level) and structured field views (a record stride plus
+//! subarray levels).
+
+use std::marker::PhantomData;
+
+use super::element::{Element, Fit};
+use crate::dtype::Dtype;
+use crate::error::{Error, ErrorKind, Result};
+
+/// Where element `i` lives: `base + sum(digit_k * stride_k)` over levels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Layout {
+    /// Byte offset of element 0.
+    pub base: usize,
+    /// `(count, stride in bytes)` per level, outermost first.
+    pub levels: Vec<(usize, usize)>,
+    /// Bytes of one element.
+    pub item: usize,
+}
+
+impl Layout {
+    /// A contiguous run of `count` elements of `item` bytes.
+    pub fn contiguous(count: usize, item: usize) -> Layout {
+        Layout {
+            base: 0,
+            levels: vec![(count, item)],
+            item,
+        }
+    }
+
+    /// Number of elements (product of the level counts).
+    pub fn len(&self) -> usize {
+        self.levels
+            .iter()
+            .try_fold(1usize, |acc, &(n, _)| acc.checked_mul(n))
+            .unwrap_or(0)
+    }
+
+    /// Checks that every element lies inside `buf_len` bytes.
+    pub fn check(&self, buf_len: usize) -> Result<()> {
+        let overflow = || {
+            Error::from(ErrorKind::Overflow {
+                what: "element layout",
+            })
+        };
+        let mut count = 1usize;
+        let mut last = self.base;
+        for &(n, stride) in &self.levels {
+            count = count.checked_mul(n).ok_or_else(overflow)?;
+            if n == 0 {
+                return Ok(());
+            }
+            last = (n - 1)
+                .checked_mul(stride)
+                .and_then(|o| o.checked_add(last))
+                .ok_or_else(overflow)?;
+        }
+        let end = last.checked_add(self.item).ok_or_else(overflow)?;
+        if count > 0 && end > buf_len {
+            return Err(ErrorKind::PayloadSize {
+                expected: end as u64,
+                actual: buf_len as u64,
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Byte offset of element `i`, or `None` past the end.
+    fn offset(&self, i: usize) -> Option<usize> {
+        if let [(n, stride)] = self.levels.as_slice() {
+            return (i < *n).then(|| self.base + i * stride);
+        }
+        let mut rest = i;
+        let mut off = self.base;
+        for &(n, stride) in self.levels.iter().rev() {
+            if n == 0 {
+                return None;
+            }
+            off += (rest % n) * stride;
+            rest /= n;
+        }
+        (rest == 0).then_some(off)
+    }
+
+    /// Byte range of element `i`.
+    fn range(&self, i: usize) -> Option<std::ops::Range<usize>> {
+        let start = self.offset(i)?;
+        Some(start..start.checked_add(self.item)?)
+    }
+}
+
+/// Checks `T` against `dtype` for the element view: swapping is fine,
+/// unswappable records are not.
+pub(crate) fn element_fit<T: Element>(dtype: &Dtype) -> Result<bool> {
+    match T::fit(dtype) {
+        Some(Fit::Native) => Ok(false),
+        Some(Fit::Swapped) => Ok(true),
+        Some(Fit::Unswappable) => Err(ErrorKind::ByteOrderMismatch {
+            expected: T::expected(crate::dtype::ByteOrder::NATIVE),
+            found: dtype.descr(),
+        }
+        .into()),
+        None => Err(ErrorKind::DtypeMismatch {
+            expected: T::expected(crate::dtype::ByteOrder::NATIVE),
+            found: dtype.descr(),
+        }
+        .into()),
+    }
+}
+
+/// Checks that every byte a `bool` view covers is 0 or 1.
+pub(crate) fn check_bools(bytes: &[u8], layout: &Layout) -> Result<()> {
+    for i in 0..layout.len() {
+        let value = layout
+            .range(i)
+            .and_then(|r| bytes.get(r))
+            .and_then(|b| b.first().copied())
+            .unwrap_or(0);
+        if value > 1 {
+            return Err(ErrorKind::InvalidBool {
+                index: i as u64,
+                value,
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// A read-only, zero-copy view of elements stored in any byte order, at any
+/// alignment and stride. Made by [`NpyView::elements`](super::NpyView::elements)
+/// or [`FieldView::elements`](super::FieldView::elements).
+///
+/// # Examples
+/// ```
+/// // A big-endian file, read on any machine.
+/// let bytes = std::fs::read("testdata/npy/i4_be.npy")?;
+/// let view = npymap::NpyView::new(&bytes)?;
+/// let el = view.elements::<i32>()?;
+/// assert_eq!(el.get(5), Some(200000));
+/// assert_eq!(el.iter().sum::<i32>(), -300000);
+/// # Ok::<(), npymap::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Elements<'a, T> {
+    bytes: &'a [u8],
+    layout: Layout,
+    swap: bool,
+    _t: PhantomData<T>,
+}
+
+impl<'a, T: Element> Elements<'a, T> {
+    /// Checks and builds; `layout` must already fit `bytes` for `dtype`.
+    pub(crate) fn new(bytes: &'a [u8], layout: Layout, dtype: &Dtype) -> Result<Self> {
+        let swap = element_fit::<T>(dtype)?;
+        layout.check(bytes.len())?;
+        if std::any::TypeId::of::<T>() == std::any::TypeId::of::<bool>() {
+            check_bools(bytes, &layout)?;
+        }
+        Ok(Elements {
+            bytes,
+            layout,
+            swap,
+            _t: PhantomData,
+        })
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.layout.len()
+    }
+
+    /// Whether there are no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Element `i` (flat index in storage order), or `None` past the end.
+    pub fn get(&self, i: usize) -> Option<T> {
+        let bytes = self.bytes.get(self.layout.range(i)?)?;
+        let v = T::read_ne(bytes);
+        Some(if self.swap { v.swapped() } else { v })
+    }
+
+    /// The elements in storage order.
+    pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
+        // Every index below len() is in range: the layout was checked.
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+
+    /// Copies the elements into a `Vec` in native byte order.
+    pub fn to_vec(&self) -> Vec<T> {
+        self.iter().collect()
+    }
+}
+
+/// A mutable, zero-copy view of elements in any byte order, alignment and
+/// stride: writes store each value in the file's byte order.
+///
+/// # Examples
+/// ```
+/// let mut bytes = std::fs::read("testdata/npy/f8_be.npy")?;
+/// let mut view = npymap::NpyViewMut::new(&mut bytes)?;
+/// let mut el = view.elements_mut::<f64>()?;
+/// el.set(0, 42.0)?;
+/// assert_eq!(el.get(0), Some(42.0));
+/// # Ok::<(), npymap::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct ElementsMut<'a, T> {
+    bytes: &'a mut [u8],
+    layout: Layout,
+    swap: bool,
+    _t: PhantomData<T>,
+}
+
+impl<'a, T: Element> ElementsMut<'a, T> {
+    /// Checks and builds, as [`Elements::new`].
+    pub(crate) fn new(bytes: &'a mut [u8], layout: Layout, dtype: &Dtype) -> Result<Self> {
+        let checked = Elements::<T>::new(bytes, layout, dtype)?;
+        let (layout, swap) = (checked.layout, checked.swap);
+        Ok(ElementsMut {
+            bytes,
+            layout,
+            swap,
+            _t: PhantomData,
+        })
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.layout.len()
+    }
+
+    /// Whether there are no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A read-only view of the same elements.
+    pub fn as_elements(&self) -> Elements<'_, T> {
+        Elements {
+            bytes: self.bytes,
+            layout: self.layout.clone(),
+            swap: self.swap,
+            _t: PhantomData,
+        }
+    }
+
+    /// Element `i`, or `None` past the end.
+    pub fn get(&self, i: usize) -> Option<T> {
+        self.as_elements().get(i)
+    }
+
+    /// Stores `value` at element `i` in the file's byte order.
+    ///
+    /// # Errors
+    /// `IndexOutOfBounds` past the end.
+    pub fn set(&mut self, i: usize, value: T) -> Result<()> {
+        let len = self.len();
+        let out = self
+            .layout
+            .range(i)
+            .and_then(|r| self.bytes.get_mut(r))
+            .ok_or(ErrorKind::IndexOutOfBounds {
+                index: i as u64,
+                len: len as u64,
+            })?;
+        let v = if self.swap { value.swapped() } else { value };
+        out.copy_from_slice(bytemuck::bytes_of(&v));
+        Ok(())
+    }
+
+    /// Stores `values` at elements `0..values.len()`.
+    ///
+    /// # Errors
+    /// `ElementCount` unless `values` has exactly [`len`](Self::len) elements.
+    pub fn copy_from_slice(&mut self, values: &[T]) -> Result<()> {
+        if values.len() != self.len() {
+            return Err(ErrorKind::ElementCount {
+                expected: self.len() as u64,
+                actual: values.len() as u64,
+            }
+            .into());
+        }
+        for (i, &v) in values.iter().enumerate() {
+            self.set(i, v)?;
+        }
+        Ok(())
+    }
+
+    /// Copies the elements into a `Vec` in native byte order.
+    pub fn to_vec(&self) -> Vec<T> {
+        self.as_elements().to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_layout_walks_levels() {
+        // 2 records of 10 bytes, each holding 3 items of 2 bytes at offset 4.
+        let l = Layout {
+            base: 4,
+            levels: vec![(2, 10), (3, 2)],
+            item: 2,
+        };
+        let offs: Vec<_> = (0..7).map(|i| l.offset(i)).collect();
+        assert_eq!(
+            offs,
+            [
+                Some(4),
+                Some(6),
+                Some(8),
+                Some(14),
+                Some(16),
+                Some(18),
+                None
+            ]
+        );
+        assert!(l.check(20).is_ok());
+        assert!(l.check(19).is_err());
+    }
+
+    #[test]
+    fn empty_layout_fits_anything() {
+        let l = Layout {
+            base: 100,
+            levels: vec![(0, 8)],
+            item: 8,
+        };
+        assert_eq!(l.len(), 0);
+        assert!(l.check(0).is_ok());
+        assert_eq!(l.offset(0), None);
+    }
+}
