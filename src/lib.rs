@@ -10,6 +10,7 @@
 //! | [`literal`] | the Python-literal grammar headers are written in |
 //! | [`dtype`] | NumPy's dtype model: [`Dtype`], descr text and JSON |
 //! | [`header`] | the `.npy` preamble and header: [`Header::parse`], [`Header::to_bytes`] |
+//! | [`npz`] | `.npz` archives: [`npz::NpzReader`], [`npz::NpzArchive`] (zero-copy stored members), [`npz::NpzWriter`] |
 //!
 //! The format as implemented, with every limit and leniency, is specified
 //! in the repository's `spec/` folder.
@@ -30,6 +31,7 @@ pub mod error;
 pub mod header;
 pub mod literal;
 pub mod npy;
+pub mod npz;
 
 pub use dtype::{ByteOrder, Dtype, Field, Scalar, ScalarKind, Struct, TimeUnit};
 pub use error::{Error, ErrorKind, Result};
