@@ -10,7 +10,8 @@ use crate::error::{Error, ErrorKind, Result, snippet};
 use crate::npy;
 
 /// Writes the `.npy` files `inputs` (member name, path) into the archive
-/// `out` as members `NAME.npy`, streaming each payload. `out` appears only
+/// `out` as members `NAME.npy` (each header written as NumPy writes it, in
+/// the input's format version), streaming each payload. `out` appears only
 /// when every member was written (temp file plus rename); on error nothing is
 /// left behind and the inputs are never modified.
 ///
@@ -26,7 +27,14 @@ pub fn pack(out: &Path, inputs: &[(String, PathBuf)], compression: Compression) 
             let len = parsed.header.payload_len()?;
             let mut file = BufReader::with_capacity(1 << 16, File::open(path)?);
             file.seek(SeekFrom::Start(parsed.data_offset))?;
-            let mut member = npz.start(name, &parsed.header, compression)?;
+            // Keep the input's version (NumPy-written files then come back
+            // byte-identical from unpack), unless our header text cannot fit
+            // it; then let NumPy's rule choose.
+            let version = match parsed.header.to_bytes(Some(parsed.version)) {
+                Ok(_) => Some(parsed.version),
+                Err(_) => None,
+            };
+            let mut member = npz.start_versioned(name, &parsed.header, version, compression)?;
             io::copy(&mut file.take(len), &mut member)?;
             member.finish()
         };

@@ -12,7 +12,7 @@ use zip::{CompressionMethod, ZipWriter};
 use super::read::zip_error;
 use super::{Compression, check_name};
 use crate::error::{Error, ErrorKind, Result, snippet};
-use crate::header::{ARRAY_ALIGN, Header};
+use crate::header::{ARRAY_ALIGN, Header, Version};
 
 /// Members whose `.npy` bytes reach this size are written with zip64 size
 /// fields. Below `u32::MAX` by a margin, so that deflate's small expansion of
@@ -279,6 +279,21 @@ impl<W: Sink> NpzWriter<W> {
         header: &Header,
         compression: Compression,
     ) -> Result<MemberWriter<'_, W>> {
+        self.start_versioned(name, header, None, compression)
+    }
+
+    /// [`NpzWriter::start`] with the `.npy` format version to write (`None`:
+    /// the one NumPy picks), e.g. to keep a file's explicit 2.0.
+    ///
+    /// # Errors
+    /// As [`NpzWriter::start`], and `VersionTooSmall`.
+    pub fn start_versioned(
+        &mut self,
+        name: &str,
+        header: &Header,
+        version: Option<Version>,
+        compression: Compression,
+    ) -> Result<MemberWriter<'_, W>> {
         if let Some(open) = &self.open_member {
             return Err(ErrorKind::Unsupported(format!(
                 "member {:?} was not finished",
@@ -294,7 +309,7 @@ impl<W: Sink> NpzWriter<W> {
             return Err(in_member(ErrorKind::ObjectDtype.into()));
         }
         let payload_len = header.payload_len().map_err(in_member)?;
-        let header_bytes = header.to_bytes(None).map_err(in_member)?;
+        let header_bytes = header.to_bytes(version).map_err(in_member)?;
         let npy_len =
             (header_bytes.len() as u64)
                 .checked_add(payload_len)
