@@ -508,9 +508,9 @@ fn sparse_zip64(path: &Path, payload_len: u64) -> u64 {
     cd.extend_from_slice(&u32::MAX.to_le_bytes());
     cd.extend_from_slice(&(name.len() as u16).to_le_bytes());
     cd.extend_from_slice(&28u16.to_le_bytes()); // extra
-    cd.extend_from_slice(&[0; 8]); // comment len, disk, int attr
-    cd.extend_from_slice(&0u32.to_le_bytes()); // ext attr
-    cd.extend_from_slice(&0u32.to_le_bytes()); // local header offset (fits)
+    cd.extend_from_slice(&[0; 6]); // comment len, disk, internal attributes
+    cd.extend_from_slice(&0u32.to_le_bytes()); // external attributes
+    cd.extend_from_slice(&u32::MAX.to_le_bytes()); // offset: in the zip64 field
     cd.extend_from_slice(name);
     cd.extend_from_slice(&1u16.to_le_bytes());
     cd.extend_from_slice(&24u16.to_le_bytes());
