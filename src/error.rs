@@ -251,6 +251,57 @@ pub enum ErrorKind {
         /// Why not.
         reason: &'static str,
     },
+    /// The input is not a readable zip archive, or a zip structure in it is
+    /// broken (central directory, local header, checksum, compression).
+    #[error("zip: {reason}")]
+    Zip {
+        /// What is wrong, as found.
+        reason: String,
+    },
+    /// The archive has no member of that name.
+    #[error("no member named {name:?}")]
+    MemberNotFound {
+        /// The name asked for.
+        name: String,
+    },
+    /// A member name could escape a directory or is not portable.
+    #[error("unsafe member name {name:?}: {reason}")]
+    UnsafeName {
+        /// The name as stored (escaped for display).
+        name: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// Two members have the same name (or the same key once `.npy` is
+    /// stripped).
+    #[error("duplicate member {name:?}")]
+    DuplicateMember {
+        /// The repeated name.
+        name: String,
+    },
+    /// A declared size is over a configured limit.
+    #[error("{what} is {size} bytes, over the limit of {limit} bytes")]
+    ZipLimit {
+        /// What was measured.
+        what: &'static str,
+        /// Its size.
+        size: u64,
+        /// The limit in force.
+        limit: u64,
+    },
+    /// A member inflates to more bytes than its declared size (a zip bomb
+    /// or a lying directory); reading stops one byte past the declared size.
+    #[error("member inflates past its declared size of {declared} bytes")]
+    InflateOverrun {
+        /// The uncompressed size the archive declares.
+        declared: u64,
+    },
+    /// The member is compressed, so its bytes cannot be viewed in place.
+    #[error("member is {compression}: only stored members can be viewed without copying")]
+    NotStored {
+        /// `"deflated"`.
+        compression: &'static str,
+    },
     /// The operation is not supported for this input.
     #[error("unsupported: {0}")]
     Unsupported(String),
@@ -294,6 +345,14 @@ impl ErrorKind {
             ErrorKind::ElementCount { .. } => "element_count",
             ErrorKind::NotWholeRows { .. } => "not_whole_rows",
             ErrorKind::IndexOutOfBounds { .. } => "index_out_of_bounds",
+            ErrorKind::Zip { .. } => "zip",
+            ErrorKind::MemberNotFound { .. } => "member_not_found",
+            ErrorKind::UnsafeName { .. } => "unsafe_name",
+            ErrorKind::DuplicateMember { .. } => "duplicate_member",
+            // A bomb and an over-limit declared size are the same failure to a
+            // caller: the archive wants more memory or output than allowed.
+            ErrorKind::ZipLimit { .. } | ErrorKind::InflateOverrun { .. } => "zip_limit",
+            ErrorKind::NotStored { .. } => "not_stored",
             ErrorKind::Unsupported(_) => "unsupported",
             ErrorKind::Io(_) => "io",
         }
@@ -393,8 +452,31 @@ impl From<ErrorKind> for Error {
 }
 
 impl From<std::io::Error> for Error {
+    /// Wraps an I/O error; an [`Error`] that travelled through a `Read` or
+    /// `Write` implementation inside an `io::Error` is unwrapped again.
     fn from(e: std::io::Error) -> Self {
+        if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+            let kind = e.kind();
+            return match e.into_inner().map(|inner| inner.downcast::<Error>()) {
+                Some(Ok(ours)) => *ours,
+                Some(Err(other)) => Error::new(ErrorKind::Io(std::io::Error::new(kind, other))),
+                None => Error::new(ErrorKind::Io(kind.into())),
+            };
+        }
         Error::new(ErrorKind::Io(e))
+    }
+}
+
+impl From<Error> for std::io::Error {
+    /// Carries an [`Error`] through `Read` / `Write`; `Error::from` takes it
+    /// out again unchanged.
+    fn from(e: Error) -> Self {
+        match e.kind() {
+            ErrorKind::Truncated { .. } => {
+                std::io::Error::new(std::io::ErrorKind::UnexpectedEof, e)
+            }
+            _ => std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        }
     }
 }
 

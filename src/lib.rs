@@ -15,6 +15,7 @@
 //!
 //! Feature `ndarray` adds `ArrayView` / `ArrayViewMut` views with C or
 //! Fortran strides and owned arrays from the reader.
+//! | [`npz`] | `.npz` archives: [`npz::NpzReader`], [`npz::NpzArchive`] (zero-copy stored members), [`npz::NpzWriter`] |
 //!
 //! The format as implemented, with every limit and leniency, is specified
 //! in the repository's `spec/` folder.
@@ -38,6 +39,7 @@ pub mod literal;
 #[allow(unsafe_code)]
 pub mod mmap;
 pub mod npy;
+pub mod npz;
 pub mod view;
 
 pub use dtype::{ByteOrder, Dtype, Field, Scalar, ScalarKind, Struct, TimeUnit};

@@ -756,11 +756,12 @@ def gen_hostile():
     data = mkzip([("a.npy", small), ("a.npy", save_bytes(np.arange(5, dtype="<f8")))])
     assert zipfile.ZipFile(io.BytesIO(data)).namelist() == ["a.npy", "a.npy"]
     add_hostile("duplicate_member.npz", data, "duplicate_member", "two members named a.npy")
-    add_hostile("bad_member.npz", mkzip([("ok.npy", small), ("bad.npy", b"this is not npy data")]), "member",
+    # A bad member reports the inner .npy error's code, with the member named.
+    add_hostile("bad_member.npz", mkzip([("ok.npy", small), ("bad.npy", b"this is not npy data")]), "not_npy",
                 "member bad.npy has no npy magic")
     add_hostile("bad_member_header.npz",
                 mkzip([("bad.npy", h1("{'descr': '<f8', 'fortran_order': False, 'shape': [3], }", F8_3))]),
-                "member", "member bad.npy has shape given as a list")
+                "header_value", "member bad.npy has shape given as a list")
     n = 10 * 2**20
     bomb_npy = save_bytes(np.zeros(n, dtype="u1"))
     data = bytearray(mkzip([("bomb.npy", bomb_npy)], compression=zipfile.ZIP_DEFLATED))

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use npymap::npy::{self, Format};
+use npymap::npz::{Member, NpzReader};
 use npymap::{Dtype, ParsedHeader};
 use serde_json::{Value, json};
 
@@ -109,9 +110,52 @@ pub(crate) fn run(path: &Path, json: bool) -> CmdResult {
             let _ = std::io::stdout().write_all(out.as_bytes());
             Ok(ExitCode::SUCCESS)
         }
-        Format::Npz => Err(CliError(format!(
-            "{}: npz archives are not supported yet",
-            path.display()
-        ))),
+        Format::Npz => {
+            let npz = NpzReader::open(path).map_err(with_path(path))?;
+            let out = if json {
+                let mut s = serde_json::to_string(&npz_json(npz.members()))
+                    .map_err(|e| CliError(e.to_string()))?;
+                s.push('\n');
+                s
+            } else {
+                npz_text(path, npz.members())
+            };
+            let _ = std::io::stdout().write_all(out.as_bytes());
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// `{"format":"npz","members":[{"name":..,"compression":.., npy fields}]}`.
+fn npz_json(members: &[Member]) -> Value {
+    let members: Vec<Value> = members
+        .iter()
+        .map(|m| {
+            let mut v = npy_json(m.header());
+            v["name"] = m.name().into();
+            v["compression"] = m.compression().as_str().into();
+            v
+        })
+        .collect();
+    json!({"format": "npz", "members": members})
+}
+
+/// The human summary of an archive: one block per member.
+fn npz_text(path: &Path, members: &[Member]) -> String {
+    let plural = if members.len() == 1 { "" } else { "s" };
+    let mut out = format!(
+        "{}: npz, {} member{plural}\n",
+        path.display(),
+        members.len()
+    );
+    for m in members {
+        out.push_str(&format!(
+            "  {} ({}, {} bytes in the archive):\n",
+            m.name(),
+            m.compression().as_str(),
+            m.compressed_len()
+        ));
+        out.push_str(&npy_text(m.header(), "    "));
+    }
+    out
 }

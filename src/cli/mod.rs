@@ -7,8 +7,10 @@ mod cmp;
 mod convert;
 mod info;
 mod input;
+mod pack;
 mod raw;
 mod stats;
+mod unpack;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -114,6 +116,34 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Pack .npy files into an .npz archive that np.load reads
+    ///
+    /// Members are named NAME (default: the input's file stem) plus `.npy`;
+    /// stored members get their payload 64-byte aligned in the archive.
+    ///
+    /// Example: npymap pack out.npz weights=w.npy b.npy --compress
+    Pack {
+        /// The archive to write (atomically: temp file + rename)
+        out: std::path::PathBuf,
+        /// Input .npy files, each optionally prefixed with NAME=
+        #[arg(required = true, value_name = "[NAME=]IN.npy")]
+        inputs: Vec<String>,
+        /// Deflate the members (as np.savez_compressed) instead of storing them
+        #[arg(long)]
+        compress: bool,
+    },
+    /// Write every member of an .npz archive to DIR/NAME.npy
+    ///
+    /// Refuses member names that are absolute or contain `..`; never writes
+    /// outside DIR.
+    ///
+    /// Example: npymap unpack data.npz data/
+    Unpack {
+        /// The .npz archive
+        input: std::path::PathBuf,
+        /// The directory to write into (created if missing)
+        dir: std::path::PathBuf,
+    },
 }
 
 /// What a command reports back to `main`.
@@ -203,6 +233,12 @@ pub(crate) fn main() -> ExitCode {
         Command::ToRaw { input, output } => raw::run_to(&input, &output),
         Command::Cmp { a, b } => cmp::run(&a, &b),
         Command::Stats { path, json } => stats::run(&path, json),
+        Command::Pack {
+            out,
+            inputs,
+            compress,
+        } => pack::run(&out, &inputs, compress),
+        Command::Unpack { input, dir } => unpack::run(&input, &dir),
     };
     match result {
         Ok(code) => code,

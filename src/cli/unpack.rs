@@ -1,0 +1,20 @@
+//! `npymap unpack IN.npz DIR`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use npymap::npy::{self, Format};
+use npymap::npz;
+
+use super::{CliError, CmdResult, with_path};
+
+pub(crate) fn run(input: &Path, dir: &Path) -> CmdResult {
+    if npy::detect_file(input).map_err(with_path(input))? == Format::Npy {
+        return Err(CliError(format!(
+            "{}: expected an .npz archive, found an .npy file",
+            input.display()
+        )));
+    }
+    npz::unpack(input, dir).map_err(with_path(input))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,119 @@
+//! An archive held in a byte buffer (a `Vec`, or a mapped file): stored
+//! members are handed out as sub-slices, without copying.
+
+use std::io::Cursor;
+use std::ops::Range;
+
+use super::read::{NpzOptions, NpzReader};
+use super::{Member, find};
+use crate::error::{ErrorKind, Result};
+
+/// An archive over borrowed bytes. Listing is the same as [`NpzReader`]'s;
+/// stored members can then be viewed in place with
+/// [`NpzArchive::member_bytes`], which is how a memory-mapped archive gives
+/// zero-copy arrays. NumPy does not align members, so the view module's
+/// portable element view is what reads them in place; members written by
+/// [`NpzWriter`](super::NpzWriter) have 64-byte aligned payloads, which the
+/// slice view also accepts (when the buffer itself is aligned, as maps are).
+///
+/// # Examples
+/// ```
+/// use npymap::npz::NpzArchive;
+/// let bytes = std::fs::read("testdata/npz/named.npz")?;
+/// let npz = NpzArchive::from_bytes(&bytes)?;
+/// let alpha = npz.member_bytes("alpha")?; // no copy: a slice of `bytes`
+/// let parsed = npymap::Header::parse(alpha)?;
+/// assert_eq!(parsed.header.shape, [2, 3]);
+/// assert_eq!(npz.payload("alpha")?.len(), 48);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct NpzArchive<'a> {
+    bytes: &'a [u8],
+    reader: NpzReader<Cursor<&'a [u8]>>,
+}
+
+impl<'a> NpzArchive<'a> {
+    /// Lists the archive in `bytes`.
+    ///
+    /// # Errors
+    /// As [`NpzReader::new`].
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<Self> {
+        Self::from_bytes_with(bytes, NpzOptions::default())
+    }
+
+    /// [`NpzArchive::from_bytes`] with explicit limits.
+    ///
+    /// # Errors
+    /// As [`NpzReader::new`].
+    pub fn from_bytes_with(bytes: &'a [u8], opts: NpzOptions) -> Result<Self> {
+        let reader = NpzReader::with_options(Cursor::new(bytes), opts)?;
+        Ok(NpzArchive { bytes, reader })
+    }
+
+    /// The members in archive order.
+    pub fn members(&self) -> &[Member] {
+        self.reader.members()
+    }
+
+    /// The member with key or file name `name`.
+    ///
+    /// # Errors
+    /// `MemberNotFound`.
+    pub fn member(&self, name: &str) -> Result<&Member> {
+        find(self.members(), name)
+    }
+
+    /// A stored member's whole `.npy` bytes, borrowed from the buffer. The
+    /// checksum is not verified (that would read every byte); use
+    /// [`NpzArchive::read`] for a checked copy.
+    ///
+    /// # Errors
+    /// `MemberNotFound`, or `NotStored` for a deflated member.
+    pub fn member_bytes(&self, name: &str) -> Result<&'a [u8]> {
+        let range = self.member(name)?.require_stored()?;
+        self.slice(range)
+    }
+
+    /// A stored member's payload (after its `.npy` header), borrowed from the
+    /// buffer.
+    ///
+    /// # Errors
+    /// As [`NpzArchive::member_bytes`].
+    pub fn payload(&self, name: &str) -> Result<&'a [u8]> {
+        let m = self.member(name)?;
+        m.require_stored()?;
+        let range = m.payload_range().unwrap_or_default();
+        self.slice(range)
+    }
+
+    /// A member's whole `.npy` bytes, copied (and inflated) with every check
+    /// of [`NpzReader::read`].
+    ///
+    /// # Errors
+    /// As [`NpzReader::read`].
+    pub fn read(&mut self, name: &str) -> Result<Vec<u8>> {
+        self.reader.read(name)
+    }
+
+    /// The buffer the archive lives in.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    fn slice(&self, range: Range<u64>) -> Result<&'a [u8]> {
+        let start = usize::try_from(range.start);
+        let end = usize::try_from(range.end);
+        match (start, end) {
+            (Ok(s), Ok(e)) => self.bytes.get(s..e),
+            _ => None,
+        }
+        // Listing checked the range against the buffer's length.
+        .ok_or_else(|| {
+            ErrorKind::Overflow {
+                what: "member range",
+            }
+            .into()
+        })
+    }
+}

@@ -1,0 +1,244 @@
+//! `.npz` archives: zip files whose members are `.npy` files.
+//!
+//! NumPy's `np.savez` writes one member `KEY.npy` per array, stored
+//! (uncompressed); `np.savez_compressed` deflates them. NumPy writes every
+//! local header with a zip64 extra field and does not align members, so a
+//! stored member's payload starts wherever the headers end (offsets like 183).
+//!
+//! | type | for |
+//! |---|---|
+//! | [`NpzReader`] | list members (headers only), stream or read any member, byte ranges of stored members for mapping |
+//! | [`NpzArchive`] | an archive already in memory (or mapped): zero-copy `&[u8]` of stored members |
+//! | [`NpzWriter`] | add arrays stored or deflated, zip64 when needed, stored payloads 64-byte aligned, atomic files |
+//! | [`pack`] / [`unpack`] | `.npy` files into an archive and back, never writing outside the target directory |
+//!
+//! The zip structures themselves are read and written by the `zip` crate.
+//! Member data is inflated here, with `flate2`, so that an inflated size
+//! larger than declared ([`ErrorKind::InflateOverrun`]) and a bad checksum
+//! are told apart as typed errors.
+//!
+//! Safety rules, applied when an archive is opened and when one is written:
+//! member names must be relative paths without `..`, `.` or empty components,
+//! without backslashes, NUL or a drive letter ([`ErrorKind::UnsafeName`]);
+//! no two members may share a name or a key ([`ErrorKind::DuplicateMember`]);
+//! every member must be a valid `.npy` whose declared size matches its header
+//! (errors name the member, see [`Error::member`]).
+
+mod archive;
+mod files;
+mod read;
+mod write;
+
+pub use archive::NpzArchive;
+pub use files::{pack, unpack};
+pub use read::{DEFAULT_MAX_READ_LEN, MemberReader, NpzOptions, NpzReader};
+pub use write::{AtomicFile, MemberWriter, NpzWriter, Sink};
+
+use std::ops::Range;
+
+use crate::error::{Error, ErrorKind, Result, snippet};
+use crate::header::ParsedHeader;
+
+/// How a member's bytes are kept in the archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Compression {
+    /// Stored as is (`np.savez`); can be mapped without copying.
+    Stored,
+    /// Deflate (`np.savez_compressed`).
+    Deflated,
+}
+
+impl Compression {
+    /// `"stored"` or `"deflated"`, as `info --json` prints it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::Stored => "stored",
+            Compression::Deflated => "deflated",
+        }
+    }
+}
+
+/// One member of an archive, as listed by [`NpzReader::members`]: its name,
+/// how it is stored and its parsed `.npy` header (read without the payload).
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub(crate) index: usize,
+    pub(crate) key: String,
+    pub(crate) file_name: String,
+    pub(crate) compression: Compression,
+    pub(crate) header: ParsedHeader,
+    pub(crate) data_start: u64,
+    pub(crate) compressed_len: u64,
+    pub(crate) npy_len: u64,
+    pub(crate) crc32: u32,
+}
+
+impl Member {
+    /// The key `np.load` gives: the file name without its trailing `.npy`.
+    pub fn name(&self) -> &str {
+        &self.key
+    }
+
+    /// The file name as stored in the archive, e.g. `"x.npy"`.
+    pub fn file_name(&self) -> &str {
+        &self.file_name
+    }
+
+    /// Stored or deflated.
+    pub fn compression(&self) -> Compression {
+        self.compression
+    }
+
+    /// The member's `.npy` header; its `data_offset` counts from the start of
+    /// the member's own `.npy` bytes.
+    pub fn header(&self) -> &ParsedHeader {
+        &self.header
+    }
+
+    /// Length of the member's whole `.npy` bytes (uncompressed), as declared.
+    pub fn npy_len(&self) -> u64 {
+        self.npy_len
+    }
+
+    /// Bytes the member occupies in the archive (compressed length).
+    pub fn compressed_len(&self) -> u64 {
+        self.compressed_len
+    }
+
+    /// For a stored member, the byte range of its whole `.npy` bytes within
+    /// the archive; `None` for a deflated member. The range was checked to
+    /// lie inside the archive when it was opened.
+    pub fn npy_range(&self) -> Option<Range<u64>> {
+        match self.compression {
+            Compression::Stored => Some(self.data_start..self.data_start + self.npy_len),
+            Compression::Deflated => None,
+        }
+    }
+
+    /// For a stored member, the byte range of its payload (after the `.npy`
+    /// header) within the archive; `None` for a deflated member.
+    pub fn payload_range(&self) -> Option<Range<u64>> {
+        self.npy_range()
+            .map(|r| r.start + self.header.data_offset.min(self.npy_len)..r.end)
+    }
+
+    /// The range of a stored member, or `NotStored`.
+    pub(crate) fn require_stored(&self) -> Result<Range<u64>> {
+        self.npy_range().ok_or_else(|| {
+            Error::new(ErrorKind::NotStored {
+                compression: self.compression.as_str(),
+            })
+            .in_member(&self.file_name)
+        })
+    }
+}
+
+/// Finds a member by file name (`"x.npy"`) or else by key (`"x"`), in the
+/// order `np.load`'s `NpzFile` tries them.
+pub(crate) fn find<'m>(members: &'m [Member], name: &str) -> Result<&'m Member> {
+    members
+        .iter()
+        .find(|m| m.file_name == name)
+        .or_else(|| members.iter().find(|m| m.key == name))
+        .ok_or_else(|| {
+            ErrorKind::MemberNotFound {
+                name: snippet(name),
+            }
+            .into()
+        })
+}
+
+/// The key `np.load` gives a member: its name without a trailing `.npy`.
+pub fn key_of(file_name: &str) -> &str {
+    file_name.strip_suffix(".npy").unwrap_or(file_name)
+}
+
+/// Checks that a member name is safe to use as a relative path under a
+/// directory on any platform.
+///
+/// # Errors
+/// `UnsafeName` for an empty name, an absolute path, a drive letter, a
+/// backslash, a NUL byte, or an empty, `.` or `..` path component.
+///
+/// # Examples
+/// ```
+/// use npymap::npz::check_name;
+/// assert!(check_name("weights/layer0.npy").is_ok());
+/// for bad in ["../x.npy", "/x.npy", "C:x.npy", "a\\b.npy", "a//b.npy"] {
+///     assert_eq!(check_name(bad).unwrap_err().kind().code(), "unsafe_name");
+/// }
+/// ```
+pub fn check_name(name: &str) -> Result<()> {
+    let reason = if name.is_empty() {
+        Some("empty name")
+    } else if name.starts_with('/') {
+        Some("absolute path")
+    } else if name.contains('\\') {
+        Some("backslash in name")
+    } else if name.contains('\0') {
+        Some("NUL byte in name")
+    } else if has_drive_letter(name) {
+        Some("drive letter")
+    } else if name.split('/').any(|c| c == "..") {
+        Some("'..' path component")
+    } else if name.split('/').any(|c| c.is_empty() || c == ".") {
+        Some("empty or '.' path component")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(ErrorKind::UnsafeName {
+            name: snippet(name),
+            reason,
+        }
+        .into()),
+        None => Ok(()),
+    }
+}
+
+fn has_drive_letter(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!((chars.next(), chars.next()), (Some(c), Some(':')) if c.is_ascii_alphabetic())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_strips_one_npy_suffix() {
+        assert_eq!(key_of("a.npy"), "a");
+        assert_eq!(key_of("a.npy.npy"), "a.npy");
+        assert_eq!(key_of("a.txt"), "a.txt");
+    }
+
+    #[test]
+    fn names_that_could_escape_are_refused() {
+        for ok in [
+            "a.npy",
+            "arr_0.npy",
+            "dir/sub/x.npy",
+            "layer:0.npy",
+            "..a.npy",
+        ] {
+            assert!(check_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "/a.npy",
+            "../a.npy",
+            "a/../b.npy",
+            "a/..",
+            "C:\\a.npy",
+            "c:a.npy",
+            "a\\b.npy",
+            "a\0.npy",
+            "./a.npy",
+            "a//b.npy",
+            "dir/",
+        ] {
+            let e = check_name(bad).unwrap_err();
+            assert_eq!(e.kind().code(), "unsafe_name", "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,499 @@
+//! Reading archives: the listing (central directory plus each member's
+//! `.npy` header) and bounded, checked streams over member bytes.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::ops::Range;
+use std::path::Path;
+
+use byteorder::{ByteOrder as _, LittleEndian};
+use flate2::read::DeflateDecoder;
+use zip::read::ZipFile;
+use zip::result::ZipError;
+use zip::{CompressionMethod, ZipArchive};
+
+use super::{Compression, Member, check_name, find, key_of};
+use crate::error::{Error, ErrorKind, Result, snippet};
+use crate::header::{Header, ParseOptions};
+use crate::npy::check_payload;
+
+/// Default for [`NpzOptions::max_read_len`]: 4 GiB.
+pub const DEFAULT_MAX_READ_LEN: u64 = 4 << 30;
+
+/// Deflate cannot expand data by more than about 1032:1, so a deflated member
+/// declaring more than this many bytes per compressed byte is lying; used only
+/// to cap up-front allocation, never to refuse data that really arrives.
+const MAX_DEFLATE_RATIO: u64 = 1032;
+
+/// Limits applied while reading an archive.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct NpzOptions {
+    /// Largest member [`NpzReader::read`] loads into memory (declared
+    /// uncompressed size), default [`DEFAULT_MAX_READ_LEN`]. Streaming with
+    /// [`NpzReader::reader`] has no such limit: its memory does not grow.
+    pub max_read_len: u64,
+    /// Limits for each member's `.npy` header.
+    pub parse: ParseOptions,
+}
+
+impl Default for NpzOptions {
+    fn default() -> Self {
+        NpzOptions {
+            max_read_len: DEFAULT_MAX_READ_LEN,
+            parse: ParseOptions::default(),
+        }
+    }
+}
+
+/// An open archive: the member list is read (and every member's header
+/// checked) when it is opened; payloads are read only on request.
+///
+/// # Examples
+/// ```
+/// use npymap::npz::{Compression, NpzReader};
+/// let mut npz = NpzReader::open("testdata/npz/named.npz")?;
+/// let names: Vec<_> = npz.members().iter().map(|m| m.name()).collect();
+/// assert_eq!(names, ["alpha", "beta", "gamma"]);
+/// let alpha = npz.member("alpha")?;
+/// assert_eq!(alpha.compression(), Compression::Stored);
+/// assert_eq!(alpha.header().header.shape, [2, 3]);
+/// let npy = npz.read("alpha")?; // the member's whole .npy bytes
+/// assert_eq!(npy.len(), 128 + 48);
+/// # Ok::<(), npymap::Error>(())
+/// ```
+pub struct NpzReader<R: Read + Seek> {
+    zip: ZipArchive<R>,
+    members: Vec<Member>,
+    opts: NpzOptions,
+}
+
+impl<R: Read + Seek> std::fmt::Debug for NpzReader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NpzReader")
+            .field("members", &self.members)
+            .field("opts", &self.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NpzReader<BufReader<File>> {
+    /// Opens the archive at `path` and lists its members.
+    ///
+    /// # Errors
+    /// As [`NpzReader::new`], plus `Io`; each names the path.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, NpzOptions::default())
+    }
+
+    /// [`NpzReader::open`] with explicit limits.
+    ///
+    /// # Errors
+    /// As [`NpzReader::open`].
+    pub fn open_with(path: impl AsRef<Path>, opts: NpzOptions) -> Result<Self> {
+        let path = path.as_ref();
+        File::open(path)
+            .map_err(Error::from)
+            .and_then(|f| NpzReader::with_options(BufReader::new(f), opts))
+            .map_err(|e| e.in_path(path))
+    }
+}
+
+impl<R: Read + Seek> NpzReader<R> {
+    /// Reads the central directory of the archive in `reader` and the `.npy`
+    /// header of every member (inflating only the first bytes of deflated
+    /// members).
+    ///
+    /// # Errors
+    /// `Zip` (not a zip, broken central directory or local header, encrypted
+    /// member, compression other than stored/deflated), `Truncated` (member
+    /// data past the end of the file), `UnsafeName`, `DuplicateMember`, or the
+    /// `.npy` error of a member (`NotNpy`, `HeaderSyntax`, `PayloadSize` for a
+    /// stored member, ...) with the member's name, or `Io`.
+    pub fn new(reader: R) -> Result<Self> {
+        Self::with_options(reader, NpzOptions::default())
+    }
+
+    /// [`NpzReader::new`] with explicit limits.
+    ///
+    /// # Errors
+    /// As [`NpzReader::new`].
+    pub fn with_options(mut reader: R, opts: NpzOptions) -> Result<Self> {
+        let archive_len = reader.seek(SeekFrom::End(0))?;
+        reader.seek(SeekFrom::Start(0))?;
+        let mut zip = ZipArchive::new(reader).map_err(zip_error)?;
+        if zip.has_duplicate_names() {
+            let start = zip.central_directory_start();
+            let name = first_duplicate(zip.into_inner(), start).unwrap_or_else(|| "?".into());
+            return Err(ErrorKind::DuplicateMember { name }.into());
+        }
+        let members = list(&mut zip, archive_len, &opts)?;
+        Ok(NpzReader { zip, members, opts })
+    }
+
+    /// The members in archive order.
+    pub fn members(&self) -> &[Member] {
+        &self.members
+    }
+
+    /// The member with key `name` (`"x"`) or file name `name` (`"x.npy"`).
+    ///
+    /// # Errors
+    /// `MemberNotFound`.
+    pub fn member(&self, name: &str) -> Result<&Member> {
+        find(&self.members, name)
+    }
+
+    /// The byte range of a stored member's whole `.npy` bytes within the
+    /// archive, for viewing a mapped archive without copying. The checksum is
+    /// not verified (that would read the data).
+    ///
+    /// # Errors
+    /// `MemberNotFound`, or `NotStored` for a deflated member.
+    pub fn member_range(&self, name: &str) -> Result<Range<u64>> {
+        self.member(name)?.require_stored()
+    }
+
+    /// A stream over a member's whole `.npy` bytes (header included),
+    /// inflated if needed. Memory stays bounded whatever the member's size.
+    /// The stream fails with a typed error (see [`MemberReader`]) if the data
+    /// is shorter or longer than declared or its checksum does not match.
+    ///
+    /// # Errors
+    /// `MemberNotFound`, `Zip`, `Io`.
+    pub fn reader(&mut self, name: &str) -> Result<MemberReader<'_, R>> {
+        let m = find(&self.members, name)?;
+        let file = self
+            .zip
+            .by_index_raw(m.index)
+            .map_err(|e| zip_error(e).in_member(&m.file_name))?;
+        let mut r = MemberReader::new(file, m.compression, m.npy_len, m.crc32, &m.file_name);
+        if m.compression == Compression::Deflated {
+            r.payload_check = Some(m.header.clone());
+        }
+        Ok(r)
+    }
+
+    /// Reads a member's whole `.npy` bytes into memory, inflating and
+    /// checking them.
+    ///
+    /// # Errors
+    /// `MemberNotFound`; `ZipLimit` when the declared size is over
+    /// [`NpzOptions::max_read_len`]; `InflateOverrun`, `Truncated` or `Zip`
+    /// (checksum) when the data does not match the declaration; `PayloadSize`
+    /// when the header does not match the size; `Io`.
+    pub fn read(&mut self, name: &str) -> Result<Vec<u8>> {
+        let m = find(&self.members, name)?;
+        if m.npy_len > self.opts.max_read_len {
+            return Err(Error::new(ErrorKind::ZipLimit {
+                what: "member",
+                size: m.npy_len,
+                limit: self.opts.max_read_len,
+            })
+            .in_member(&m.file_name));
+        }
+        let cap = match m.compression {
+            // Checked against the archive's length when listing.
+            Compression::Stored => m.npy_len,
+            Compression::Deflated => m
+                .npy_len
+                .min(m.compressed_len.saturating_mul(MAX_DEFLATE_RATIO))
+                .min(1 << 20),
+        };
+        let mut out = Vec::with_capacity(usize::try_from(cap).unwrap_or(0));
+        self.reader(name)?.read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    /// Reads a member's payload (the bytes after its `.npy` header).
+    ///
+    /// # Errors
+    /// As [`NpzReader::read`].
+    pub fn read_payload(&mut self, name: &str) -> Result<Vec<u8>> {
+        let offset = self.member(name)?.header.data_offset;
+        let mut npy = self.read(name)?;
+        let offset = usize::try_from(offset).unwrap_or(usize::MAX).min(npy.len());
+        npy.drain(..offset);
+        Ok(npy)
+    }
+
+    /// The reader the archive was opened on.
+    pub fn into_inner(self) -> R {
+        self.zip.into_inner()
+    }
+}
+
+/// Lists and checks every member.
+fn list<R: Read + Seek>(
+    zip: &mut ZipArchive<R>,
+    archive_len: u64,
+    opts: &NpzOptions,
+) -> Result<Vec<Member>> {
+    let mut members = Vec::with_capacity(zip.len().min(1024));
+    let mut keys = HashSet::new();
+    for index in 0..zip.len() {
+        let file = zip.by_index_raw(index).map_err(zip_error)?;
+        let file_name = file.name().map_err(zip_error)?.into_owned();
+        let in_member = |e: Error| e.in_member(&file_name);
+        // The error names the member already.
+        check_name(&file_name)?;
+        let key = key_of(&file_name).to_owned();
+        if !keys.insert(key.clone()) {
+            return Err(ErrorKind::DuplicateMember { name: key }.into());
+        }
+        if file.encrypted() {
+            return Err(in_member(zip_reason("encrypted members are not supported")));
+        }
+        let compression = match file.compression() {
+            CompressionMethod::Stored => Compression::Stored,
+            CompressionMethod::Deflated => Compression::Deflated,
+            other => {
+                return Err(in_member(zip_reason(format!(
+                    "compression method {other} is not supported (only stored and deflated)"
+                ))));
+            }
+        };
+        let (compressed_len, npy_len, crc32) = (file.compressed_size(), file.size(), file.crc32());
+        let data_start = file
+            .data_start()
+            .ok_or_else(|| in_member(zip_reason("local header not found")))?;
+        let data_end = data_start
+            .checked_add(compressed_len)
+            .ok_or(ErrorKind::Overflow { what: "member end" })
+            .map_err(|e| in_member(e.into()))?;
+        if data_end > archive_len {
+            return Err(in_member(
+                Error::new(ErrorKind::Truncated {
+                    what: "member data",
+                    needed: data_end,
+                    available: archive_len,
+                })
+                .at(data_start),
+            ));
+        }
+        if compression == Compression::Stored && compressed_len != npy_len {
+            return Err(in_member(zip_reason(format!(
+                "stored member is {compressed_len} bytes but declares {npy_len} uncompressed"
+            ))));
+        }
+        let mut reader = MemberReader::new(file, compression, npy_len, crc32, &file_name);
+        let header = Header::read_from(&mut reader, &opts.parse).map_err(in_member)?;
+        if compression == Compression::Stored {
+            // Deflated members are checked once inflated: their declared size
+            // is only a claim (see `MemberReader`).
+            check_payload(&header, npy_len.saturating_sub(header.data_offset))
+                .map_err(in_member)?;
+        }
+        members.push(Member {
+            index,
+            key,
+            file_name,
+            compression,
+            header,
+            data_start,
+            compressed_len,
+            npy_len,
+            crc32,
+        });
+    }
+    Ok(members)
+}
+
+/// A stream over one member's whole `.npy` bytes, stored or inflated.
+///
+/// It yields exactly the declared number of bytes, and at the end checks that
+/// nothing more inflates, that the CRC-32 matches and (for deflated members)
+/// that the size agrees with the header. Errors arrive as `io::Error`s that
+/// carry this crate's [`Error`]; `Error::from` recovers it: `Truncated` when
+/// the data ends early, `InflateOverrun` (code `zip_limit`) when it goes on,
+/// `Zip` for a bad checksum or corrupt deflate data, `PayloadSize`.
+pub struct MemberReader<'a, R: Read + Seek> {
+    data: Data<'a, R>,
+    name: String,
+    declared: u64,
+    got: u64,
+    crc: crc32fast::Hasher,
+    expected_crc: u32,
+    finished: bool,
+    payload_check: Option<crate::header::ParsedHeader>,
+}
+
+enum Data<'a, R: Read + Seek> {
+    Stored(ZipFile<'a, R>),
+    Deflated(DeflateDecoder<ZipFile<'a, R>>),
+}
+
+impl<'a, R: Read + Seek> MemberReader<'a, R> {
+    fn new(
+        raw: ZipFile<'a, R>,
+        compression: Compression,
+        declared: u64,
+        expected_crc: u32,
+        name: &str,
+    ) -> Self {
+        let data = match compression {
+            Compression::Stored => Data::Stored(raw),
+            Compression::Deflated => Data::Deflated(DeflateDecoder::new(raw)),
+        };
+        MemberReader {
+            data,
+            name: name.to_owned(),
+            declared,
+            got: 0,
+            crc: crc32fast::Hasher::new(),
+            expected_crc,
+            finished: false,
+            payload_check: None,
+        }
+    }
+
+    /// The member's declared uncompressed length.
+    pub fn len(&self) -> u64 {
+        self.declared
+    }
+
+    /// Whether the member is empty (never true for a valid `.npy`).
+    pub fn is_empty(&self) -> bool {
+        self.declared == 0
+    }
+
+    fn fail(&self, kind: ErrorKind) -> io::Error {
+        Error::new(kind).in_member(&self.name).into()
+    }
+
+    fn inner_read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let r = match &mut self.data {
+            Data::Stored(f) => f.read(buf),
+            Data::Deflated(d) => d.read(buf),
+        };
+        r.map_err(|e| match e.kind() {
+            io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => self.fail(ErrorKind::Zip {
+                reason: format!("corrupt deflate data: {e}"),
+            }),
+            io::ErrorKind::UnexpectedEof => self.truncated(),
+            _ => e,
+        })
+    }
+
+    fn truncated(&self) -> io::Error {
+        self.fail(ErrorKind::Truncated {
+            what: "member data",
+            needed: self.declared,
+            available: self.got,
+        })
+    }
+
+    /// Called once the declared length has been delivered.
+    fn finish(&mut self) -> io::Result<()> {
+        let mut probe = [0u8; 1];
+        if self.inner_read(&mut probe)? > 0 {
+            return Err(self.fail(ErrorKind::InflateOverrun {
+                declared: self.declared,
+            }));
+        }
+        let crc = self.crc.clone().finalize();
+        if crc != self.expected_crc {
+            return Err(self.fail(ErrorKind::Zip {
+                reason: format!(
+                    "crc-32 of the data is {crc:08x}, the archive says {:08x}",
+                    self.expected_crc
+                ),
+            }));
+        }
+        if let Some(header) = &self.payload_check {
+            check_payload(header, self.declared.saturating_sub(header.data_offset))
+                .map_err(|e| io::Error::from(e.in_member(&self.name)))?;
+        }
+        self.finished = true;
+        Ok(())
+    }
+}
+
+impl<R: Read + Seek> Read for MemberReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.finished || buf.is_empty() {
+            return Ok(0);
+        }
+        let remaining = self.declared.saturating_sub(self.got);
+        if remaining == 0 {
+            self.finish()?;
+            return Ok(0);
+        }
+        let want = usize::try_from(remaining).map_or(buf.len(), |r| r.min(buf.len()));
+        let Some(window) = buf.get_mut(..want) else {
+            return Ok(0);
+        };
+        let n = self.inner_read(window)?;
+        if n == 0 {
+            return Err(self.truncated());
+        }
+        self.crc.update(window.get(..n).unwrap_or_default());
+        self.got = self.got.saturating_add(n as u64);
+        Ok(n)
+    }
+}
+
+fn zip_reason(reason: impl Into<String>) -> Error {
+    ErrorKind::Zip {
+        reason: reason.into(),
+    }
+    .into()
+}
+
+/// Maps the `zip` crate's errors: an archive that ends early is a zip
+/// problem, not an I/O failure.
+pub(crate) fn zip_error(e: ZipError) -> Error {
+    match e {
+        ZipError::Io(io) if io.kind() == io::ErrorKind::UnexpectedEof => {
+            zip_reason(format!("archive ends early ({io})"))
+        }
+        ZipError::Io(io) => io.into(),
+        ZipError::InvalidArchive(why) => {
+            zip_reason(format!("invalid archive: {}", house_style(&why)))
+        }
+        ZipError::UnsupportedArchive(why) => {
+            zip_reason(format!("unsupported archive: {}", house_style(why)))
+        }
+        other => zip_reason(house_style(&other.to_string())),
+    }
+}
+
+/// The `zip` crate's messages in this crate's style: lowercase start, no
+/// unexplained abbreviation.
+fn house_style(text: &str) -> String {
+    let text = text.replace("EOCD", "the end of central directory record");
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => text,
+    }
+}
+
+/// Finds the first repeated name in the central directory, for the error
+/// message only: the `zip` crate reports that names repeat, not which.
+fn first_duplicate<R: Read + Seek>(mut r: R, cd_start: u64) -> Option<String> {
+    const ENTRY: usize = 46;
+    r.seek(SeekFrom::Start(cd_start)).ok()?;
+    let mut seen = HashSet::new();
+    let mut fixed = [0u8; ENTRY];
+    for _ in 0..1_000_000 {
+        r.read_exact(&mut fixed).ok()?;
+        if fixed.get(..4)? != b"PK\x01\x02" {
+            return None;
+        }
+        let field = |at: usize| fixed.get(at..at + 2).map(LittleEndian::read_u16);
+        let (name_len, extra_len, comment_len) = (field(28)?, field(30)?, field(32)?);
+        let mut name = vec![0u8; usize::from(name_len)];
+        r.read_exact(&mut name).ok()?;
+        r.seek(SeekFrom::Current(
+            i64::from(extra_len) + i64::from(comment_len),
+        ))
+        .ok()?;
+        let name = String::from_utf8_lossy(&name).into_owned();
+        if !seen.insert(name.clone()) {
+            return Some(snippet(&name));
+        }
+    }
+    None
+}

@@ -1,0 +1,433 @@
+//! Writing archives that `np.load` reads, with stored payloads aligned to
+//! 64 bytes inside the archive (NumPy's own writer does not align them).
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{self, BufWriter, Cursor, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipWriter};
+
+use super::read::zip_error;
+use super::{Compression, check_name};
+use crate::error::{Error, ErrorKind, Result, snippet};
+use crate::header::{ARRAY_ALIGN, Header, Version};
+
+/// Members whose `.npy` bytes reach this size are written with zip64 size
+/// fields. Below `u32::MAX` by a margin, so that deflate's small expansion of
+/// incompressible data cannot cross the 4 GiB line unannounced.
+const ZIP64_FROM: u64 = 0xF000_0000;
+
+/// Where an archive is written, and what finishing it gives back.
+///
+/// Implemented for [`AtomicFile`] (finishing renames it into place), for
+/// `File`, `Cursor` and `BufWriter` (handed back), and for `&mut` any
+/// seekable writer.
+pub trait Sink: Write + Seek {
+    /// What [`NpzWriter::finish`] returns.
+    type Output;
+    /// Completes the output once the archive's last byte is written.
+    ///
+    /// # Errors
+    /// `Io`.
+    fn complete(self) -> Result<Self::Output>;
+}
+
+impl Sink for File {
+    type Output = File;
+    fn complete(mut self) -> Result<File> {
+        self.flush()?;
+        Ok(self)
+    }
+}
+
+impl<T> Sink for Cursor<T>
+where
+    Cursor<T>: Write + Seek,
+{
+    type Output = Cursor<T>;
+    fn complete(self) -> Result<Cursor<T>> {
+        Ok(self)
+    }
+}
+
+impl<W: Write + Seek> Sink for BufWriter<W> {
+    type Output = W;
+    fn complete(self) -> Result<W> {
+        self.into_inner().map_err(|e| e.into_error().into())
+    }
+}
+
+impl<S: Write + Seek + ?Sized> Sink for &mut S {
+    type Output = ();
+    fn complete(self) -> Result<()> {
+        Ok(self.flush()?)
+    }
+}
+
+/// A file written under a temporary name beside its final path and renamed
+/// into place by [`AtomicFile::commit`]; dropped without committing, the
+/// temporary file is removed. A reader of the final path sees the old file or
+/// the complete new one, never a partial one.
+pub struct AtomicFile {
+    tmp: BufWriter<tempfile::NamedTempFile>,
+    target: PathBuf,
+}
+
+impl std::fmt::Debug for AtomicFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AtomicFile")
+            .field("target", &self.target)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AtomicFile {
+    /// Creates the temporary file in `target`'s directory.
+    ///
+    /// # Errors
+    /// `Io`, naming `target`.
+    pub fn create(target: impl AsRef<Path>) -> Result<Self> {
+        let target = target.as_ref();
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".npymap-").suffix(".tmp");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // What a plain `File::create` gives under the usual umask, instead
+            // of the temp file's private 0600.
+            builder.permissions(std::fs::Permissions::from_mode(0o644));
+        }
+        let tmp = builder
+            .tempfile_in(dir)
+            .map_err(|e| Error::from(e).in_path(target))?;
+        Ok(AtomicFile {
+            tmp: BufWriter::with_capacity(1 << 16, tmp),
+            target: target.to_path_buf(),
+        })
+    }
+
+    /// Flushes, syncs and renames the file to its final path.
+    ///
+    /// # Errors
+    /// `Io`, naming the final path.
+    pub fn commit(self) -> Result<()> {
+        let target = self.target;
+        let run = || -> Result<()> {
+            let tmp = self.tmp.into_inner().map_err(|e| e.into_error())?;
+            tmp.as_file().sync_all()?;
+            tmp.persist(&target).map_err(|e| e.error)?;
+            Ok(())
+        };
+        run().map_err(|e| e.in_path(&target))
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.tmp.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.tmp.flush()
+    }
+}
+
+impl Seek for AtomicFile {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.tmp.seek(pos)
+    }
+}
+
+impl Sink for AtomicFile {
+    type Output = ();
+    fn complete(self) -> Result<()> {
+        self.commit()
+    }
+}
+
+/// Writes an archive: one `NAME.npy` member per array, stored or deflated.
+///
+/// Stored members are placed so their `.npy` bytes, and so their payloads,
+/// start at a multiple of 64 bytes in the archive (padding goes into the
+/// local header's extra field, which every zip reader skips). Members of
+/// 4 GiB or more, and archives past 4 GiB, use zip64. Timestamps are fixed
+/// (1980-01-01), so the same arrays give the same bytes.
+///
+/// # Examples
+/// ```
+/// use npymap::npz::{NpzArchive, NpzWriter};
+/// use npymap::{Dtype, Header};
+/// let header = Header { dtype: Dtype::from_descr("<i4")?, fortran_order: false, shape: vec![3] };
+/// let payload: Vec<u8> = [1i32, 2, 3].iter().flat_map(|v| v.to_le_bytes()).collect();
+/// let mut npz = NpzWriter::new(std::io::Cursor::new(Vec::new()));
+/// npz.add_stored("a", &header, &payload)?;
+/// npz.add_deflated("b", &header, &payload)?;
+/// let bytes = npz.finish()?.into_inner();
+///
+/// let archive = NpzArchive::from_bytes(&bytes)?;
+/// let range = archive.member("a")?.payload_range().unwrap();
+/// assert_eq!(range.start % 64, 0);
+/// assert_eq!(archive.payload("a")?, &payload[..]);
+/// # Ok::<(), npymap::Error>(())
+/// ```
+pub struct NpzWriter<W: Sink> {
+    zip: ZipWriter<W>,
+    keys: HashSet<String>,
+    level: Option<i64>,
+    /// Set while a [`MemberWriter`] is open or was dropped unfinished.
+    open_member: Option<String>,
+}
+
+impl<W: Sink> std::fmt::Debug for NpzWriter<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NpzWriter")
+            .field("keys", &self.keys)
+            .field("level", &self.level)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NpzWriter<AtomicFile> {
+    /// Starts an archive that [`NpzWriter::finish`] renames into `path`;
+    /// nothing appears at `path` before that, and a writer dropped
+    /// unfinished leaves nothing behind.
+    ///
+    /// # Errors
+    /// `Io`, naming the path.
+    pub fn create(path: impl AsRef<Path>) -> Result<Self> {
+        Ok(NpzWriter::new(AtomicFile::create(path)?))
+    }
+}
+
+impl<W: Sink> NpzWriter<W> {
+    /// Starts an archive written to `sink`.
+    pub fn new(sink: W) -> Self {
+        NpzWriter {
+            zip: ZipWriter::new(sink),
+            keys: HashSet::new(),
+            level: None,
+            open_member: None,
+        }
+    }
+
+    /// Sets the deflate level (1 fastest to 9 smallest; default 6, like
+    /// `np.savez_compressed`) for members added as deflated from now on.
+    ///
+    /// # Errors
+    /// `Unsupported` for a level outside 1..=9.
+    pub fn set_deflate_level(&mut self, level: u32) -> Result<()> {
+        if !(1..=9).contains(&level) {
+            return Err(
+                ErrorKind::Unsupported(format!("deflate level {level} (expected 1 to 9)")).into(),
+            );
+        }
+        self.level = Some(i64::from(level));
+        Ok(())
+    }
+
+    /// Adds the array `name` (stored as `name.npy`) from its header and
+    /// payload bytes.
+    ///
+    /// # Errors
+    /// `UnsafeName`, `DuplicateMember`, `ObjectDtype`, `PayloadSize` when
+    /// `payload` is not the length the header implies, header errors, `Zip`,
+    /// `Io`.
+    pub fn add(
+        &mut self,
+        name: &str,
+        header: &Header,
+        payload: &[u8],
+        compression: Compression,
+    ) -> Result<()> {
+        let mut member = self.start(name, header, compression)?;
+        member.write_all(payload)?;
+        member.finish()
+    }
+
+    /// [`NpzWriter::add`] with [`Compression::Stored`].
+    ///
+    /// # Errors
+    /// As [`NpzWriter::add`].
+    pub fn add_stored(&mut self, name: &str, header: &Header, payload: &[u8]) -> Result<()> {
+        self.add(name, header, payload, Compression::Stored)
+    }
+
+    /// [`NpzWriter::add`] with [`Compression::Deflated`].
+    ///
+    /// # Errors
+    /// As [`NpzWriter::add`].
+    pub fn add_deflated(&mut self, name: &str, header: &Header, payload: &[u8]) -> Result<()> {
+        self.add(name, header, payload, Compression::Deflated)
+    }
+
+    /// Starts the member `name.npy` with `header`, written as NumPy's
+    /// `np.save` writes it; the payload is then streamed into the returned
+    /// writer, which must receive exactly the header's payload length before
+    /// [`MemberWriter::finish`].
+    ///
+    /// # Errors
+    /// As [`NpzWriter::add`], and `Unsupported` while another member is
+    /// still open.
+    pub fn start(
+        &mut self,
+        name: &str,
+        header: &Header,
+        compression: Compression,
+    ) -> Result<MemberWriter<'_, W>> {
+        self.start_versioned(name, header, None, compression)
+    }
+
+    /// [`NpzWriter::start`] with the `.npy` format version to write (`None`:
+    /// the one NumPy picks), e.g. to keep a file's explicit 2.0.
+    ///
+    /// # Errors
+    /// As [`NpzWriter::start`], and `VersionTooSmall`.
+    pub fn start_versioned(
+        &mut self,
+        name: &str,
+        header: &Header,
+        version: Option<Version>,
+        compression: Compression,
+    ) -> Result<MemberWriter<'_, W>> {
+        if let Some(open) = &self.open_member {
+            return Err(ErrorKind::Unsupported(format!(
+                "member {:?} was not finished",
+                snippet(open)
+            ))
+            .into());
+        }
+        let file_name = format!("{name}.npy");
+        let in_member = |e: Error| e.in_member(&file_name);
+        // The key itself must be a safe name too ("" would give ".npy").
+        check_name(name).and_then(|()| check_name(&file_name))?;
+        if header.dtype.has_object() {
+            return Err(in_member(ErrorKind::ObjectDtype.into()));
+        }
+        let payload_len = header.payload_len().map_err(in_member)?;
+        let header_bytes = header.to_bytes(version).map_err(in_member)?;
+        let npy_len =
+            (header_bytes.len() as u64)
+                .checked_add(payload_len)
+                .ok_or(ErrorKind::Overflow {
+                    what: "member size",
+                })?;
+        if self.keys.contains(name) {
+            return Err(ErrorKind::DuplicateMember {
+                name: snippet(name),
+            }
+            .into());
+        }
+        let mut options = SimpleFileOptions::default()
+            .large_file(npy_len >= ZIP64_FROM)
+            .unix_permissions(0o644);
+        options = match compression {
+            Compression::Stored => options
+                .compression_method(CompressionMethod::Stored)
+                // npy headers end at a multiple of 64, so aligning the
+                // member's start aligns its payload.
+                .with_alignment(ARRAY_ALIGN as u16),
+            Compression::Deflated => options
+                .compression_method(CompressionMethod::Deflated)
+                .compression_level(self.level),
+        };
+        self.zip
+            .start_file(file_name.as_str(), options)
+            .map_err(|e| in_member(zip_error(e)))?;
+        self.keys.insert(name.to_owned());
+        self.open_member = Some(file_name.clone());
+        self.zip
+            .write_all(&header_bytes)
+            .map_err(|e| in_member(e.into()))?;
+        Ok(MemberWriter {
+            npz: self,
+            file_name,
+            expected: payload_len,
+            written: 0,
+        })
+    }
+
+    /// Writes the central directory and completes the sink (for
+    /// [`NpzWriter::create`]: renames the file into place).
+    ///
+    /// # Errors
+    /// `Unsupported` if a member was left unfinished, `Zip`, `Io`.
+    pub fn finish(mut self) -> Result<W::Output> {
+        if let Some(open) = self.open_member.take() {
+            return Err(ErrorKind::Unsupported(format!(
+                "member {:?} was not finished",
+                snippet(&open)
+            ))
+            .into());
+        }
+        self.zip.finish().map_err(zip_error)?.complete()
+    }
+}
+
+/// Streams one member's payload into an [`NpzWriter`]; see
+/// [`NpzWriter::start`]. Writing more than the header's payload length
+/// fails; [`MemberWriter::finish`] fails if less was written.
+pub struct MemberWriter<'n, W: Sink> {
+    npz: &'n mut NpzWriter<W>,
+    file_name: String,
+    expected: u64,
+    written: u64,
+}
+
+impl<W: Sink> std::fmt::Debug for MemberWriter<'_, W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemberWriter")
+            .field("file_name", &self.file_name)
+            .field("expected", &self.expected)
+            .field("written", &self.written)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W: Sink> MemberWriter<'_, W> {
+    /// Payload bytes still expected.
+    pub fn remaining(&self) -> u64 {
+        self.expected.saturating_sub(self.written)
+    }
+
+    /// Ends the member after checking that the whole payload was written.
+    ///
+    /// # Errors
+    /// `PayloadSize` when fewer bytes were written than the header implies.
+    pub fn finish(self) -> Result<()> {
+        if self.written != self.expected {
+            return Err(Error::new(ErrorKind::PayloadSize {
+                expected: self.expected,
+                actual: self.written,
+            })
+            .in_member(&self.file_name));
+        }
+        self.npz.open_member = None;
+        Ok(())
+    }
+}
+
+impl<W: Sink> Write for MemberWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let total = self.written.saturating_add(buf.len() as u64);
+        if total > self.expected {
+            return Err(Error::new(ErrorKind::PayloadSize {
+                expected: self.expected,
+                actual: total,
+            })
+            .in_member(&self.file_name)
+            .into());
+        }
+        let n = self.npz.zip.write(buf)?;
+        self.written = self.written.saturating_add(n as u64);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.npz.zip.flush()
+    }
+}

@@ -1,0 +1,283 @@
+//! The CLI on archives: `info` (JSON per the contract, and the human
+//! summary), `pack` (np.load reads it; atomic), `unpack` (byte-identical
+//! members; refused names; nothing written on failure).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// Runs the built binary from the crate root (so `testdata/...` paths in
+/// messages are stable).
+fn npymap(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_npymap"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+fn python(script: &str, args: &[&Path]) -> String {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "python failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn info_json_on_numpy_archives_follows_the_contract() {
+    for entry in common::entries("npz") {
+        let rel = format!("testdata/{}", entry["path"].as_str().unwrap());
+        let out = npymap(&["info", &rel, "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{rel}: {}", stderr(&out));
+        let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(v["format"], "npz");
+        let got = v["members"].as_array().unwrap();
+        let want = entry["members"].as_array().unwrap();
+        assert_eq!(got.len(), want.len(), "{rel}");
+        for (g, w) in got.iter().zip(want) {
+            assert_eq!(g["name"], w["key"], "{rel}");
+            for key in [
+                "compression",
+                "version",
+                "descr",
+                "fortran_order",
+                "shape",
+                "data_offset",
+                "itemsize",
+                "nbytes",
+            ] {
+                assert_eq!(g[key], w[key], "{rel} {key}");
+            }
+        }
+    }
+}
+
+#[test]
+fn info_human_summary_of_archives() {
+    let mut text = String::new();
+    for rel in ["testdata/npz/named.npz", "testdata/npz/compressed.npz"] {
+        let out = npymap(&["info", rel]);
+        assert_eq!(out.status.code(), Some(0));
+        text.push_str(&stdout(&out));
+    }
+    insta::assert_snapshot!("info_npz_human", text);
+}
+
+#[test]
+fn pack_writes_what_np_load_reads_stored_aligned_and_compressed() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = ["testdata/npy/c_2x3.npy", "testdata/npz/../npy/c_2x3.npy"];
+    for (flag, file) in [(None, "s.npz"), (Some("--compress"), "c.npz")] {
+        let out_path = dir.path().join(file);
+        let mut args = vec!["pack", s(&out_path), inputs[0]];
+        let renamed = format!("other={}", inputs[1]);
+        args.push(&renamed);
+        args.extend(flag);
+        let out = npymap(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(stdout(&out).is_empty());
+        let got = python(
+            "import sys, numpy as np\n\
+             z = np.load(sys.argv[1]); want = np.load(sys.argv[2])\n\
+             print(sorted(z.keys()), all((z[k] == want).all() and z[k].dtype == want.dtype for k in z))",
+            &[
+                &out_path,
+                &Path::new(env!("CARGO_MANIFEST_DIR")).join(inputs[0]),
+            ],
+        );
+        assert_eq!(got, "['c_2x3', 'other'] True\n");
+        let npz = npymap::npz::NpzReader::open(&out_path).unwrap();
+        for m in npz.members() {
+            if let Some(r) = m.payload_range() {
+                assert_eq!(r.start % 64, 0);
+            }
+            assert_eq!(m.compression().as_str() == "deflated", flag.is_some());
+        }
+    }
+}
+
+#[test]
+fn unpack_writes_members_byte_identical_to_what_zipfile_reads() {
+    for entry in common::entries("npz") {
+        let rel = format!("testdata/{}", entry["path"].as_str().unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("new/sub");
+        let out = npymap(&["unpack", &rel, s(&target)]);
+        assert_eq!(out.status.code(), Some(0), "{rel}: {}", stderr(&out));
+        let same = python(
+            "import sys, os, zipfile\n\
+             zf = zipfile.ZipFile(sys.argv[1])\n\
+             names = sorted(os.listdir(sys.argv[2]))\n\
+             assert names == sorted(zf.namelist()), (names, zf.namelist())\n\
+             print(all(open(os.path.join(sys.argv[2], n), 'rb').read() == zf.read(n) for n in names))",
+            &[&Path::new(env!("CARGO_MANIFEST_DIR")).join(&rel), &target],
+        );
+        assert_eq!(same, "True\n", "{rel}");
+    }
+}
+
+#[test]
+fn pack_unpack_round_trip_gives_back_numpy_written_inputs_byte_for_byte() {
+    // Every .npy NumPy wrote itself (its header is what we write too), in
+    // every dtype, order and version of the fixtures.
+    let present: Vec<String> = common::entries("npy")
+        .iter()
+        .filter(|e| e["numpy_default"] == true && e["descr"] != "|O")
+        .map(|e| format!("testdata/{}", e["path"].as_str().unwrap()))
+        .collect();
+    assert!(present.len() > 50, "{}", present.len());
+    let dir = tempfile::tempdir().unwrap();
+    for flag in [None, Some("--compress")] {
+        let npz = dir.path().join("rt.npz");
+        let mut args = vec!["pack", s(&npz)];
+        args.extend(present.iter().map(String::as_str));
+        args.extend(flag);
+        let out = npymap(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let out_dir = dir.path().join(format!("out{}", flag.is_some()));
+        let out = npymap(&["unpack", s(&npz), s(&out_dir)]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        for p in &present {
+            let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(p);
+            let back = out_dir.join(src.file_name().unwrap());
+            assert_eq!(
+                std::fs::read(&src).unwrap(),
+                std::fs::read(&back).unwrap(),
+                "{p}"
+            );
+        }
+    }
+}
+
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd {
+            let e = e.unwrap();
+            found.push(e.file_name().to_string_lossy().into_owned());
+            if e.file_type().unwrap().is_dir() {
+                found.extend(files_under(&e.path()));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn unpack_refuses_unsafe_and_bad_archives_and_writes_nothing() {
+    let mut messages = String::new();
+    for rel in [
+        "testdata/hostile/evil_dotdot.npz",
+        "testdata/hostile/evil_abs.npz",
+        "testdata/hostile/duplicate_member.npz",
+        "testdata/hostile/bad_member.npz",
+        "testdata/hostile/zip_bomb.npz",
+        "testdata/hostile/truncated_central_dir.npz",
+        "testdata/npy/c_2x3.npy",
+    ] {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("dir");
+        let out = npymap(&["unpack", rel, s(&target)]);
+        assert_eq!(out.status.code(), Some(2), "{rel}");
+        let err = stderr(&out);
+        assert!(err.starts_with("npymap: error: "), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert_eq!(files_under(root.path()), Vec::<String>::new(), "{rel}");
+        messages.push_str(&err);
+    }
+    insta::assert_snapshot!("unpack_refusals", messages);
+}
+
+#[test]
+fn unpack_into_an_existing_dir_keeps_other_files_and_never_follows_symlinked_dirs() {
+    let root = tempfile::tempdir().unwrap();
+    let target = root.path().join("dir");
+    std::fs::create_dir(&target).unwrap();
+    std::fs::write(target.join("keep.txt"), b"x").unwrap();
+    let out = npymap(&["unpack", "testdata/hostile/zip_bomb.npz", s(&target)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(files_under(&target), ["keep.txt"]);
+
+    // A member "sub/x.npy" where DIR/sub is a symlink to elsewhere.
+    let outside = root.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    #[cfg(unix)]
+    {
+        let npz = root.path().join("nested.npz");
+        let h = npymap::Header {
+            dtype: npymap::Dtype::from_descr("<f8").unwrap(),
+            fortran_order: false,
+            shape: vec![1],
+        };
+        let mut w = npymap::npz::NpzWriter::create(&npz).unwrap();
+        w.add_stored("sub/x", &h, &1.0f64.to_le_bytes()).unwrap();
+        w.finish().unwrap();
+        std::os::unix::fs::symlink(&outside, target.join("sub")).unwrap();
+        let out = npymap(&["unpack", s(&npz), s(&target)]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(stderr(&out).contains("not a directory"), "{}", stderr(&out));
+        assert!(files_under(&outside).is_empty());
+        std::fs::remove_file(target.join("sub")).unwrap();
+        let out = npymap(&["unpack", s(&npz), s(&target)]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(files_under(&target), ["keep.txt", "sub", "x.npy"]);
+    }
+}
+
+#[test]
+fn pack_failures_leave_no_output_and_no_temp_file() {
+    let mut messages = String::new();
+    let cases: [&[&str]; 5] = [
+        &[
+            "testdata/npy/c_2x3.npy",
+            "testdata/hostile/payload_short.npy",
+        ],
+        &["testdata/npy/c_2x3.npy", "testdata/npz/named.npz"],
+        &["a=testdata/npy/c_2x3.npy", "a=testdata/npy/c_2x3.npy"],
+        &["../up=testdata/npy/c_2x3.npy"],
+        &["testdata/npy/does_not_exist.npy"],
+    ];
+    for inputs in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let out_path = dir.path().join("out.npz");
+        let mut args = vec!["pack", s(&out_path)];
+        args.extend(inputs);
+        let out = npymap(&args);
+        assert_eq!(out.status.code(), Some(2), "{inputs:?}");
+        assert!(files_under(dir.path()).is_empty(), "{inputs:?}");
+        messages.push_str(&stderr(&out).replace(s(dir.path()), "TMP"));
+    }
+    insta::assert_snapshot!("pack_refusals", messages);
+}
+
+#[test]
+fn pack_with_no_inputs_is_a_usage_error() {
+    let out = npymap(&["pack", "x.npz"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).starts_with("npymap: error: "));
+    assert!(!Path::new(env!("CARGO_MANIFEST_DIR")).join("x.npz").exists());
+}
