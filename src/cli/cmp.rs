@@ -4,7 +4,6 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use npymap::convert::Payload;
 use npymap::convert::compare::{Comparison, compare};
 
 use super::{CmdResult, input, with_path};
@@ -22,14 +21,7 @@ fn tuple(v: &[u64]) -> String {
 pub(crate) fn run(a: &Path, b: &Path) -> CmdResult {
     let ia = input::open(a)?;
     let ib = input::open(b)?;
-    let result = compare(
-        input::header(&ia),
-        ia.payload(),
-        input::header(&ib),
-        ib.payload(),
-        &mut |r| ib.release(r),
-    )
-    .map_err(with_path(a))?;
+    let result = compare(&ia, &ib).map_err(with_path(a))?;
     let line = match result {
         Comparison::Equal => return Ok(ExitCode::SUCCESS),
         Comparison::Shape(x, y) => format!("shapes differ: {} vs {}", tuple(&x), tuple(&y)),

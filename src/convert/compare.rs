@@ -1,15 +1,13 @@
 //! `cmp`: are two arrays equal elementwise? Byte order, memory order and
 //! format version may differ; NaN equals NaN and NaT equals NaT.
 
-use std::ops::Range;
-
 use super::sink::Sink;
 use super::value::{Num, Value, decode_value};
 
-use super::{ConvertOptions, Plan};
+use super::{ConvertOptions, Payload, Plan};
 use crate::dtype::{ByteOrder, Dtype};
 use crate::error::Result;
-use crate::header::{Header, Version};
+use crate::header::Version;
 
 /// How two arrays differ, if they do.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,8 +81,14 @@ impl ElementEq {
         }
     }
 
+    /// Whether A and B store every leaf the same way (so equal bytes mean
+    /// equal values).
+    fn same_types(&self) -> bool {
+        self.la.iter().zip(&self.lb).all(|(x, y)| x.1 == y.1)
+    }
+
     fn equal(&self, a: &[u8], b: &[u8]) -> bool {
-        if a == b && self.la.iter().zip(&self.lb).all(|(x, y)| x.1 == y.1) {
+        if a == b && self.same_types() {
             return true;
         }
         self.la.iter().zip(&self.lb).all(|((oa, sa), (ob, sb))| {
@@ -122,12 +126,14 @@ fn unravel(mut pos: u64, shape: &[u64]) -> Vec<u64> {
     idx
 }
 
-/// Sink that compares the bytes it is given with A's payload at the same
-/// offsets, remembering the smallest differing element.
+/// Sink that compares the bytes it is given (B, already in A's layout and
+/// types) with A's payload at the same offsets, remembering the smallest
+/// differing element. A is read with `read_at` and released as it goes.
 struct CompareSink<'a> {
-    a: &'a [u8],
+    a: &'a dyn Payload,
     eq: &'a ElementEq,
     first: Option<usize>,
+    buf: Vec<u8>,
 }
 
 impl Sink for CompareSink<'_> {
@@ -137,22 +143,19 @@ impl Sink for CompareSink<'_> {
         if self.first.is_some_and(|f| f * size < start) {
             return Ok(());
         }
-        let a = self.a.get(start..start + data.len()).unwrap_or(&[]);
-        if a.len() != data.len() {
-            self.first = Some(self.first.map_or(start / size, |f| f.min(start / size)));
-            return Ok(());
-        }
-        for (n, (x, y)) in a
-            .chunks_exact(size)
-            .zip(data.chunks_exact(size))
-            .enumerate()
-        {
-            if !self.eq.equal(x, y) {
+        self.buf.resize(data.len(), 0);
+        self.a.read_at(offset, &mut self.buf)?;
+        if self.buf.as_slice() != data {
+            let pairs = self.buf.chunks_exact(size).zip(data.chunks_exact(size));
+            if let Some(n) = pairs
+                .enumerate()
+                .find_map(|(n, (x, y))| (!self.eq.equal(x, y)).then_some(n))
+            {
                 let e = start / size + n;
                 self.first = Some(self.first.map_or(e, |f| f.min(e)));
-                break;
             }
         }
+        self.a.release(start..start + data.len());
         Ok(())
     }
 
@@ -161,18 +164,16 @@ impl Sink for CompareSink<'_> {
     }
 }
 
-/// Compares array A (`ha`, payload `a`) with array B (`hb`, payload `b`).
-/// The release callbacks let mapped inputs drop pages they are done with.
+/// Compares array A with array B in one streaming pass: B is brought into
+/// A's memory order and byte order (windowed, as `convert` does) and each
+/// run is compared with A's bytes; elements whose bytes differ are decoded
+/// and compared by value (NaN equals NaN, -0.0 equals 0.0, NaT equals NaT).
 ///
 /// # Errors
-/// `ObjectDtype` for object arrays; size errors from the headers.
-pub fn compare(
-    ha: &Header,
-    a: &[u8],
-    hb: &Header,
-    b: &[u8],
-    release_b: &mut dyn FnMut(Range<usize>),
-) -> Result<Comparison> {
+/// `ObjectDtype` for object arrays; `PayloadSize` when a payload is not the
+/// length its header implies; `Io` from reading the sources.
+pub fn compare(pa: &impl Payload, pb: &impl Payload) -> Result<Comparison> {
+    let (ha, hb) = (pa.header(), pb.header());
     if ha.dtype.has_object() || hb.dtype.has_object() {
         return Err(crate::ErrorKind::ObjectDtype.into());
     }
@@ -186,39 +187,36 @@ pub fn compare(
         ));
     }
     let size = ha.dtype.itemsize();
-    if size == 0 || a.is_empty() {
+    for (h, p) in [(ha, pa.payload()), (hb, pb.payload())] {
+        let expected = h.payload_len()?;
+        if p.len() as u64 != expected {
+            return Err(crate::ErrorKind::PayloadSize {
+                expected,
+                actual: p.len() as u64,
+            }
+            .into());
+        }
+    }
+    if size == 0 || pa.payload().is_empty() {
         return Ok(Comparison::Equal);
     }
-    let eq = ElementEq::new(&ha.dtype, &hb.dtype);
-    // Bring B into A's memory order (windowed, no copy when already equal)
-    // and compare in A's storage order.
     let plan = Plan::new(
         hb,
         Version::V1_0,
         &ConvertOptions {
             fortran_order: Some(ha.fortran_order),
+            dtype: Some(ha.dtype.clone()),
             ..Default::default()
         },
     )?;
+    let eq = ElementEq::new(&ha.dtype, &ha.dtype);
     let mut sink = CompareSink {
-        a,
+        a: pa,
         eq: &eq,
         first: None,
+        buf: Vec::new(),
     };
-    if plan.is_copy() {
-        // Same layout: walk both in storage order; in C order stop at the first.
-        let c_order = !ha.fortran_order || ha.is_both_orders();
-        for (n, (x, y)) in a.chunks_exact(size).zip(b.chunks_exact(size)).enumerate() {
-            if !eq.equal(x, y) {
-                sink.first = Some(sink.first.map_or(n, |f| f.min(n)));
-                if c_order {
-                    break;
-                }
-            }
-        }
-    } else {
-        plan.write_payload(hb, b, &mut sink, 0, release_b)?;
-    }
+    plan.write_payload(pb, &mut sink, 0)?;
     let Some(storage) = sink.first else {
         return Ok(Comparison::Equal);
     };
@@ -244,11 +242,13 @@ pub fn compare(
             .zip(&hb.shape)
             .fold(0u64, |acc, (&i, &d)| acc * d + i)
     } as usize;
-    let ea = a.get(storage * size..(storage + 1) * size).unwrap_or(&[]);
-    let eb = b.get(b_pos * size..(b_pos + 1) * size).unwrap_or(&[]);
+    let (mut ea, mut eb) = (vec![0u8; size], vec![0u8; size]);
+    pa.read_at((storage * size) as u64, &mut ea)?;
+    pb.read_at((b_pos * size) as u64, &mut eb)?;
+    let shown = ElementEq::new(&ha.dtype, &hb.dtype);
     Ok(Comparison::Value {
         index,
-        a: eq.show(ea, &eq.la),
-        b: eq.show(eb, &eq.lb),
+        a: shown.show(&ea, &shown.la),
+        b: shown.show(&eb, &shown.lb),
     })
 }

@@ -23,10 +23,56 @@ pub trait Payload {
     fn version(&self) -> Option<Version> {
         None
     }
+    /// Copies `buf.len()` payload bytes at `offset` into `buf`. Random-access
+    /// work (transposes) reads its windows this way; a file-backed source can
+    /// use `pread` so no mapped pages pile up. Default: copy from `payload()`.
+    ///
+    /// # Errors
+    /// `Truncated` when the range is past the payload; `Io` for file reads.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        let payload = self.payload();
+        let src = usize::try_from(offset)
+            .ok()
+            .and_then(|o| payload.get(o..o.checked_add(buf.len())?))
+            .ok_or_else(|| {
+                Error::new(ErrorKind::Truncated {
+                    what: "payload",
+                    needed: offset.saturating_add(buf.len() as u64),
+                    available: payload.len() as u64,
+                })
+            })?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
     /// A hint that `range` of the payload will not be read again (a map
     /// drops those pages, keeping resident memory bounded). Default: nothing.
     fn release(&self, range: Range<usize>) {
         let _ = range;
+    }
+}
+
+impl Payload for crate::mmap::NpyMap {
+    fn header(&self) -> &Header {
+        crate::mmap::NpyMap::header(self)
+    }
+    fn payload(&self) -> &[u8] {
+        self.view().payload()
+    }
+    fn version(&self) -> Option<Version> {
+        crate::mmap::NpyMap::version(self)
+    }
+    fn release(&self, range: Range<usize>) {
+        // Best effort: a failed hint only costs memory, never correctness.
+        let _ = self.advise_range(crate::mmap::Advice::DontNeed, range.start, range.len());
+    }
+}
+
+impl Payload for crate::view::NpyView<'_> {
+    fn header(&self) -> &Header {
+        crate::view::NpyView::header(self)
+    }
+    fn payload(&self) -> &[u8] {
+        crate::view::NpyView::payload(self)
     }
 }
 
@@ -90,13 +136,7 @@ pub fn convert_to_file(input: &impl Payload, out: &Path, opts: &ConvertOptions) 
         file.write_all(&plan.header_bytes)?;
         file.set_len(len)?;
         let mut sink = FileSink::new(file);
-        plan.write_payload(
-            input.header(),
-            input.payload(),
-            &mut sink,
-            plan.header_bytes.len() as u64,
-            &mut |r| input.release(r),
-        )
+        plan.write_payload(input, &mut sink, plan.header_bytes.len() as u64)
     })?;
     Ok(plan.header)
 }

@@ -16,8 +16,6 @@ pub mod stats;
 mod transpose;
 pub mod value;
 
-use std::ops::Range;
-
 pub(crate) use elementwise::ElementOp;
 pub use files::{InMemory, Payload, RawSpec, convert_to_file, from_raw, to_raw, write_atomic};
 use sink::Sink;
@@ -101,12 +99,12 @@ impl Plan {
     /// `input`) to `sink` at byte `out_base`.
     pub(crate) fn write_payload(
         &self,
-        input: &Header,
-        src: &[u8],
+        source: &dyn Payload,
         sink: &mut dyn Sink,
         out_base: u64,
-        release: &mut dyn FnMut(Range<usize>),
     ) -> Result<()> {
+        let input = source.header();
+        let src = source.payload();
         let in_item = input.dtype.itemsize();
         let out_item = self.header.dtype.itemsize();
         let expected = input.payload_len()?;
@@ -130,9 +128,7 @@ impl Plan {
             if input.fortran_order {
                 shape.reverse();
             }
-            return transpose::reverse_axes(
-                src, &shape, &self.op, in_item, sink, out_base, release,
-            );
+            return transpose::reverse_axes(source, &shape, &self.op, in_item, sink, out_base);
         }
         let per_chunk = (CHUNK_BYTES / in_item).max(1);
         let mut buf = vec![0u8; per_chunk * out_item];
@@ -146,7 +142,7 @@ impl Plan {
             self.op.apply(chunk, out);
             sink.write_at(at, out)?;
             at += out.len() as u64;
-            release(done..done + chunk.len());
+            source.release(done..done + chunk.len());
             done += chunk.len();
         }
         sink.flush()
@@ -177,8 +173,12 @@ mod tests {
         )
         .unwrap();
         let mut mid = VecSink::default();
-        to_f.write_payload(&h, &src, &mut mid, 0, &mut |_| {})
-            .unwrap();
+        let input = InMemory {
+            header: h.clone(),
+            bytes: src.clone(),
+            version: None,
+        };
+        to_f.write_payload(&input, &mut mid, 0).unwrap();
         // Element (i, j, k) of the F-order output sits at i + 3*j + 15*k.
         let at = |i: usize, j: usize, k: usize| {
             let o = (i + 3 * j + 15 * k) * 4;
@@ -196,8 +196,12 @@ mod tests {
         )
         .unwrap();
         let mut out = VecSink::default();
-        back.write_payload(&to_f.header, &mid.bytes, &mut out, 0, &mut |_| {})
-            .unwrap();
+        let mid = InMemory {
+            header: to_f.header.clone(),
+            bytes: mid.bytes,
+            version: None,
+        };
+        back.write_payload(&mid, &mut out, 0).unwrap();
         assert_eq!(out.bytes, src);
     }
 }

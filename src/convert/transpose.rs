@@ -13,18 +13,18 @@
 //! L1-resident tile buffer, so no access walks a large power-of-two stride
 //! element by element.
 
-use std::ops::Range;
-
+use super::Payload;
 use super::elementwise::ElementOp;
 use super::sink::Sink;
 use crate::error::Result;
 
-/// Bytes of output a window holds.
-const WINDOW_BYTES: usize = 8 << 20;
+/// Bytes of input (and, separately, of output) one window holds.
+const WINDOW_BYTES: usize = 16 << 20;
 /// Edge of a tile, in elements.
 const TILE: usize = 32;
-/// Most input rows per window.
-const MAX_IB: usize = 4096;
+/// Elements of padding after each buffered row, so rows of a power-of-two
+/// length do not all map to the same cache sets.
+const PAD: usize = 16;
 
 /// Splits a shape into (first dim, product of the middle dims, last dim).
 fn split(shape: &[usize]) -> (usize, usize, usize) {
@@ -52,22 +52,39 @@ fn middle_f_index(middle: &[usize], mut m: usize) -> usize {
     f
 }
 
-/// Writes the axis-reversed (C <-> F) form of `src` (C order of `shape`,
-/// `in_item` bytes per element) to `sink` starting at `out_base`, converting
-/// each element with `op`. `release` is called with input byte ranges that
-/// are no longer needed (so a mapped input can drop its pages).
+/// Writes the axis-reversed (C <-> F) form of the source's payload (C
+/// order of `shape`, `in_item` bytes per element) to `sink` starting at
+/// `out_base`, converting each element with `op`.
+///
+/// Windows are square-ish blocks of about [`WINDOW_BYTES`]: the input rows
+/// of a window are read with [`Payload::read_at`] (one read per contiguous
+/// run, so a file source does a few large `pread`s and no pages stay
+/// mapped), tiles are converted and transposed in cache, and the output
+/// runs go to the sink, which merges the contiguous ones.
 // Every index below is derived from `shape`, whose element count times
-// `in_item` equals `src.len()` (checked on entry), and from the window and
-// tile sizes, which are sized from the same numbers.
-#[allow(clippy::indexing_slicing)]
+// `in_item` equals the payload length (checked on entry), and from the
+// window and tile sizes, which are sized from the same numbers.
 pub(crate) fn reverse_axes(
-    src: &[u8],
+    source: &dyn Payload,
     shape: &[usize],
     op: &ElementOp,
     in_item: usize,
     sink: &mut dyn Sink,
     out_base: u64,
-    release: &mut dyn FnMut(Range<usize>),
+) -> Result<()> {
+    reverse_axes_in_windows(source, shape, op, in_item, sink, out_base, WINDOW_BYTES)
+}
+
+/// [`reverse_axes`] with windows of about `window_bytes` (tests use tiny ones).
+#[allow(clippy::indexing_slicing)]
+fn reverse_axes_in_windows(
+    source: &dyn Payload,
+    shape: &[usize],
+    op: &ElementOp,
+    in_item: usize,
+    sink: &mut dyn Sink,
+    out_base: u64,
+    window_bytes: usize,
 ) -> Result<()> {
     let out_item = op.out_itemsize(in_item);
     let (d0, m_count, dl) = split(shape);
@@ -82,20 +99,28 @@ pub(crate) fn reverse_axes(
         .checked_mul(m_count)
         .and_then(|n| n.checked_mul(dl))
         .and_then(|n| n.checked_mul(in_item));
-    if total != Some(src.len()) {
+    let payload_len = source.payload().len();
+    if total != Some(payload_len) {
         return Err(crate::ErrorKind::PayloadSize {
             expected: total.map_or(u64::MAX, |t| t as u64),
-            actual: src.len() as u64,
+            actual: payload_len as u64,
         }
         .into());
     }
-    let budget = (WINDOW_BYTES / out_item.max(in_item)).max(1);
-    let ib = d0.min(MAX_IB).min(budget);
-    let kb = dl.min((budget / ib).max(1));
+    // A square block of about WINDOW_BYTES (at least a tile each way),
+    // clipped to the array; the middle axes fill what is left.
+    let budget = (window_bytes / out_item.max(in_item)).max(TILE * TILE);
+    let side = (budget as f64).sqrt() as usize;
+    let kb = dl.min(side.max(TILE));
+    let ib = d0.min((budget / kb).max(1));
     let mb = m_count.min((budget / (ib * kb)).max(1));
-    let mut window = vec![0u8; ib * kb * mb * out_item];
+    // Buffered rows are padded (see PAD) unless a window reads whole rows
+    // of several middle positions in one run.
+    let in_stride = if kb == dl && mb > 1 { kb } else { kb + PAD };
+    let out_stride = ib + PAD;
+    let mut input = vec![0u8; ib * mb * in_stride * in_item];
+    let mut window = vec![0u8; kb * mb * out_stride * out_item];
     let mut tile = vec![0u8; TILE * TILE * out_item];
-    let row_bytes = m_count * dl * in_item;
 
     for i0 in (0..d0).step_by(ib) {
         let ni = ib.min(d0 - i0);
@@ -103,50 +128,65 @@ pub(crate) fn reverse_axes(
             let nm = mb.min(m_count - m0);
             for k0 in (0..dl).step_by(kb) {
                 let nk = kb.min(dl - k0);
+                // Read the window's input rows: [ii][mm][kk], rows in_stride apart.
+                for ii in 0..ni {
+                    let row = ((i0 + ii) * m_count + m0) * dl + k0;
+                    let at = ii * nm * in_stride * in_item;
+                    if in_stride == dl {
+                        // Whole rows: the nm rows of this i are one run.
+                        source.read_at(
+                            (row * in_item) as u64,
+                            &mut input[at..at + nm * nk * in_item],
+                        )?;
+                    } else {
+                        for mm in 0..nm {
+                            let a = at + mm * in_stride * in_item;
+                            source.read_at(
+                                ((row + mm * dl) * in_item) as u64,
+                                &mut input[a..a + nk * in_item],
+                            )?;
+                        }
+                    }
+                }
                 for mm in 0..nm {
-                    let m = m0 + mm;
                     for ii in (0..ni).step_by(TILE) {
                         let ti = TILE.min(ni - ii);
                         for kk in (0..nk).step_by(TILE) {
                             let tk = TILE.min(nk - kk);
-                            // Gather + convert: tile row r = input row i0+ii+r, columns k0+kk..
+                            // Convert: tile row r = input row ii+r, columns kk..kk+tk.
                             for r in 0..ti {
-                                let start =
-                                    (((i0 + ii + r) * m_count + m) * dl + k0 + kk) * in_item;
-                                let src_row = &src[start..start + tk * in_item];
+                                let s = (((ii + r) * nm + mm) * in_stride + kk) * in_item;
                                 op.apply(
-                                    src_row,
+                                    &input[s..s + tk * in_item],
                                     &mut tile[r * tk * out_item..(r + 1) * tk * out_item],
                                 );
                             }
-                            // Scatter: window[(kk+c)][mm][ii..ii+ti] = tile[..][c].
+                            // Transpose: window[kk+c][mm][ii..ii+ti] = tile[..][c].
                             for c in 0..tk {
-                                let at = (((kk + c) * nm + mm) * ni + ii) * out_item;
-                                let dst = &mut window[at..at + ti * out_item];
-                                gather_column(&tile, tk, c, ti, out_item, dst);
+                                let at = (((kk + c) * nm + mm) * out_stride + ii) * out_item;
+                                gather_column(
+                                    &tile,
+                                    tk,
+                                    c,
+                                    ti,
+                                    out_item,
+                                    &mut window[at..at + ti * out_item],
+                                );
                             }
                         }
                     }
                 }
-                // Write the window: one run of ni elements per (k, m) pair.
+                // Write the window: one run of ni elements per (k, m) pair,
+                // in output order so contiguous runs merge.
                 for kk in 0..nk {
                     for mm in 0..nm {
                         let mf = middle_f_index(middle, m0 + mm);
                         let out_elem = ((k0 + kk) * m_count + mf) * d0 + i0;
-                        let at = ((kk * nm + mm) * ni) * out_item;
+                        let at = ((kk * nm + mm) * out_stride) * out_item;
                         sink.write_at(
                             out_base + (out_elem * out_item) as u64,
                             &window[at..at + ni * out_item],
                         )?;
-                    }
-                }
-                // Drop the input pages this window touched.
-                if nm == m_count {
-                    release(i0 * row_bytes..(i0 + ni) * row_bytes);
-                } else {
-                    for i in i0..i0 + ni {
-                        let s = ((i * m_count + m0) * dl) * in_item;
-                        release(s..s + nm * dl * in_item);
                     }
                 }
             }
@@ -218,27 +258,34 @@ mod tests {
             vec![5, 1, 3, 2],
             vec![33, 2, 3, 35],
             vec![2, 2, 2, 2, 2, 2],
+            vec![3, 700, 2],
+            vec![1500, 3],
+            vec![40, 5, 6, 70],
         ] {
             let n: usize = shape.iter().product();
             let src: Vec<u32> = (0..n as u32).collect();
             let bytes: Vec<u8> = src.iter().flat_map(|v| v.to_le_bytes()).collect();
-            let mut sink = VecSink::default();
-            reverse_axes(
-                &bytes,
-                &shape,
-                &ElementOp::Copy,
-                4,
-                &mut sink,
-                0,
-                &mut |_| {},
-            )
-            .unwrap();
-            let got: Vec<u32> = sink
-                .bytes
-                .chunks_exact(4)
-                .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
-                .collect();
-            assert_eq!(got, naive(&src, &shape), "shape {shape:?}");
+            let input = crate::convert::InMemory {
+                header: crate::Header {
+                    dtype: crate::Dtype::from_descr("<u4").unwrap(),
+                    fortran_order: false,
+                    shape: shape.iter().map(|&d| d as u64).collect(),
+                },
+                bytes,
+                version: None,
+            };
+            // One big window, and tiny ones that split every axis.
+            for window in [WINDOW_BYTES, 1] {
+                let mut sink = VecSink::default();
+                reverse_axes_in_windows(&input, &shape, &ElementOp::Copy, 4, &mut sink, 0, window)
+                    .unwrap();
+                let got: Vec<u32> = sink
+                    .bytes
+                    .chunks_exact(4)
+                    .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+                    .collect();
+                assert_eq!(got, naive(&src, &shape), "shape {shape:?} window {window}");
+            }
         }
     }
 }
