@@ -10,6 +10,7 @@
 //! | [`literal`] | the Python-literal grammar headers are written in |
 //! | [`dtype`] | NumPy's dtype model: [`Dtype`], descr text and JSON |
 //! | [`header`] | the `.npy` preamble and header: [`Header::parse`], [`Header::to_bytes`] |
+//! | [`repr`] | an array as NumPy's `repr` prints it: [`repr::array_repr`] |
 //!
 //! The format as implemented, with every limit and leniency, is specified
 //! in the repository's `spec/` folder.
@@ -31,6 +32,7 @@ pub mod error;
 pub mod header;
 pub mod literal;
 pub mod npy;
+pub mod repr;
 
 pub use dtype::{ByteOrder, Dtype, Field, Scalar, ScalarKind, Struct, TimeUnit};
 pub use error::{Error, ErrorKind, Result};

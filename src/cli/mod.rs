@@ -3,6 +3,7 @@
 //! when arrays differ, 2 on any error, with `npymap: error: ` on stderr.
 
 mod info;
+mod show;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -29,6 +30,17 @@ enum Command {
         /// Print one JSON object instead of a summary
         #[arg(long)]
         json: bool,
+    },
+    /// Print the array the way NumPy's `repr` does, summarised with `...`
+    /// past 1000 elements
+    ///
+    /// Example: npymap show testdata/npy/c_2x3.npy --full
+    Show {
+        /// The .npy file
+        path: PathBuf,
+        /// Print every element (NumPy with `threshold=sys.maxsize`)
+        #[arg(long)]
+        full: bool,
     },
 }
 
@@ -82,6 +94,7 @@ pub(crate) fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Info { path, json } => info::run(&path, json),
+        Command::Show { path, full } => show::run(&path, full),
     };
     match result {
         Ok(code) => code,
