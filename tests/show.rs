@@ -18,8 +18,9 @@ use npymap::{ErrorKind, npy, repr};
 /// made large-header fixtures compare too.
 fn numpy_reprs(paths: &[PathBuf], full: bool) -> BTreeMap<String, String> {
     let script = r#"
-import json, sys
+import json, sys, warnings
 import numpy as np
+warnings.simplefilter("ignore")  # hand_py2_long.npy: "created on Python 2"
 if sys.argv[1] == "full":
     np.set_printoptions(threshold=sys.maxsize)
 out = {}
@@ -263,4 +264,103 @@ fn show_snapshots() {
         assert!(out.status.success());
         insta::assert_snapshot!(format!("show_{name}"), String::from_utf8_lossy(&out.stdout));
     }
+}
+
+/// A payload in memory that records which offsets are read.
+struct Recording<'a> {
+    payload: &'a [u8],
+    offsets: std::collections::BTreeSet<u64>,
+}
+
+impl repr::ByteSource for Recording<'_> {
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> npymap::Result<()> {
+        self.offsets.insert(offset);
+        self.payload.read_at(offset, buf)
+    }
+}
+
+#[test]
+fn summarised_repr_reads_only_printed_elements() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.npy");
+    let status = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, numpy as np; np.save(sys.argv[1], \
+             np.asfortranarray(np.arange(10 * 11 * 20.).reshape(10, 11, 20)))",
+            path.to_str().unwrap(),
+        ])
+        .status()
+        .expect("python3 with numpy is required for these tests");
+    assert!(status.success());
+    let parsed = npy::inspect(&path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let payload = &bytes[usize::try_from(parsed.data_offset).unwrap()..];
+    let mut source = Recording {
+        payload,
+        offsets: Default::default(),
+    };
+    let mut text = Vec::new();
+    repr::write_array_repr(&parsed.header, &mut source, false, &mut text).unwrap();
+    let edges = |n: u64| [0, 1, 2, n - 3, n - 2, n - 1];
+    // Fortran strides of a (10, 11, 20) float64 array.
+    let mut expected = std::collections::BTreeSet::new();
+    for i in edges(10) {
+        for j in edges(11) {
+            for k in edges(20) {
+                expected.insert(8 * (i + 10 * j + 110 * k));
+            }
+        }
+    }
+    assert_eq!(source.offsets, expected);
+    let want = &numpy_reprs(std::slice::from_ref(&path), false)[&path.display().to_string()];
+    assert_eq!(&String::from_utf8(text).unwrap(), want);
+}
+
+/// Payloads over the CLI's in-memory limit (64 MiB) go through the
+/// on-demand file reader.
+#[test]
+fn large_payload_is_shown_without_reading_it_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.npy");
+    let status = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, numpy as np; np.save(sys.argv[1], \
+             np.asfortranarray((np.arange(3000 * 3000.) / 7).reshape(3000, 3000)).astype('>f8'))",
+            path.to_str().unwrap(),
+        ])
+        .status()
+        .expect("python3 with numpy is required for these tests");
+    assert!(status.success());
+    assert!(std::fs::metadata(&path).unwrap().len() > 64 << 20);
+    let want = &numpy_reprs(std::slice::from_ref(&path), false)[&path.display().to_string()];
+    let out = run_show(&[path.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{want}\n"));
+}
+
+#[test]
+fn empty_records_cannot_claim_endless_output() {
+    let header = npymap::Header {
+        dtype: npymap::Dtype::structured(Vec::<(String, npymap::Dtype)>::new()).unwrap(),
+        fortran_order: false,
+        shape: vec![2; 40],
+    };
+    let err = repr::array_repr(&header, &[], false).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Unsupported(_)), "{err}");
+    // Summarised, a long axis of empty records prints six.
+    let header = npymap::Header {
+        shape: vec![1 << 40],
+        ..header
+    };
+    let text = repr::array_repr(&header, &[], false).unwrap();
+    assert_eq!(
+        text,
+        "array([(), (), (), ..., (), (), ()], shape=(1099511627776,), dtype=[])"
+    );
 }

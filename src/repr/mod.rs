@@ -42,6 +42,9 @@ pub const EDGE_ITEMS: u64 = 3;
 /// NumPy's default `linewidth`.
 pub const LINE_WIDTH: usize = 75;
 
+/// Most zero-size elements (records without fields) printed in one repr.
+const MAX_PRINTED_EMPTY: u64 = 1 << 20;
+
 /// Where the formatter reads payload bytes from: a slice in memory, a
 /// memory map, or a file read on demand.
 pub trait ByteSource {
@@ -146,6 +149,25 @@ pub fn write_array_repr(
         })?;
     let threshold = if full { u64::MAX } else { THRESHOLD };
     let summarise = count > threshold;
+    // Printing time is bounded by the payload size, except for zero-size
+    // elements (empty records), where a tiny file can claim any count.
+    let printed = layout
+        .shape
+        .iter()
+        .map(|&len| {
+            if summarise && len > 2 * EDGE_ITEMS {
+                2 * EDGE_ITEMS
+            } else {
+                len
+            }
+        })
+        .try_fold(1u64, |a, d| a.checked_mul(d));
+    if layout.itemsize == 0 && printed.is_none_or(|p| p > MAX_PRINTED_EMPTY) {
+        return Err(ErrorKind::Unsupported(format!(
+            "printing more than {MAX_PRINTED_EMPTY} zero-size elements"
+        ))
+        .into());
+    }
     let mut text = Out {
         sink: out,
         line: String::new(),
