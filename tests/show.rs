@@ -186,6 +186,8 @@ arrays = {
     "long_words": np.array(['x' * 80, 'y']),
     "wrap_edge": np.arange(23, dtype=np.int64) * 111,
     "halfeven": np.array([0.001953125, 1.0]),
+    "f32_shortest_ties": np.array([-19275.0625, 19275.1875, 3.0], dtype=np.float32),
+    "f16_all": np.arange(0, 2**16, dtype=np.uint16).view(np.float16)[::37],
     "big_ints_3d": (np.arange(7 * 8 * 9, dtype=np.int64) * 10**15).reshape(7, 8, 9),
     "u8_max": np.array([2**64 - 1] * 1200, dtype=np.uint64),
 }
