@@ -12,10 +12,12 @@
 //! | [`view`] | typed views of a payload in any byte buffer: [`NpyView::as_slice`] (native, aligned) and [`NpyView::elements`] (any byte order and alignment), field views, chunks |
 //! | [`mmap`] | memory maps in NumPy's modes r / r+ / c / w+, for `.npy` and raw files; the only `unsafe` module |
 //! | [`npy`] | streaming [`npy::NpyReader`] / [`npy::NpyWriter`], atomic [`npy::save`], [`npy::append`], [`npy::recover`] |
+//! | [`npz`] | `.npz` archives: [`npz::NpzReader`], [`npz::NpzArchive`] (zero-copy stored members), [`npz::NpzWriter`] |
+//! | [`convert`] | streaming conversions with bounded memory: byte order, C <-> F, safe casts, raw <-> npy, [`convert::stats`], [`convert::compare`] |
+//! | [`repr`] | an array as NumPy's `repr` prints it: [`repr::array_repr`] |
 //!
 //! Feature `ndarray` adds `ArrayView` / `ArrayViewMut` views with C or
 //! Fortran strides and owned arrays from the reader.
-//! | [`npz`] | `.npz` archives: [`npz::NpzReader`], [`npz::NpzArchive`] (zero-copy stored members), [`npz::NpzWriter`] |
 //!
 //! The format as implemented, with every limit and leniency, is specified
 //! in the repository's `spec/` folder.
@@ -40,6 +42,7 @@ pub mod literal;
 pub mod mmap;
 pub mod npy;
 pub mod npz;
+pub mod repr;
 pub mod view;
 
 pub use dtype::{ByteOrder, Dtype, Field, Scalar, ScalarKind, Struct, TimeUnit};

@@ -9,6 +9,7 @@ mod info;
 mod input;
 mod pack;
 mod raw;
+mod show;
 mod stats;
 mod unpack;
 
@@ -144,6 +145,17 @@ enum Command {
         /// The directory to write into (created if missing)
         dir: std::path::PathBuf,
     },
+    /// Print the array the way NumPy's `repr` does, summarised with `...`
+    /// past 1000 elements
+    ///
+    /// Example: npymap show testdata/npy/c_2x3.npy --full
+    Show {
+        /// The .npy file
+        path: PathBuf,
+        /// Print every element (NumPy with `threshold=sys.maxsize`)
+        #[arg(long)]
+        full: bool,
+    },
 }
 
 /// What a command reports back to `main`.
@@ -239,6 +251,7 @@ pub(crate) fn main() -> ExitCode {
             compress,
         } => pack::run(&out, &inputs, compress),
         Command::Unpack { input, dir } => unpack::run(&input, &dir),
+        Command::Show { path, full } => show::run(&path, full),
     };
     match result {
         Ok(code) => code,

@@ -330,16 +330,16 @@ pub fn format_datetime(v: Option<i64>, unit: TimeUnit, mult: u32) -> String {
     let v = i128::from(v) * i128::from(mult);
     let (sub_digits, per_second): (usize, i128) = match unit {
         TimeUnit::Years => {
-            return format!("{}", 1970 + v);
+            return format!("{:04}", 1970 + v);
         }
         TimeUnit::Months => {
             let y = 1970 + v.div_euclid(12);
-            return format!("{y}-{:02}", v.rem_euclid(12) + 1);
+            return format!("{y:04}-{:02}", v.rem_euclid(12) + 1);
         }
         TimeUnit::Weeks | TimeUnit::Days => {
             let days = if unit == TimeUnit::Weeks { v * 7 } else { v };
             let (y, m, d) = civil_from_days(days as i64);
-            return format!("{y}-{m:02}-{d:02}");
+            return format!("{y:04}-{m:02}-{d:02}");
         }
         TimeUnit::Hours => (0, 0),
         TimeUnit::Minutes => (0, 0),
@@ -361,10 +361,10 @@ pub fn format_datetime(v: Option<i64>, unit: TimeUnit, mult: u32) -> String {
     let s = secs.rem_euclid(86_400);
     let (hh, mm, ss) = (s / 3600, s % 3600 / 60, s % 60);
     match unit {
-        TimeUnit::Hours => format!("{y}-{m:02}-{d:02}T{hh:02}"),
-        TimeUnit::Minutes => format!("{y}-{m:02}-{d:02}T{hh:02}:{mm:02}"),
-        _ if sub_digits == 0 => format!("{y}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}"),
-        _ => format!("{y}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{frac:0sub_digits$}"),
+        TimeUnit::Hours => format!("{y:04}-{m:02}-{d:02}T{hh:02}"),
+        TimeUnit::Minutes => format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}"),
+        _ if sub_digits == 0 => format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}"),
+        _ => format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{frac:0sub_digits$}"),
     }
 }
 
@@ -485,5 +485,11 @@ mod format_tests {
         );
         assert_eq!(format_datetime(Some(-1), TimeUnit::Days, 1), "1969-12-31");
         assert_eq!(format_datetime(None, TimeUnit::Nanos, 1), "NaT");
+        // NumPy pads years to four digits, sign included.
+        assert_eq!(
+            format_datetime(Some(-719_162), TimeUnit::Days, 1),
+            "0001-01-01"
+        );
+        assert_eq!(format_datetime(Some(-1971), TimeUnit::Years, 1), "-001");
     }
 }

@@ -1,0 +1,109 @@
+//! `npymap show PATH [--full]`: the array as NumPy's `repr` prints it.
+//!
+//! Payloads under [`FULL_READ_LIMIT`] are read whole and formatted with
+//! [`repr::array_repr`]. Larger payloads are never read whole: the
+//! formatter pulls only the elements it prints through a [`FileSource`]
+//! (seek + read of one element at a time, buffered), and writes the text
+//! line by line, so memory stays bounded whatever the file size — even with
+//! `--full`, which then streams the whole payload (three passes).
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, ErrorKind as IoErrorKind, Read, Seek, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use npymap::npy::{self, Format};
+use npymap::repr::{self, ByteSource};
+use npymap::{Error, ErrorKind};
+
+use super::{CliError, CmdResult, with_path};
+
+/// Payloads up to this many bytes are read into memory in one go.
+const FULL_READ_LIMIT: u64 = 64 << 20;
+
+/// Payload bytes read on demand from an open file.
+struct FileSource {
+    reader: BufReader<File>,
+    /// File offset of the payload.
+    data_offset: u64,
+    /// Where the reader stands, relative to the payload (`None`: unknown).
+    position: Option<u64>,
+}
+
+impl ByteSource for FileSource {
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> npymap::Result<()> {
+        match self.position {
+            Some(p) if p == offset => {}
+            // Small moves stay inside BufReader's buffer.
+            Some(p) => {
+                let delta = i64::try_from(i128::from(offset) - i128::from(p)).map_err(|_| {
+                    Error::from(ErrorKind::Overflow {
+                        what: "payload offset",
+                    })
+                })?;
+                self.reader.seek_relative(delta)?;
+            }
+            None => {
+                let at = self
+                    .data_offset
+                    .checked_add(offset)
+                    .ok_or(ErrorKind::Overflow {
+                        what: "payload offset",
+                    })?;
+                self.reader.seek(std::io::SeekFrom::Start(at))?;
+            }
+        }
+        self.position = None;
+        self.reader.read_exact(buf)?;
+        self.position = offset.checked_add(buf.len() as u64);
+        Ok(())
+    }
+}
+
+pub(crate) fn run(path: &Path, full: bool) -> CmdResult {
+    if npy::detect_file(path).map_err(with_path(path))? == Format::Npz {
+        return Err(CliError(format!(
+            "{}: npz archives are not supported by show yet; unpack the member first",
+            path.display()
+        )));
+    }
+    let parsed = npy::inspect(path).map_err(with_path(path))?;
+    let header = &parsed.header;
+    if header.dtype.has_object() {
+        return Err(with_path(path)(ErrorKind::ObjectDtype.into()));
+    }
+    let payload_len = header.payload_len().map_err(with_path(path))?;
+    let open = || -> npymap::Result<File> {
+        let mut file = File::open(path)?;
+        file.seek(std::io::SeekFrom::Start(parsed.data_offset))?;
+        Ok(file)
+    };
+    let mut file = open().map_err(with_path(path))?;
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let written = if payload_len <= FULL_READ_LIMIT {
+        let mut payload = vec![0; usize::try_from(payload_len).unwrap_or(0)];
+        file.read_exact(&mut payload)
+            .map_err(|e| with_path(path)(e.into()))?;
+        let text = repr::array_repr(header, &payload, full).map_err(with_path(path))?;
+        writeln!(out, "{text}").and_then(|()| out.flush())
+    } else {
+        let mut source = FileSource {
+            reader: BufReader::with_capacity(1 << 16, file),
+            data_offset: parsed.data_offset,
+            position: None,
+        };
+        match repr::write_array_repr(header, &mut source, full, &mut out) {
+            Ok(()) => writeln!(out).and_then(|()| out.flush()),
+            Err(e) => match e.kind() {
+                ErrorKind::Io(io) if io.kind() == IoErrorKind::BrokenPipe => Ok(()),
+                _ => return Err(with_path(path)(e)),
+            },
+        }
+    };
+    match written {
+        // A reader that stops early (`| head`) is not an error.
+        Err(e) if e.kind() != IoErrorKind::BrokenPipe => Err(CliError(e.to_string())),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
