@@ -181,6 +181,14 @@ pub enum ErrorKind {
         /// The byte.
         value: u8,
     },
+    /// Arrays whose shapes must agree do not.
+    #[error("shape mismatch: expected {expected}, found {found}")]
+    ShapeMismatch {
+        /// The shape required (with `*` for a free axis).
+        expected: String,
+        /// The shape found.
+        found: String,
+    },
     /// A cast between two dtypes is not supported.
     #[error("cannot cast {from} to {to}: {reason}")]
     UnsupportedCast {
@@ -339,6 +347,7 @@ impl ErrorKind {
             ErrorKind::InvalidBool { .. } => "invalid_bool",
             ErrorKind::VersionTooSmall { .. } => "version_too_small",
             ErrorKind::UnsupportedCast { .. } => "unsupported_cast",
+            ErrorKind::ShapeMismatch { .. } => "shape_mismatch",
             ErrorKind::FileTooSmall { .. } => "file_too_small",
             ErrorKind::RawSize { .. } => "raw_size",
             ErrorKind::FieldNotFound { .. } => "field_not_found",

@@ -5,6 +5,7 @@
 //!
 //! | module | holds |
 //! |---|---|
+//! | [`atomic`] | [`atomic::AtomicFile`]: every file the crate writes appears whole or not at all |
 //! | [`error`] | the crate's [`Error`] with an [`ErrorKind`] and context |
 //! | [`literal`] | the Python-literal grammar headers are written in |
 //! | [`dtype`] | NumPy's dtype model: [`Dtype`], descr text and JSON |
@@ -33,6 +34,7 @@
     )
 )]
 
+pub mod atomic;
 pub mod convert;
 pub mod dtype;
 pub mod error;

@@ -7,7 +7,9 @@
 mod atomic;
 mod stream;
 
+pub(crate) use atomic::append_rows;
 pub use atomic::{FileWriter, Recovered, append, make_appendable, recover, save, save_with};
+pub(crate) use stream::growth_axis;
 pub use stream::{GrowingNpyWriter, NpyReader, NpyWriter};
 
 use std::fs::File;

@@ -68,6 +68,10 @@ fn help_texts() {
         vec!["to-raw", "--help"],
         vec!["cmp", "--help"],
         vec!["stats", "--help"],
+        vec!["append", "--help"],
+        vec!["pack", "--help"],
+        vec!["unpack", "--help"],
+        vec!["show", "--help"],
     ] {
         text.push_str(&format!("$ npymap {}\n", cmd.join(" ")));
         text.push_str(&ok(&npymap(&cmd), &cmd.join(" ")));
@@ -603,4 +607,88 @@ fn failed_convert_leaves_no_output_and_keeps_input() {
         listing(dir.path()),
         vec!["in.npy".to_string(), "wide.npy".to_string()]
     );
+}
+
+#[test]
+fn append_matches_numpy_concatenate() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    python(
+        r#"
+import numpy as np
+a = np.arange(12, dtype='<f8').reshape(3, 4)
+np.save('c.npy', a)
+np.save('src_be_f.npy', np.asfortranarray((a[:2] + 100).astype('>f8')))
+np.save('src_c.npy', a[:1] + 200)
+f = np.asfortranarray(np.arange(6, dtype='<i4').reshape(2, 3))
+np.save('f.npy', f)
+np.save('fsrc.npy', np.arange(4, dtype='>i4').reshape(2, 2) + 50)
+# A header with no growth room: written by hand, minimal padding.
+h = b"{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }"
+pad = 64 - (10 + len(h) + 1) % 64
+open('tight.npy', 'wb').write(b'\x93NUMPY\x01\x00' + (len(h) + pad + 1).to_bytes(2, 'little') + h + b' ' * pad + b'\n' + a.tobytes())
+np.save('zero_d.npy', np.float64(1.0))
+np.save('ints.npy', np.zeros((1, 4), dtype='<i8'))
+np.save('wide.npy', np.zeros((1, 5)))
+"#,
+        d,
+    );
+    let p = |n: &str| d.join(n).to_string_lossy().into_owned();
+    let offset = |n: &str| -> Value {
+        serde_json::from_str::<Value>(&ok(&npymap(&["info", "--json", &p(n)]), n)).unwrap()["data_offset"].clone()
+    };
+    let before = offset("c.npy");
+    ok(
+        &npymap(&["append", &p("c.npy"), &p("src_be_f.npy"), &p("src_c.npy")]),
+        "append C",
+    );
+    assert_eq!(offset("c.npy"), before, "in place keeps the data offset");
+    ok(
+        &npymap(&["append", &p("f.npy"), &p("fsrc.npy")]),
+        "append F",
+    );
+    ok(
+        &npymap(&["append", &p("tight.npy"), &p("src_c.npy")]),
+        "append rewrite",
+    );
+    let check = python(
+        r#"
+import numpy as np
+a = np.arange(12, dtype='<f8').reshape(3, 4)
+want = np.concatenate([a, a[:2] + 100, a[:1] + 200])
+got = np.load('c.npy')
+f = np.concatenate([np.arange(6, dtype='<i4').reshape(2, 3), np.arange(4, dtype='<i4').reshape(2, 2) + 50], axis=1)
+gf = np.load('f.npy')
+t = np.load('tight.npy')
+print(np.array_equal(got, want), got.dtype, np.array_equal(gf, f), gf.dtype, np.isfortran(gf), np.array_equal(t, np.concatenate([a, a[:1] + 200])))
+"#,
+        d,
+    );
+    assert_eq!(check.trim(), "True float64 True int32 True True");
+    let c_before = std::fs::read(p("c.npy")).unwrap();
+    for (args, needle) in [
+        (
+            vec!["append", &p("c.npy"), &p("ints.npy")],
+            "dtype mismatch",
+        ),
+        (
+            vec!["append", &p("c.npy"), &p("wide.npy")],
+            "shape mismatch: expected (*, 4), found (1, 5)",
+        ),
+        (vec!["append", &p("zero_d.npy"), &p("src_c.npy")], "0-d"),
+    ] {
+        let res = npymap(&args);
+        assert_error(&res, needle);
+        assert!(
+            String::from_utf8_lossy(&res.stderr).contains(needle),
+            "{}",
+            String::from_utf8_lossy(&res.stderr)
+        );
+    }
+    assert_eq!(
+        std::fs::read(p("c.npy")).unwrap(),
+        c_before,
+        "a refused append changes nothing"
+    );
+    assert!(!listing(d).iter().any(|n| n.ends_with(".tmp")));
 }

@@ -2,6 +2,7 @@
 //! the CLI contract (`spec/cli.md`): exit 0 on success, 1 only from `cmp`
 //! when arrays differ, 2 on any error, with `npymap: error: ` on stderr.
 
+mod append;
 mod args;
 mod cmp;
 mod convert;
@@ -116,6 +117,22 @@ enum Command {
         /// Print one JSON object
         #[arg(long)]
         json: bool,
+    },
+    /// Append arrays to DST along its growth axis (axis 0 for C order, the
+    /// last axis for Fortran order)
+    ///
+    /// Each SRC must have DST's dtype up to byte order and DST's other dims;
+    /// it is converted to DST's byte order and memory order. In place when
+    /// the header has room (data first, header last), else DST is rewritten
+    /// atomically.
+    ///
+    /// Example: npymap append log.npy day1.npy day2.npy
+    Append {
+        /// The .npy to grow
+        dst: PathBuf,
+        /// Arrays to append, in order
+        #[arg(required = true)]
+        sources: Vec<PathBuf>,
     },
     /// Pack .npy files into an .npz archive that np.load reads
     ///
@@ -252,6 +269,7 @@ pub(crate) fn main() -> ExitCode {
         } => pack::run(&out, &inputs, compress),
         Command::Unpack { input, dir } => unpack::run(&input, &dir),
         Command::Show { path, full } => show::run(&path, full),
+        Command::Append { dst, sources } => append::run(&dst, &sources),
     };
     match result {
         Ok(code) => code,

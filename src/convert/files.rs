@@ -6,9 +6,10 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::Path;
 
-use super::sink::FileSink;
+use super::sink::{FileSink, Sink};
 use super::{ConvertOptions, Plan};
-use crate::dtype::Dtype;
+use crate::atomic::write_atomic;
+use crate::dtype::{ByteOrder, Dtype};
 use crate::error::{Error, ErrorKind, Result};
 use crate::header::{self, Header, Version};
 
@@ -97,29 +98,6 @@ impl Payload for InMemory {
     fn version(&self) -> Option<Version> {
         self.version
     }
-}
-
-/// Writes a file atomically: `fill` writes into a temp file created in the
-/// same directory as `path`, which is renamed over `path` only if `fill`
-/// succeeds. On any error the temp file is removed and `path` is untouched.
-///
-/// # Errors
-/// What `fill` returns, or `Io` from creating, syncing or renaming.
-pub fn write_atomic(path: &Path, fill: impl FnOnce(&mut File) -> Result<()>) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".npymap-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| Error::from(e).in_path(path))?;
-    fill(tmp.as_file_mut())?;
-    tmp.as_file_mut().flush()?;
-    tmp.persist(path)
-        .map_err(|e| Error::from(e.error).in_path(path))?;
-    Ok(())
 }
 
 /// Converts `input` into a new `.npy` at `out` as `opts` asks, atomically.
@@ -248,4 +226,92 @@ pub fn to_raw(input: &Path, out: &Path) -> Result<Header> {
         Ok(())
     })?;
     Ok(parsed.header)
+}
+
+fn shape_text(shape: &[u64], free: Option<usize>) -> String {
+    let dims: Vec<String> = shape
+        .iter()
+        .enumerate()
+        .map(|(n, d)| {
+            if Some(n) == free {
+                "*".to_string()
+            } else {
+                d.to_string()
+            }
+        })
+        .collect();
+    match dims.as_slice() {
+        [one] => format!("({one},)"),
+        _ => format!("({})", dims.join(", ")),
+    }
+}
+
+/// Appends each source to the `.npy` at `dst` along its growth axis (axis 0
+/// for C order, the last axis for Fortran order), converting each source to
+/// `dst`'s byte order and memory order as it streams. `dst`'s dtype never
+/// changes. In place when the header has room (data first, header last, so
+/// an interruption leaves a valid file with the old shape), else an atomic
+/// rewrite. Returns the new header.
+///
+/// # Errors
+/// `DtypeMismatch` (dtypes must agree up to byte order), `ShapeMismatch`
+/// (all other dims must agree), `Unsupported` for a 0-d `dst`,
+/// `ObjectDtype`, `PayloadSize` for a damaged `dst`, `Io`.
+pub fn append_to_file(dst: &Path, sources: &[&dyn Payload]) -> Result<Header> {
+    let parsed = crate::npy::inspect(dst)?;
+    let h = parsed.header;
+    let fail = |e: Error| e.in_path(dst);
+    if h.dtype.has_object() {
+        return Err(fail(ErrorKind::ObjectDtype.into()));
+    }
+    let axis = crate::npy::growth_axis(&h).map_err(fail)?;
+    let mut rows: u64 = 0;
+    let mut plans = Vec::with_capacity(sources.len());
+    for src in sources {
+        let sh = src.header();
+        if sh.dtype.with_byte_order(ByteOrder::Little) != h.dtype.with_byte_order(ByteOrder::Little)
+        {
+            return Err(ErrorKind::DtypeMismatch {
+                expected: h.dtype.to_string(),
+                found: sh.dtype.to_string(),
+            }
+            .into());
+        }
+        let fits = sh.shape.len() == h.shape.len()
+            && sh
+                .shape
+                .iter()
+                .zip(&h.shape)
+                .enumerate()
+                .all(|(n, (a, b))| n == axis || a == b);
+        if !fits {
+            return Err(ErrorKind::ShapeMismatch {
+                expected: shape_text(&h.shape, Some(axis)),
+                found: shape_text(&sh.shape, None),
+            }
+            .into());
+        }
+        rows = rows
+            .checked_add(sh.shape.get(axis).copied().unwrap_or(0))
+            .ok_or(ErrorKind::Overflow { what: "shape" })?;
+        let plan = Plan::new(
+            sh,
+            Version::V1_0,
+            &ConvertOptions {
+                fortran_order: Some(h.fortran_order),
+                dtype: Some(h.dtype.clone()),
+                ..Default::default()
+            },
+        )?;
+        plans.push((plan, *src));
+    }
+    crate::npy::append_rows(dst, &h, rows, &mut |file, at| {
+        let mut sink = FileSink::new(file);
+        let mut offset = at;
+        for (plan, src) in &plans {
+            plan.write_payload(*src, &mut sink, offset)?;
+            offset += plan.header.payload_len()?;
+        }
+        sink.flush()
+    })
 }

@@ -17,7 +17,7 @@ mod transpose;
 pub mod value;
 
 pub(crate) use elementwise::ElementOp;
-pub use files::{InMemory, Payload, RawSpec, convert_to_file, from_raw, to_raw, write_atomic};
+pub use files::{InMemory, Payload, RawSpec, append_to_file, convert_to_file, from_raw, to_raw};
 use sink::Sink;
 
 use crate::dtype::{ByteOrder, Dtype};

@@ -3,9 +3,12 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use byteorder::{ByteOrder as _, LittleEndian};
+
+use crate::atomic::AtomicFile;
 
 use super::stream::{NpyWriter, encode, growth_axis, row_len};
 use crate::error::{Error, ErrorKind, Result};
@@ -49,36 +52,15 @@ where
 {
     let path = path.as_ref();
     let run = || -> Result<()> {
-        let dir = parent_dir(path);
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".npymap-")
-            .suffix(".tmp")
-            .tempfile_in(dir)?;
+        let mut out = AtomicFile::create(path)?;
         {
-            let mut w = NpyWriter::new(BufWriter::new(tmp.as_file_mut()), header)?;
+            let mut w = NpyWriter::new(BufWriter::new(out.file()?), header)?;
             fill(&mut w)?;
             w.finish()?.into_inner().map_err(|e| e.into_error())?;
         }
-        tmp.as_file().sync_all()?;
-        tmp.persist(path).map_err(|e| Error::from(e.error))?;
-        sync_dir(dir);
-        Ok(())
+        out.commit()
     };
     run().map_err(|e| e.in_path(path))
-}
-
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
-/// Makes a rename durable; best effort (not every platform can open a directory).
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
 }
 
 /// NumPy's header for `header`, padded with spaces to exactly `len` bytes
@@ -138,22 +120,33 @@ impl Opened {
     }
 
     /// Rewrites the file atomically with NumPy's standard header for
-    /// `header`, the first `keep` payload bytes, then `extra`.
-    fn rewrite(&mut self, path: &Path, header: &Header, keep: u64, extra: &[u8]) -> Result<()> {
+    /// `header`, the first `keep` payload bytes, then what `fill` writes
+    /// after them.
+    fn rewrite(
+        &mut self,
+        path: &Path,
+        header: &Header,
+        keep: u64,
+        fill: &mut FillRows<'_>,
+    ) -> Result<()> {
+        let head = header
+            .to_bytes(Some(self.parsed.version))
+            .or_else(|_| header.to_bytes(None))?;
         self.file.seek(SeekFrom::Start(self.parsed.data_offset))?;
-        let file = &mut self.file;
-        save_with(path, header, |w| {
-            let mut old = file.take(keep);
-            let mut buf = vec![0u8; 1 << 16];
-            loop {
-                let n = old.read(&mut buf)?;
-                if n == 0 {
-                    break;
+        let src = &mut self.file;
+        crate::atomic::write_atomic(path, |dst| {
+            dst.write_all(&head)?;
+            let copied = std::io::copy(&mut src.take(keep), dst)?;
+            if copied != keep {
+                return Err(ErrorKind::PayloadSize {
+                    expected: keep,
+                    actual: copied,
                 }
-                w.write_bytes(buf.get(..n).unwrap_or_default())?;
+                .into());
             }
-            w.write_bytes(extra)
-        })
+            fill(dst, head.len() as u64 + keep)
+        })?;
+        Ok(())
     }
 }
 
@@ -180,22 +173,59 @@ impl Opened {
 /// ```
 pub fn append<T: Element>(path: impl AsRef<Path>, data: &[T]) -> Result<Header> {
     let path = path.as_ref();
-    let run = || -> Result<Header> {
+    let (old, data_offset) = {
+        let f = open_rw(path).map_err(|e| e.in_path(path))?;
+        (f.parsed.header, f.parsed.data_offset)
+    };
+    let swap = element_fit::<T>(&old.dtype).map_err(|e| e.at(data_offset).in_path(path))?;
+    let axis = growth_axis(&old).map_err(|e| e.in_path(path))?;
+    let row = row_len(&old, axis).map_err(|e| e.in_path(path))?;
+    let n = data.len() as u64;
+    let rows = match row {
+        0 => (n == 0).then_some(0),
+        r => n.is_multiple_of(r).then_some(n / r),
+    }
+    .ok_or_else(|| {
+        Error::new(ErrorKind::NotWholeRows {
+            elements: n,
+            row_len: row,
+        })
+        .in_path(path)
+    })?;
+    let mut bytes = Vec::with_capacity(std::mem::size_of_val(data));
+    encode(data, swap, &mut bytes);
+    append_rows(path, &old, rows, &mut |file, at| {
+        Ok(file.write_all_at(&bytes, at)?)
+    })
+}
+
+/// Writes appended rows into `file` starting at byte `at`.
+pub(crate) type FillRows<'a> = dyn FnMut(&File, u64) -> Result<()> + 'a;
+
+/// The one append mechanism: grows the file at `path`, whose header must
+/// still be `expected`, by `rows` rows along the growth axis, with `fill`
+/// writing their bytes (`rows * row bytes`, in the file's storage order and
+/// dtype) at a file offset it is given. In place when the header has room —
+/// data written and synced first, header last — else an atomic rewrite.
+///
+/// # Errors
+/// `PayloadSize` when the file is not exactly header plus payload (use
+/// [`recover`]), `Unsupported` for 0-d arrays or a header that changed,
+/// `Overflow`, what `fill` returns, `Io`; each names the path.
+pub(crate) fn append_rows(
+    path: &Path,
+    expected: &Header,
+    rows: u64,
+    fill: &mut FillRows<'_>,
+) -> Result<Header> {
+    let mut run = || -> Result<Header> {
         let mut f = open_rw(path)?;
         f.check_exact()?;
         let old = f.parsed.header.clone();
-        let swap = element_fit::<T>(&old.dtype).map_err(|e| e.at(f.parsed.data_offset))?;
-        let axis = growth_axis(&old)?;
-        let row = row_len(&old, axis)?;
-        let n = data.len() as u64;
-        let rows = match row {
-            0 => (n == 0).then_some(0),
-            r => n.is_multiple_of(r).then_some(n / r),
+        if &old != expected {
+            return Err(ErrorKind::Unsupported("the file changed while appending".into()).into());
         }
-        .ok_or(ErrorKind::NotWholeRows {
-            elements: n,
-            row_len: row,
-        })?;
+        let axis = growth_axis(&old)?;
         let mut new = old.clone();
         if let Some(d) = new.shape.get_mut(axis) {
             *d = d
@@ -203,21 +233,16 @@ pub fn append<T: Element>(path: impl AsRef<Path>, data: &[T]) -> Result<Header> 
                 .ok_or(ErrorKind::Overflow { what: "shape" })?;
         }
         new.payload_len()?;
-        let mut bytes = Vec::with_capacity(std::mem::size_of_val(data));
-        encode(data, swap, &mut bytes);
         match header_in_place(&new, f.parsed.version, f.parsed.data_offset) {
             Some(head) => {
-                f.file
-                    .seek(SeekFrom::Start(f.parsed.data_offset + f.payload_len))?;
-                f.file.write_all(&bytes)?;
+                fill(&f.file, f.parsed.data_offset + f.payload_len)?;
                 f.file.sync_data()?;
-                f.file.seek(SeekFrom::Start(0))?;
-                f.file.write_all(&head)?;
+                f.file.write_all_at(&head, 0)?;
                 f.file.sync_data()?;
             }
             None => {
                 let keep = f.payload_len;
-                f.rewrite(path, &new, keep, &bytes)?;
+                f.rewrite(path, &new, keep, fill)?;
             }
         }
         Ok(new)
@@ -244,7 +269,7 @@ pub fn make_appendable(path: impl AsRef<Path>) -> Result<bool> {
             return Ok(false);
         }
         let keep = f.payload_len;
-        f.rewrite(path, &header, keep, &[])?;
+        f.rewrite(path, &header, keep, &mut |_, _| Ok(()))?;
         Ok(true)
     };
     run().map_err(|e| e.in_path(path))
@@ -298,7 +323,7 @@ pub fn recover(path: impl AsRef<Path>) -> Result<Recovered> {
                 f.file.write_all(&head)?;
                 f.file.sync_all()?;
             }
-            None => f.rewrite(path, &new, keep, &[])?,
+            None => f.rewrite(path, &new, keep, &mut |_, _| Ok(()))?,
         }
         Ok(done)
     };

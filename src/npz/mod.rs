@@ -29,10 +29,11 @@ mod files;
 mod read;
 mod write;
 
+pub use crate::atomic::AtomicFile;
 pub use archive::NpzArchive;
 pub use files::{pack, unpack};
 pub use read::{DEFAULT_MAX_READ_LEN, MemberReader, NpzOptions, NpzReader};
-pub use write::{AtomicFile, MemberWriter, NpzWriter, Sink};
+pub use write::{MemberWriter, NpzWriter, Sink};
 
 use std::ops::Range;
 

@@ -3,14 +3,15 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{self, BufWriter, Cursor, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, BufWriter, Cursor, Seek, Write};
+use std::path::Path;
 
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
 use super::read::zip_error;
 use super::{Compression, check_name};
+use crate::atomic::AtomicFile;
 use crate::error::{Error, ErrorKind, Result, snippet};
 use crate::header::{ARRAY_ALIGN, Header, Version};
 
@@ -63,83 +64,6 @@ impl<S: Write + Seek + ?Sized> Sink for &mut S {
     type Output = ();
     fn complete(self) -> Result<()> {
         Ok(self.flush()?)
-    }
-}
-
-/// A file written under a temporary name beside its final path and renamed
-/// into place by [`AtomicFile::commit`]; dropped without committing, the
-/// temporary file is removed. A reader of the final path sees the old file or
-/// the complete new one, never a partial one.
-pub struct AtomicFile {
-    tmp: BufWriter<tempfile::NamedTempFile>,
-    target: PathBuf,
-}
-
-impl std::fmt::Debug for AtomicFile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AtomicFile")
-            .field("target", &self.target)
-            .finish_non_exhaustive()
-    }
-}
-
-impl AtomicFile {
-    /// Creates the temporary file in `target`'s directory.
-    ///
-    /// # Errors
-    /// `Io`, naming `target`.
-    pub fn create(target: impl AsRef<Path>) -> Result<Self> {
-        let target = target.as_ref();
-        let dir = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(".npymap-").suffix(".tmp");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            // What a plain `File::create` gives under the usual umask, instead
-            // of the temp file's private 0600.
-            builder.permissions(std::fs::Permissions::from_mode(0o644));
-        }
-        let tmp = builder
-            .tempfile_in(dir)
-            .map_err(|e| Error::from(e).in_path(target))?;
-        Ok(AtomicFile {
-            tmp: BufWriter::with_capacity(1 << 16, tmp),
-            target: target.to_path_buf(),
-        })
-    }
-
-    /// Flushes, syncs and renames the file to its final path.
-    ///
-    /// # Errors
-    /// `Io`, naming the final path.
-    pub fn commit(self) -> Result<()> {
-        let target = self.target;
-        let run = || -> Result<()> {
-            let tmp = self.tmp.into_inner().map_err(|e| e.into_error())?;
-            tmp.as_file().sync_all()?;
-            tmp.persist(&target).map_err(|e| e.error)?;
-            Ok(())
-        };
-        run().map_err(|e| e.in_path(&target))
-    }
-}
-
-impl Write for AtomicFile {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.tmp.write(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.tmp.flush()
-    }
-}
-
-impl Seek for AtomicFile {
-    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        self.tmp.seek(pos)
     }
 }
 

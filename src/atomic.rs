@@ -1,0 +1,123 @@
+//! Writing files so that a reader sees either the old file or the complete
+//! new one, never a partial one: the crate's single mechanism, used by
+//! `npy::save`, the npz writer, append rewrites and every conversion.
+//!
+//! The bytes go to a temporary file (`.npymap-*.tmp`, mode 0644) in the
+//! target's directory, which is synced and renamed over the target on
+//! [`AtomicFile::commit`]. Dropped without committing — an error, a panic
+//! in a callback, an interrupted command — the temporary file is removed
+//! and the target is untouched. Renaming also leaves the old inode alive,
+//! so a memory map of the old file (IN == OUT) stays valid.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// A file written under a temporary name beside its final path and renamed
+/// into place by [`AtomicFile::commit`]. Writes through [`Write`] are
+/// buffered; [`AtomicFile::file`] flushes them and gives the `File` for
+/// positional writes.
+pub struct AtomicFile {
+    tmp: BufWriter<tempfile::NamedTempFile>,
+    target: PathBuf,
+}
+
+impl std::fmt::Debug for AtomicFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AtomicFile")
+            .field("target", &self.target)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The directory a file at `path` lives in (`.` for a bare file name).
+pub(crate) fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+impl AtomicFile {
+    /// Creates the temporary file in `target`'s directory.
+    ///
+    /// # Errors
+    /// `Io`, naming `target`.
+    pub fn create(target: impl AsRef<Path>) -> Result<Self> {
+        let target = target.as_ref();
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".npymap-").suffix(".tmp");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // What a plain `File::create` gives under the usual umask, instead
+            // of the temp file's private 0600.
+            builder.permissions(std::fs::Permissions::from_mode(0o644));
+        }
+        let tmp = builder
+            .tempfile_in(parent_dir(target))
+            .map_err(|e| Error::from(e).in_path(target))?;
+        Ok(AtomicFile {
+            tmp: BufWriter::with_capacity(1 << 16, tmp),
+            target: target.to_path_buf(),
+        })
+    }
+
+    /// Flushes buffered writes and returns the temporary file, for
+    /// positional writes (`pwrite`) and `set_len`.
+    ///
+    /// # Errors
+    /// `Io` from flushing.
+    pub fn file(&mut self) -> Result<&mut File> {
+        self.tmp.flush()?;
+        Ok(self.tmp.get_mut().as_file_mut())
+    }
+
+    /// Flushes, syncs and renames the file to its final path, then syncs the
+    /// directory (best effort) so the rename survives a crash.
+    ///
+    /// # Errors
+    /// `Io`, naming the final path.
+    pub fn commit(self) -> Result<()> {
+        let target = self.target;
+        let run = || -> Result<()> {
+            let tmp = self.tmp.into_inner().map_err(|e| e.into_error())?;
+            tmp.as_file().sync_all()?;
+            tmp.persist(&target).map_err(|e| e.error)?;
+            if let Ok(dir) = File::open(parent_dir(&target)) {
+                let _ = dir.sync_all();
+            }
+            Ok(())
+        };
+        run().map_err(|e| e.in_path(&target))
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.tmp.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.tmp.flush()
+    }
+}
+
+impl Seek for AtomicFile {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.tmp.seek(pos)
+    }
+}
+
+/// Writes the file at `path` atomically: `fill` writes into the temporary
+/// file, which is committed only if `fill` succeeds.
+///
+/// # Errors
+/// What `fill` returns, or `Io`; on any error `path` is untouched and no
+/// temporary file is left.
+pub fn write_atomic(path: &Path, fill: impl FnOnce(&mut File) -> Result<()>) -> Result<()> {
+    let mut out = AtomicFile::create(path)?;
+    fill(out.file()?).map_err(|e| e.in_path(path))?;
+    out.commit()
+}
