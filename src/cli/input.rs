@@ -4,9 +4,13 @@
 //! more than a window of the input resident.
 
 use std::fs::File;
+use std::io::IsTerminal;
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use indicatif::{ProgressBar, ProgressStyle};
 
 use npymap::convert::Payload;
 use npymap::mmap::{Advice, NpyMap};
@@ -14,10 +18,24 @@ use npymap::{Error, ErrorKind, Header, Version};
 
 use super::{CliError, with_path};
 
-/// An opened input: the map and the file it maps.
+/// An opened input: the map and the file it maps, and the progress bar
+/// that its consumption (pages released, windows read) advances.
 pub(crate) struct Input {
     map: NpyMap,
     file: File,
+    progress: Option<ProgressBar>,
+}
+
+/// Payloads smaller than this finish too fast for a progress bar.
+const PROGRESS_MIN_BYTES: u64 = 64 << 20;
+
+/// Whether commands may draw progress bars: stderr is a terminal and
+/// `--quiet` was not given. Set once by `main`.
+static PROGRESS: AtomicBool = AtomicBool::new(false);
+
+/// Enables progress bars for inputs opened from now on.
+pub(crate) fn enable_progress(on: bool) {
+    PROGRESS.store(on && std::io::stderr().is_terminal(), Ordering::Relaxed);
 }
 
 /// Maps the `.npy` at `path` read-only; refuses object arrays (their
@@ -32,7 +50,40 @@ pub(crate) fn open(path: &Path) -> Result<Input, CliError> {
     // it has mapped: outputs go to a temp file that is renamed into place,
     // which leaves a mapped input's inode intact even when IN == OUT.
     let map = unsafe { NpyMap::open(path) }.map_err(with_path(path))?;
-    Ok(Input { map, file })
+    let len = map.view().payload().len() as u64;
+    let progress = (PROGRESS.load(Ordering::Relaxed) && len >= PROGRESS_MIN_BYTES).then(|| {
+        let bar = ProgressBar::new(len);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(path.display().to_string());
+        bar
+    });
+    Ok(Input {
+        map,
+        file,
+        progress,
+    })
+}
+
+impl Input {
+    fn advance(&self, bytes: usize) {
+        if let Some(bar) = &self.progress {
+            bar.inc(bytes as u64);
+        }
+    }
+}
+
+impl Drop for Input {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.progress {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 impl Payload for Input {
@@ -60,7 +111,9 @@ impl Payload for Input {
         }
         self.file
             .read_exact_at(buf, self.map.data_offset() + offset)
-            .map_err(Error::from)
+            .map_err(Error::from)?;
+        self.advance(buf.len());
+        Ok(())
     }
 
     fn release(&self, range: Range<usize>) {
@@ -68,6 +121,7 @@ impl Payload for Input {
         let _ = self
             .map
             .advise_range(Advice::DontNeed, range.start, range.len());
+        self.advance(range.len());
     }
 }
 

@@ -25,6 +25,10 @@ use npymap::{ByteOrder, Dtype, Version};
 #[derive(Parser, Debug)]
 #[command(name = "npymap", version, about, long_about = None)]
 struct Cli {
+    /// Never draw progress bars (they are drawn on stderr, only when it is
+    /// a terminal, for inputs of 64 MiB or more)
+    #[arg(long, short, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -223,6 +227,7 @@ pub(crate) fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    input::enable_progress(!cli.quiet);
     let result = match cli.command {
         Command::Info { path, json } => info::run(&path, json),
         Command::Convert {
