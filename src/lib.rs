@@ -47,6 +47,11 @@ pub mod npz;
 pub mod repr;
 pub mod view;
 
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use dtype::{ByteOrder, Dtype, Field, Scalar, ScalarKind, Struct, TimeUnit};
 pub use error::{Error, ErrorKind, Result};
 pub use header::{Header, ParseOptions, ParsedHeader, Version};
