@@ -28,18 +28,7 @@ fn stderr(o: &Output) -> String {
 }
 
 fn python(script: &str, args: &[&Path]) -> String {
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "python failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::cli::python_args(script, Path::new("."), args)
 }
 
 fn s(p: &Path) -> &str {

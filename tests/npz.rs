@@ -6,7 +6,6 @@ mod common;
 
 use std::io::{Cursor, Read, Write};
 use std::path::Path;
-use std::process::Command;
 
 use npymap::npz::{Compression, NpzArchive, NpzReader, NpzWriter};
 use npymap::{Dtype, Error, Header};
@@ -19,21 +18,8 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Runs a Python snippet with NumPy; `sys.argv[1:]` are `args`. Panics with
-/// Python's stderr if it fails.
 fn python(script: &str, args: &[&Path]) -> String {
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "python failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
+    common::cli::python_args(script, Path::new("."), args)
 }
 
 fn header(descr: &str, shape: &[u64]) -> Header {

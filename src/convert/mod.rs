@@ -128,7 +128,15 @@ impl Plan {
             if input.fortran_order {
                 shape.reverse();
             }
-            return transpose::reverse_axes(source, &shape, &self.op, in_item, sink, out_base);
+            return transpose::reverse_axes(
+                source,
+                &shape,
+                &self.op,
+                in_item,
+                sink,
+                out_base,
+                transpose::WINDOW_BYTES,
+            );
         }
         let per_chunk = (CHUNK_BYTES / in_item).max(1);
         let mut buf = vec![0u8; per_chunk * out_item];

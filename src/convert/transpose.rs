@@ -18,8 +18,8 @@ use super::elementwise::ElementOp;
 use super::sink::Sink;
 use crate::error::Result;
 
-/// Bytes of input (and, separately, of output) one window holds.
-const WINDOW_BYTES: usize = 16 << 20;
+/// Bytes of input (and, separately, of output) a window holds by default.
+pub(crate) const WINDOW_BYTES: usize = 16 << 20;
 /// Edge of a tile, in elements.
 const TILE: usize = 32;
 /// Elements of padding after each buffered row, so rows of a power-of-two
@@ -56,7 +56,8 @@ fn middle_f_index(middle: &[usize], mut m: usize) -> usize {
 /// order of `shape`, `in_item` bytes per element) to `sink` starting at
 /// `out_base`, converting each element with `op`.
 ///
-/// Windows are square-ish blocks of about [`WINDOW_BYTES`]: the input rows
+/// Windows are square-ish blocks of about `window_bytes` ([`WINDOW_BYTES`]
+/// in practice; tests use tiny ones): the input rows
 /// of a window are read with [`Payload::read_at`] (one read per contiguous
 /// run, so a file source does a few large `pread`s and no pages stay
 /// mapped), tiles are converted and transposed in cache, and the output
@@ -64,20 +65,8 @@ fn middle_f_index(middle: &[usize], mut m: usize) -> usize {
 // Every index below is derived from `shape`, whose element count times
 // `in_item` equals the payload length (checked on entry), and from the
 // window and tile sizes, which are sized from the same numbers.
-pub(crate) fn reverse_axes(
-    source: &dyn Payload,
-    shape: &[usize],
-    op: &ElementOp,
-    in_item: usize,
-    sink: &mut dyn Sink,
-    out_base: u64,
-) -> Result<()> {
-    reverse_axes_in_windows(source, shape, op, in_item, sink, out_base, WINDOW_BYTES)
-}
-
-/// [`reverse_axes`] with windows of about `window_bytes` (tests use tiny ones).
 #[allow(clippy::indexing_slicing)]
-fn reverse_axes_in_windows(
+pub(crate) fn reverse_axes(
     source: &dyn Payload,
     shape: &[usize],
     op: &ElementOp,
@@ -277,8 +266,7 @@ mod tests {
             // One big window, and tiny ones that split every axis.
             for window in [WINDOW_BYTES, 1] {
                 let mut sink = VecSink::default();
-                reverse_axes_in_windows(&input, &shape, &ElementOp::Copy, 4, &mut sink, 0, window)
-                    .unwrap();
+                reverse_axes(&input, &shape, &ElementOp::Copy, 4, &mut sink, 0, window).unwrap();
                 let got: Vec<u32> = sink
                     .bytes
                     .chunks_exact(4)

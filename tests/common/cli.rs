@@ -39,12 +39,18 @@ pub fn ok(out: &Output, what: &str) -> String {
     String::from_utf8(out.stdout.clone()).expect("utf-8 stdout")
 }
 
-/// Runs a Python script with NumPy and returns its stdout. Fails the test
-/// when python3 or NumPy is missing: the interop tests must never skip.
+/// Runs a Python script with NumPy in `cwd` and returns its stdout. Fails
+/// the test when python3 or NumPy is missing: interop tests never skip.
 pub fn python(script: &str, cwd: &Path) -> String {
+    python_args(script, cwd, &[])
+}
+
+/// As [`python`], with `args` as `sys.argv[1:]`.
+pub fn python_args(script: &str, cwd: &Path, args: &[&Path]) -> String {
     let out = Command::new("python3")
         .arg("-c")
         .arg(script)
+        .args(args)
         .current_dir(cwd)
         .output()
         .expect("python3 must be installed (the README's test command installs numpy)");

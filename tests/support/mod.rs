@@ -4,7 +4,6 @@
 
 use std::fmt::Debug;
 use std::path::Path;
-use std::process::Command;
 
 use npymap::{Element, NpyView};
 use num_complex::Complex;
@@ -227,18 +226,6 @@ pub fn check_entry(view: &NpyView<'_>, entry: &Value, ctx: &str) -> Option<bool>
 
 /// Runs a NumPy snippet with `path` bound to `p`; panics with its stderr on failure.
 pub fn numpy(script: &str, path: &Path) -> String {
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(format!(
-            "import numpy as np, sys\np = sys.argv[1]\n{script}"
-        ))
-        .arg(path)
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "python failed:\n{script}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    let script = format!("import numpy as np, sys\np = sys.argv[1]\n{script}");
+    crate::common::cli::python_args(&script, Path::new("."), &[path])
 }
