@@ -692,3 +692,21 @@ print(np.array_equal(got, want), got.dtype, np.array_equal(gf, f), gf.dtype, np.
     );
     assert!(!listing(d).iter().any(|n| n.ends_with(".tmp")));
 }
+
+#[test]
+fn npy_commands_name_an_npz_input_for_what_it_is() {
+    let npz = fixture("npz/named.npz");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.npy");
+    let o = out.to_str().unwrap();
+    for args in [
+        vec!["stats", npz.as_str()],
+        vec!["convert", npz.as_str(), o],
+        vec!["cmp", npz.as_str(), npz.as_str()],
+    ] {
+        let res = npymap(&args);
+        assert_error(&res, &args.join(" "));
+        assert!(String::from_utf8_lossy(&res.stderr).contains("found an .npz archive"));
+    }
+    assert!(!out.exists());
+}

@@ -42,6 +42,12 @@ pub(crate) fn enable_progress(on: bool) {
 /// payload is a pickle) and files whose size disagrees with the header.
 #[allow(unsafe_code)]
 pub(crate) fn open(path: &Path) -> Result<Input, CliError> {
+    if npymap::npy::detect_file(path).map_err(with_path(path))? == npymap::npy::Format::Npz {
+        return Err(CliError(format!(
+            "{}: expected an .npy file, found an .npz archive (extract members with `npymap unpack`)",
+            path.display()
+        )));
+    }
     let file = File::open(path).map_err(|e| with_path(path)(e.into()))?;
     // SAFETY: NpyMap::open requires that nobody modifies or truncates the
     // file while it is mapped. The CLI contract (spec/cli.md, "Inputs")
