@@ -10,7 +10,6 @@
 pub mod compare;
 mod elementwise;
 mod files;
-#[allow(dead_code)] // wired to files by the CLI commands
 pub(crate) mod sink;
 pub mod stats;
 mod transpose;
