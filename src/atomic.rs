@@ -6,12 +6,15 @@
 //! target's directory, which is synced and renamed over the target on
 //! [`AtomicFile::commit`]. Dropped without committing — an error, a panic
 //! in a callback, an interrupted command — the temporary file is removed
-//! and the target is untouched. Renaming also leaves the old inode alive,
+//! and the target is untouched. A process killed by a signal does not
+//! unwind; [`remove_pending`] is for its signal handler (the CLI installs
+//! one for Ctrl-C and SIGTERM). Renaming also leaves the old inode alive,
 //! so a memory map of the old file (IN == OUT) stays valid.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::error::{Error, Result};
 
@@ -22,6 +25,47 @@ use crate::error::{Error, Result};
 pub struct AtomicFile {
     tmp: BufWriter<tempfile::NamedTempFile>,
     target: PathBuf,
+    _pending: Pending,
+}
+
+/// Temporary files not yet committed or dropped, so a process that is
+/// being killed can remove them ([`remove_pending`]).
+static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Registration of one temporary file in [`PENDING`], undone on drop.
+struct Pending(PathBuf);
+
+impl Pending {
+    fn new(path: &Path) -> Pending {
+        if let Ok(mut v) = PENDING.lock() {
+            v.push(path.to_path_buf());
+        }
+        Pending(path.to_path_buf())
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Ok(mut v) = PENDING.lock()
+            && let Some(i) = v.iter().position(|p| *p == self.0)
+        {
+            v.swap_remove(i);
+        }
+    }
+}
+
+/// Removes every temporary file of an [`AtomicFile`] that is neither
+/// committed nor dropped. For a signal handler: a process killed by
+/// Ctrl-C does not unwind, so its temporary files would otherwise stay.
+/// The targets are untouched, as on any failure.
+pub fn remove_pending() {
+    let paths = match PENDING.lock() {
+        Ok(v) => v.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    };
+    for p in paths {
+        let _ = std::fs::remove_file(p);
+    }
 }
 
 impl std::fmt::Debug for AtomicFile {
@@ -59,9 +103,11 @@ impl AtomicFile {
         let tmp = builder
             .tempfile_in(parent_dir(target))
             .map_err(|e| Error::from(e).in_path(target))?;
+        let pending = Pending::new(tmp.path());
         Ok(AtomicFile {
             tmp: BufWriter::with_capacity(1 << 16, tmp),
             target: target.to_path_buf(),
+            _pending: pending,
         })
     }
 

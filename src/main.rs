@@ -1,5 +1,14 @@
 //! The `npymap` command: argument parsing lives in `cli`, the work in the library.
 #![deny(unsafe_code)] // one audited exception: cli::input::open
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 mod cli;
 

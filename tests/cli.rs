@@ -83,6 +83,7 @@ fn help_texts() {
 #[test]
 fn usage_errors_exit_2_with_prefix() {
     for args in [
+        vec![],
         vec!["frobnicate"],
         vec!["info"],
         vec!["convert", "a.npy"],
@@ -709,4 +710,32 @@ fn npy_commands_name_an_npz_input_for_what_it_is() {
         assert!(String::from_utf8_lossy(&res.stderr).contains("found an .npz archive"));
     }
     assert!(!out.exists());
+}
+
+#[test]
+fn ctrl_c_leaves_no_output_and_no_temp_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    python(
+        "import numpy as np; np.save('big.npy', np.zeros((4096, 8192), dtype='<f4'))",
+        d,
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_npymap"))
+        .args(["convert", "big.npy", "out.npy", "--order", "F"])
+        .current_dir(d)
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "the 128 MiB transpose finished before the signal"
+    );
+    assert_eq!(listing(d), vec!["big.npy".to_string()]);
 }

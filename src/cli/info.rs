@@ -11,10 +11,10 @@ use serde_json::{Value, json};
 
 use super::{CliError, CmdResult, with_path};
 
-/// The npy fields of `info --json` (shared with npz members).
-pub(crate) fn npy_json(p: &ParsedHeader) -> Value {
+/// The npy fields of `info --json` (shared with npz members), plus `extra`.
+pub(crate) fn npy_json(p: &ParsedHeader, extra: &[(&str, Value)]) -> Value {
     let h = &p.header;
-    json!({
+    let mut v = json!({
         "version": p.version.as_str(),
         "descr": h.dtype.to_json(),
         "fortran_order": h.fortran_order,
@@ -22,7 +22,13 @@ pub(crate) fn npy_json(p: &ParsedHeader) -> Value {
         "data_offset": p.data_offset,
         "itemsize": h.dtype.itemsize(),
         "nbytes": h.payload_len().unwrap_or(0),
-    })
+    });
+    if let Some(o) = v.as_object_mut() {
+        for (k, x) in extra {
+            o.insert((*k).to_string(), x.clone());
+        }
+    }
+    v
 }
 
 /// A readable name for a dtype, like NumPy's `dtype.name` where simple.
@@ -99,8 +105,7 @@ pub(crate) fn run(path: &Path, json: bool) -> CmdResult {
         Format::Npy => {
             let p = npy::inspect(path).map_err(with_path(path))?;
             let out = if json {
-                let mut v = npy_json(&p);
-                v["format"] = "npy".into();
+                let v = npy_json(&p, &[("format", "npy".into())]);
                 let mut s = serde_json::to_string(&v).map_err(|e| CliError(e.to_string()))?;
                 s.push('\n');
                 s
@@ -131,10 +136,13 @@ fn npz_json(members: &[Member]) -> Value {
     let members: Vec<Value> = members
         .iter()
         .map(|m| {
-            let mut v = npy_json(m.header());
-            v["name"] = m.name().into();
-            v["compression"] = m.compression().as_str().into();
-            v
+            npy_json(
+                m.header(),
+                &[
+                    ("name", m.name().into()),
+                    ("compression", m.compression().as_str().into()),
+                ],
+            )
         })
         .collect();
     json!({"format": "npz", "members": members})

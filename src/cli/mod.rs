@@ -208,18 +208,18 @@ pub(crate) fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
-                || matches!(
-                    e.kind(),
-                    ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-                )
-            {
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
                 let _ = e.print();
-                return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                    ExitCode::from(2)
-                } else {
-                    ExitCode::SUCCESS
-                };
+                return ExitCode::SUCCESS;
+            }
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                // A usage error like any other: the contract's prefix, then help.
+                let _ = write!(
+                    std::io::stderr(),
+                    "npymap: error: a command is required\n\n{}",
+                    e.render()
+                );
+                return ExitCode::from(2);
             }
             let text = e.render().to_string();
             let text = text.strip_prefix("error: ").unwrap_or(&text);
@@ -228,6 +228,11 @@ pub(crate) fn main() -> ExitCode {
         }
     };
     input::enable_progress(!cli.quiet);
+    // Ctrl-C / SIGTERM: remove this run's temp files, leave OUT untouched.
+    let _ = ctrlc::set_handler(|| {
+        npymap::atomic::remove_pending();
+        std::process::exit(130);
+    });
     let result = match cli.command {
         Command::Info { path, json } => info::run(&path, json),
         Command::Convert {
