@@ -84,6 +84,30 @@ pub(crate) fn parent_dir(path: &Path) -> &Path {
     }
 }
 
+/// A registered temporary file (`.npymap-*.tmp`, mode 0644) in `dir`:
+/// removed when dropped, by [`remove_pending`] on a signal, or renamed by
+/// the caller. The building block of [`AtomicFile`], and of `npz::unpack`,
+/// which stages every member before renaming any.
+pub(crate) fn temp_file_in(dir: &Path) -> Result<(tempfile::NamedTempFile, PendingGuard)> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".npymap-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // What a plain `File::create` gives under the usual umask, instead
+        // of the temp file's private 0600.
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    let tmp = builder
+        .tempfile_in(dir)
+        .map_err(|e| Error::from(e).in_path(dir))?;
+    let guard = PendingGuard(Pending::new(tmp.path()));
+    Ok((tmp, guard))
+}
+
+/// Keeps a temporary file registered for [`remove_pending`] while alive.
+pub(crate) struct PendingGuard(#[allow(dead_code)] Pending);
+
 impl AtomicFile {
     /// Creates the temporary file in `target`'s directory.
     ///
@@ -91,19 +115,8 @@ impl AtomicFile {
     /// `Io`, naming `target`.
     pub fn create(target: impl AsRef<Path>) -> Result<Self> {
         let target = target.as_ref();
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(".npymap-").suffix(".tmp");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            // What a plain `File::create` gives under the usual umask, instead
-            // of the temp file's private 0600.
-            builder.permissions(std::fs::Permissions::from_mode(0o644));
-        }
-        let tmp = builder
-            .tempfile_in(parent_dir(target))
-            .map_err(|e| Error::from(e).in_path(target))?;
-        let pending = Pending::new(tmp.path());
+        let (tmp, PendingGuard(pending)) =
+            temp_file_in(parent_dir(target)).map_err(|e| e.in_path(target))?;
         Ok(AtomicFile {
             tmp: BufWriter::with_capacity(1 << 16, tmp),
             target: target.to_path_buf(),

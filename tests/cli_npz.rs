@@ -270,3 +270,24 @@ fn pack_with_no_inputs_is_a_usage_error() {
     assert!(stderr(&out).starts_with("npymap: error: "));
     assert!(!Path::new(env!("CARGO_MANIFEST_DIR")).join("x.npz").exists());
 }
+
+#[test]
+fn unpack_names_every_file_key_dot_npy() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    common::cli::python(
+        r#"
+import io, zipfile, numpy as np
+b = io.BytesIO(); np.save(b, np.arange(3))
+with zipfile.ZipFile('odd.npz', 'w') as z:
+    z.writestr('plain', b.getvalue())
+    z.writestr('sub/x.npy', b.getvalue())
+"#,
+        d,
+    );
+    let out = d.join("out");
+    let res = npymap(&["unpack", s(&d.join("odd.npz")), s(&out)]);
+    assert!(res.status.success(), "{}", stderr(&res));
+    assert_eq!(files_under(&out), vec!["plain.npy", "sub", "x.npy"]);
+    assert!(out.join("sub/x.npy").is_file());
+}

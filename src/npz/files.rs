@@ -70,42 +70,32 @@ pub fn unpack(archive: &Path, dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 fn unpack_into<R: Read + Seek>(npz: &mut NpzReader<R>, dir: &Path) -> Result<Vec<PathBuf>> {
-    let names: Vec<String> = npz
+    // Member file name, and the name on disk: KEY.npy, as the contract says
+    // (a member stored without the suffix still unpacks to KEY.npy; keys
+    // are unique, the reader checked).
+    let names: Vec<(String, String)> = npz
         .members()
         .iter()
-        .map(|m| m.file_name().to_owned())
+        .map(|m| (m.file_name().to_owned(), format!("{}.npy", m.name())))
         .collect();
     let mut staged = Vec::with_capacity(names.len());
-    for name in &names {
-        let mut tmp = temp_in(dir)?;
+    for (member, on_disk) in &names {
+        let (mut tmp, guard) = crate::atomic::temp_file_in(dir)?;
         {
             let mut out = BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
-            io::copy(&mut npz.reader(name)?, &mut out)?;
+            io::copy(&mut npz.reader(member)?, &mut out)?;
             out.flush()?;
         }
-        staged.push((tmp, name));
+        staged.push((tmp, guard, on_disk));
     }
     let mut written = Vec::with_capacity(staged.len());
-    for (tmp, name) in staged {
+    for (tmp, _guard, name) in staged {
         let target = make_parents(dir, name)?;
         tmp.persist(&target)
             .map_err(|e| Error::from(e.error).in_path(&target))?;
         written.push(target);
     }
     Ok(written)
-}
-
-fn temp_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".npymap-").suffix(".tmp");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    builder
-        .tempfile_in(dir)
-        .map_err(|e| Error::from(e).in_path(dir))
 }
 
 /// Joins a checked member name under `dir`, creating its parent directories
