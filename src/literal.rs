@@ -653,3 +653,19 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod escape_tests {
+    use super::*;
+
+    #[test]
+    fn named_escapes_are_refused_not_kept_as_text() {
+        let e = parse(r"'\N{DIGIT ONE}'", Grammar { long_suffix: false }).unwrap_err();
+        assert_eq!(e.kind().code(), "header_syntax");
+        assert!(
+            e.to_string().contains("named escapes are not supported"),
+            "{e}"
+        );
+        assert_eq!(e.offset(), Some(2));
+    }
+}

@@ -36,7 +36,10 @@
 //! its side: it checks the file's length against the header before mapping,
 //! never maps a file it is about to rewrite (`npy::save` and friends write a
 //! temporary file and rename it over the old one, so existing maps keep the
-//! old inode), and never truncates a mapped file.
+//! old inode), and never truncates a file through a map it holds. Functions
+//! that do truncate a file in place (`npy::recover`, [`NpyMapMut::create`])
+//! say so; mapping that same file elsewhere at the time breaks the promise
+//! of the other map's `# Safety` section.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Write};

@@ -510,6 +510,8 @@ np.save('c.npy', a.reshape(4, 3))
 np.save('d.npy', a.astype('<f4'))
 t = np.array([1, 2, 3], dtype='M8[s]'); np.save('t.npy', t)
 t2 = t.copy(); t2[1] = np.datetime64('NaT'); np.save('t2.npy', t2)
+e = a.copy(); e[1, 0] = -1; e[0, 3] = -2
+np.save('a_f.npy', np.asfortranarray(a)); np.save('e_f.npy', np.asfortranarray(e))
 "#;
     python(script, d);
     let p = |n: &str| d.join(n).to_string_lossy().into_owned();
@@ -546,6 +548,13 @@ t2 = t.copy(); t2[1] = np.datetime64('NaT'); np.save('t2.npy', t2)
         "first difference at index (1,): 1970-01-01T00:00:02 vs NaT\n"
     );
     assert_eq!(run("t2.npy", "t2.npy").status.code(), Some(0));
+    // Fortran storage: still the first difference in C order.
+    let f = run("a_f.npy", "e_f.npy");
+    assert_eq!(f.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&f.stdout),
+        "first difference at index (0, 3): 3.0 vs -2.0\n"
+    );
     assert_error(&run("a.npy", "missing.npy"), "missing");
 }
 

@@ -52,9 +52,11 @@ pub(crate) fn open(path: &Path) -> Result<Input, CliError> {
     // SAFETY: NpyMap::open requires that nobody modifies or truncates the
     // file while it is mapped. The CLI contract (spec/cli.md, "Inputs")
     // makes that the user's promise for every input a command is given, as
-    // for any tool that maps its inputs. npymap itself never writes to a file
-    // it has mapped: outputs go to a temp file that is renamed into place,
-    // which leaves a mapped input's inode intact even when IN == OUT.
+    // for any tool that maps its inputs. npymap itself never writes bytes it
+    // has mapped: outputs go to a temp file that is renamed into place, which
+    // leaves a mapped input's inode intact even when IN == OUT, and an
+    // in-place `append DST DST` writes only past the payload and the header,
+    // neither of which is inside the mapped payload slice.
     let map = unsafe { NpyMap::open(path) }.map_err(with_path(path))?;
     let len = map.view().payload().len() as u64;
     let progress = (PROGRESS.load(Ordering::Relaxed) && len >= PROGRESS_MIN_BYTES).then(|| {

@@ -30,22 +30,36 @@ pub enum Comparison {
 }
 
 /// One scalar part of an element: its offset and type.
-fn leaves(d: &Dtype, base: usize, out: &mut Vec<(usize, crate::dtype::Scalar)>) {
+/// Most scalar parts one element may have here: subarrays expand into one
+/// part per scalar, so this bounds what a hostile dtype can make us hold.
+const MAX_LEAVES: usize = 1 << 20;
+
+fn leaves(d: &Dtype, base: usize, out: &mut Vec<(usize, crate::dtype::Scalar)>) -> Result<()> {
+    if out.len() >= MAX_LEAVES {
+        return Err(crate::ErrorKind::Unsupported(format!(
+            "cmp compares elements of at most {MAX_LEAVES} scalar parts"
+        ))
+        .into());
+    }
     match d {
         Dtype::Scalar(s) => out.push((base, *s)),
         Dtype::Subarray { base: inner, shape } => {
-            let n: usize = shape.iter().map(|&x| x as usize).product();
+            // The dtype's itemsize was checked to fit, so this product does too.
+            let n = shape
+                .iter()
+                .fold(1usize, |acc, &x| acc.saturating_mul(x as usize));
             let size = inner.itemsize();
             for r in 0..n {
-                leaves(inner, base + r * size, out);
+                leaves(inner, base + r * size, out)?;
             }
         }
         Dtype::Struct(st) => {
             for f in st.fields() {
-                leaves(f.dtype(), base + f.offset(), out);
+                leaves(f.dtype(), base + f.offset(), out)?;
             }
         }
     }
+    Ok(())
 }
 
 fn same_float(x: f64, y: f64) -> bool {
@@ -70,15 +84,15 @@ struct ElementEq {
 }
 
 impl ElementEq {
-    fn new(da: &Dtype, db: &Dtype) -> Self {
+    fn new(da: &Dtype, db: &Dtype) -> Result<Self> {
         let (mut la, mut lb) = (Vec::new(), Vec::new());
-        leaves(da, 0, &mut la);
-        leaves(db, 0, &mut lb);
-        ElementEq {
+        leaves(da, 0, &mut la)?;
+        leaves(db, 0, &mut lb)?;
+        Ok(ElementEq {
             la,
             lb,
             itemsize: da.itemsize(),
-        }
+        })
     }
 
     /// Whether A and B store every leaf the same way (so equal bytes mean
@@ -132,27 +146,54 @@ fn unravel(mut pos: u64, shape: &[u64]) -> Vec<u64> {
 struct CompareSink<'a> {
     a: &'a dyn Payload,
     eq: &'a ElementEq,
-    first: Option<usize>,
+    /// A's shape when A is stored in Fortran order (storage order is then
+    /// not C order, so every difference is ranked by its C-order index).
+    fortran_shape: Option<&'a [u64]>,
+    /// The first difference so far: (C-order index, storage position).
+    first: Option<(u64, usize)>,
     buf: Vec<u8>,
+}
+
+impl CompareSink<'_> {
+    fn note(&mut self, storage: usize) {
+        let key = match self.fortran_shape {
+            Some(shape) => c_index(&logical_index(storage as u64, shape, true), shape),
+            None => storage as u64,
+        };
+        if self.first.is_none_or(|(k, _)| key < k) {
+            self.first = Some((key, storage));
+        }
+    }
 }
 
 impl Sink for CompareSink<'_> {
     fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<()> {
         let size = self.eq.itemsize;
         let start = offset as usize;
-        if self.first.is_some_and(|f| f * size < start) {
+        let c_order = self.fortran_shape.is_none();
+        if c_order && self.first.is_some_and(|(_, s)| s * size < start) {
             return Ok(());
         }
         self.buf.resize(data.len(), 0);
         self.a.read_at(offset, &mut self.buf)?;
         if self.buf.as_slice() != data {
-            let pairs = self.buf.chunks_exact(size).zip(data.chunks_exact(size));
-            if let Some(n) = pairs
+            let mut differing = Vec::new();
+            for (n, (x, y)) in self
+                .buf
+                .chunks_exact(size)
+                .zip(data.chunks_exact(size))
                 .enumerate()
-                .find_map(|(n, (x, y))| (!self.eq.equal(x, y)).then_some(n))
             {
-                let e = start / size + n;
-                self.first = Some(self.first.map_or(e, |f| f.min(e)));
+                if !self.eq.equal(x, y) {
+                    differing.push(start / size + n);
+                    if c_order {
+                        // Storage order is C order: the first one is the smallest.
+                        break;
+                    }
+                }
+            }
+            for e in differing {
+                self.note(e);
             }
         }
         self.a.release(start..start + data.len());
@@ -162,6 +203,27 @@ impl Sink for CompareSink<'_> {
     fn flush(&mut self) -> Result<()> {
         Ok(())
     }
+}
+
+/// Multi-index of the element at storage position `pos` of `shape`
+/// (Fortran storage: first axis fastest).
+fn logical_index(pos: u64, shape: &[u64], fortran: bool) -> Vec<u64> {
+    if fortran {
+        let rev: Vec<u64> = shape.iter().rev().copied().collect();
+        let mut i = unravel(pos, &rev);
+        i.reverse();
+        i
+    } else {
+        unravel(pos, shape)
+    }
+}
+
+/// C-order position of a multi-index.
+fn c_index(index: &[u64], shape: &[u64]) -> u64 {
+    index
+        .iter()
+        .zip(shape)
+        .fold(0u64, |acc, (&i, &d)| acc * d + i)
 }
 
 /// Compares array A with array B in one streaming pass: B is brought into
@@ -209,26 +271,20 @@ pub fn compare(pa: &impl Payload, pb: &impl Payload) -> Result<Comparison> {
             ..Default::default()
         },
     )?;
-    let eq = ElementEq::new(&ha.dtype, &ha.dtype);
+    let eq = ElementEq::new(&ha.dtype, &ha.dtype)?;
+    let a_fortran = ha.fortran_order && !ha.is_both_orders();
     let mut sink = CompareSink {
         a: pa,
         eq: &eq,
+        fortran_shape: a_fortran.then_some(ha.shape.as_slice()),
         first: None,
         buf: Vec::new(),
     };
     plan.write_payload(pb, &mut sink, 0)?;
-    let Some(storage) = sink.first else {
+    let Some((_, storage)) = sink.first else {
         return Ok(Comparison::Equal);
     };
-    // Storage position -> logical index (Fortran storage: reversed unravel).
-    let index = if ha.fortran_order && !ha.is_both_orders() {
-        let rev: Vec<u64> = ha.shape.iter().rev().copied().collect();
-        let mut i = unravel(storage as u64, &rev);
-        i.reverse();
-        i
-    } else {
-        unravel(storage as u64, &ha.shape)
-    };
+    let index = logical_index(storage as u64, &ha.shape, a_fortran);
     // B's element at the same logical index, in B's own layout.
     let b_pos = if hb.fortran_order && !hb.is_both_orders() {
         index
@@ -245,7 +301,7 @@ pub fn compare(pa: &impl Payload, pb: &impl Payload) -> Result<Comparison> {
     let (mut ea, mut eb) = (vec![0u8; size], vec![0u8; size]);
     pa.read_at((storage * size) as u64, &mut ea)?;
     pb.read_at((b_pos * size) as u64, &mut eb)?;
-    let shown = ElementEq::new(&ha.dtype, &hb.dtype);
+    let shown = ElementEq::new(&ha.dtype, &hb.dtype)?;
     Ok(Comparison::Value {
         index,
         a: shown.show(&ea, &shown.la),

@@ -466,3 +466,48 @@ fn json_plain(v: &serde_json::Value, depth: usize) -> Result<Lit<'static>> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(s: &str) -> String {
+        match scalar_from_str(s).unwrap_err().kind() {
+            ErrorKind::Dtype { reason, .. } => reason.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn sizes_and_multipliers_are_capped_at_c_int() {
+        assert!(scalar_from_str("|S2147483647").is_ok());
+        assert_eq!(reason("|S2147483648"), "size too large (over 2^31-1 bytes)");
+        assert_eq!(reason("<U536870912"), "size too large (over 2^31-1 bytes)");
+        assert!(scalar_from_str("<M8[2147483647s]").is_ok());
+        assert_eq!(
+            reason("<M8[2147483648s]"),
+            "datetime multiplier must be between 1 and 2^31-1"
+        );
+        assert_eq!(
+            reason("<M8[0s]"),
+            "datetime multiplier must be between 1 and 2^31-1"
+        );
+    }
+
+    #[test]
+    fn numpy_byte_orders_only() {
+        assert_eq!(reason("!i4"), "unknown type code");
+        assert_eq!(
+            scalar_from_str("=i4").unwrap().byte_order(),
+            ByteOrder::NATIVE
+        );
+        assert_eq!(
+            scalar_from_str("|i4").unwrap().byte_order(),
+            ByteOrder::NATIVE
+        );
+        assert_eq!(
+            scalar_from_str(">u1").unwrap().byte_order(),
+            ByteOrder::NotApplicable
+        );
+    }
+}

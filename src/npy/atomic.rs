@@ -235,7 +235,13 @@ pub(crate) fn append_rows(
         new.payload_len()?;
         match header_in_place(&new, f.parsed.version, f.parsed.data_offset) {
             Some(head) => {
-                fill(&f.file, f.parsed.data_offset + f.payload_len)?;
+                let end = f.parsed.data_offset + f.payload_len;
+                if let Err(e) = fill(&f.file, end) {
+                    // Drop the partial rows: the file is again exactly
+                    // header plus payload, as NumPy and npymap expect.
+                    let _ = f.file.set_len(end);
+                    return Err(e);
+                }
                 f.file.sync_data()?;
                 f.file.write_all_at(&head, 0)?;
                 f.file.sync_data()?;
@@ -328,4 +334,25 @@ pub fn recover(path: impl AsRef<Path>) -> Result<Recovered> {
         Ok(done)
     };
     run().map_err(|e| e.in_path(path))
+}
+
+#[cfg(test)]
+mod append_failure_tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_in_place_append_leaves_the_file_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.npy");
+        std::fs::copy("testdata/npy/c_2x3.npy", &path).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        let header = Header::parse(&before).unwrap().header;
+        let err = append_rows(&path, &header, 1, &mut |file, at| {
+            file.write_all_at(&[1, 2, 3, 4, 5], at)?;
+            Err(ErrorKind::Unsupported("simulated failure mid-append".into()).into())
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("simulated failure"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
 }
