@@ -143,16 +143,16 @@ def target_rows(groups):
         if r is None:
             return add(wid, target, "not measured", None)
         if speed:
-            add(wid, target, f"{1 / r:.2f}x floor throughput ({subject_prefix})", 1 / r >= limit)
+            add(wid, target, f"{1 / r:.3f}x floor throughput ({subject_prefix})", 1 / r >= limit)
         else:
-            add(wid, target, f"{r:.2f}x floor time ({subject_prefix})", r <= limit)
+            add(wid, target, f"{r:.3f}x floor time ({subject_prefix})", r <= limit)
 
     vs_floor("W1", "open", "npymap (NpyMap::open + as_slice)", "<= 1.2x floor", 1.2)
     vs_floor("W2", "sum", "npymap (NpyMap + as_slice", ">= 0.95x floor", 0.95, speed=True)
     vs_floor("W2", "sum", "npymap (NpyMap + elements", ">= 0.95x floor (element view)", 0.95, speed=True)
     grp = g("W3", "write 1 GiB f32 from memory to a new .npy (page")
     r = ratio(pick(grp, prefix="npymap (NpyWriter"), pick(grp, prefix="NumPy"))
-    add("W3", "no slower than NumPy's np.save", "not measured" if r is None else f"{r:.2f}x NumPy time", None if r is None else r <= 1.0)
+    add("W3", "no slower than NumPy's np.save", "not measured" if r is None else f"{r:.3f}x NumPy time", None if r is None else r <= 1.0)
     vs_floor("W4", "byte-swap", "npymap CLI", "<= 1.15x floor", 1.15)
     vs_floor("W4", "byte-swap", "npymap library", "<= 1.15x floor (library, mapped input)", 1.15)
     vs_floor("W5", "C -> Fortran", "npymap CLI", "<= 1.3x floor", 1.3)

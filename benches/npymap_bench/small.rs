@@ -82,6 +82,23 @@ pub fn open_latency(bench: &mut Bench, ctx: &Ctx) {
         },
     );
     bench.time(
+        spec(
+            "npymap (memmap2 whole file + NpyView::new + as_slice)",
+            Role::Subject,
+        )
+        .note("header parsed from the map: no read(2), no extra fstat"),
+        warm,
+        reps,
+        || {
+            timed(|| {
+                let (_file, map) = map(&path)?;
+                let view = npymap::NpyView::new(&map).map_err(err)?;
+                let values = view.as_slice::<f64>().map_err(err)?;
+                values.get(500).copied().ok_or_else(|| "short".to_string())
+            })
+        },
+    );
+    bench.time(
         spec("ndarray-npy (memmap2 + view_npy)", Role::Peer),
         warm,
         reps,
