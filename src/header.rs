@@ -17,6 +17,8 @@ use crate::dtype::Dtype;
 use crate::error::{Error, ErrorKind, Result, byte_snippet};
 use crate::literal::{self, Grammar, Lit, Val};
 
+mod simple;
+
 /// The magic bytes every `.npy` file starts with.
 pub const MAGIC: &[u8; 6] = b"\x93NUMPY";
 
@@ -205,6 +207,16 @@ impl Header {
     /// # Errors
     /// As [`Header::parse`].
     pub fn parse_with(bytes: &[u8], opts: &ParseOptions) -> Result<ParsedHeader> {
+        Header::parse_impl(bytes, opts, true)
+    }
+
+    /// [`Header::parse_with`] without the fast path, for tests comparing the two.
+    #[cfg(test)]
+    fn parse_general(bytes: &[u8], opts: &ParseOptions) -> Result<ParsedHeader> {
+        Header::parse_impl(bytes, opts, false)
+    }
+
+    fn parse_impl(bytes: &[u8], opts: &ParseOptions, fast: bool) -> Result<ParsedHeader> {
         let (version, header_len) = preamble(bytes, opts)?;
         let pre = version.preamble_len();
         // header_len <= max_header_len, which fits in usize on 64-bit targets.
@@ -221,7 +233,12 @@ impl Header {
                 available: bytes.len() as u64,
             })
         })?;
-        let header = parse_text(text, version).map_err(|e| e.shift(pre as u64))?;
+        // NumPy's own spelling of a simple header skips the general grammar;
+        // anything else, and every error, comes from the general parser.
+        let header = match fast.then(|| simple::parse(text)).flatten() {
+            Some(header) => header,
+            None => parse_text(text, version).map_err(|e| e.shift(pre as u64))?,
+        };
         Ok(ParsedHeader {
             version,
             header,

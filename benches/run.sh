@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs npymap's whole benchmark suite (issue 7) and writes BENCHMARKS.md.
+#
+#   bash benches/run.sh            # everything (~10 min; ~8 GB of temporary data at peak)
+#   bash benches/run.sh --quick    # a smoke run: a tenth of the repetitions
+#   ONLY=W1,W8 bash benches/run.sh # some workloads
+#
+# Builds the release CLI and the harness, makes the data with NumPy under
+# target/bench-data (git-ignored), runs the Rust harness (npymap, peers,
+# floors, CLI and RSS) and then NumPy on the same files, one workload group
+# at a time, writes BENCHMARKS.md and deletes the data.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+QUICK=""
+[[ "${1:-}" == "--quick" ]] && QUICK="--quick"
+ONLY="${ONLY:-W1,W2,S,W3,W4,W5,W7,W8,W6}"
+DATA="target/bench-data"
+RESULTS="target/bench-results"
+COMMAND="bash benches/run.sh${1:+ $1}${ONLY:+ (ONLY=$ONLY)}"
+
+command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time; }
+
+cleanup() { rm -rf "$DATA"; }
+trap cleanup EXIT
+
+cargo build --release --quiet
+cargo bench --bench npymap_bench --no-run --quiet
+rm -rf "$DATA" "$RESULTS"
+mkdir -p "$DATA" "$RESULTS"
+
+echo "making data in $DATA" >&2
+python3 benches/numpy_bench.py make-data "$DATA"
+
+# The harness and NumPy take turns per workload so each pair sees the same
+# page-cache state; W6 needs its own 4 GiB input, made just before.
+numpy() {
+    # OPENBLAS_* are set on some machines for old OpenBLAS builds; they only
+    # slow a current NumPy down, so unset them for this command alone.
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 benches/numpy_bench.py run "$DATA" "$@"
+}
+for w in ${ONLY//,/ }; do
+    if [[ "$w" == "W6" ]]; then
+        rm -f "$DATA/f32_1g.npy" "$DATA/npz_10x50mb.npz"
+        python3 benches/numpy_bench.py make-data "$DATA" --big4
+    fi
+    cargo bench --bench npymap_bench --quiet -- --bench --data "$DATA" \
+        --cli target/release/npymap --json "$RESULTS/rust-$w.json" --only "$w" $QUICK
+    numpy --json "$RESULTS/numpy-$w.json" --only "$w" $QUICK
+done
+
+python3 benches/report.py --out BENCHMARKS.md --command "$COMMAND" "$RESULTS"/rust-*.json "$RESULTS"/numpy-*.json
+echo "wrote BENCHMARKS.md" >&2

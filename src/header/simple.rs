@@ -1,0 +1,235 @@
+//! The fast path for the header NumPy writes for a simple dtype:
+//! `{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }` followed by
+//! spaces and a newline.
+//!
+//! Nearly every file in the wild has exactly this shape, byte for byte, so
+//! it is matched directly instead of going through the general literal
+//! grammar. The fast path only ever *accepts*: anything that is not
+//! NumPy's exact spelling, and anything the checks after parsing would
+//! refuse, returns `None` and the general parser decides — so results and
+//! errors (kind, message and offset) are the general parser's by
+//! construction. A test runs both on every fixture and hostile file.
+
+use std::borrow::Cow;
+
+use super::{Header, MAX_DIMS, payload_len};
+use crate::dtype::Dtype;
+use crate::literal::{Lit, Val};
+
+/// Longest dim accepted here: 18 digits always fits in an `i64` (NumPy's
+/// `npy_intp`); longer numbers take the general path and its checks.
+const MAX_DIM_DIGITS: usize = 18;
+
+/// Characters of a simple descr (`<f8`, `|S3`, `<M8[ns]`, `|V16`, `|O`):
+/// no quote, no backslash and nothing outside ASCII, so the bytes are the
+/// string's value in every header encoding.
+fn is_descr_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'<' | b'>' | b'|' | b'=' | b'[' | b']')
+}
+
+/// Parses `text` if it is NumPy's canonical simple header; `None` otherwise
+/// (including every header the general parser would reject).
+pub(super) fn parse(text: &[u8]) -> Option<Header> {
+    let rest = text.strip_prefix(b"{'descr': '")?;
+    let descr_len = rest.iter().position(|&b| !is_descr_byte(b))?;
+    let (descr, rest) = rest.split_at(descr_len);
+    let rest = rest.strip_prefix(b"', 'fortran_order': ")?;
+    let (fortran_order, rest) = if let Some(r) = rest.strip_prefix(b"False") {
+        (false, r)
+    } else {
+        (true, rest.strip_prefix(b"True")?)
+    };
+    let rest = rest.strip_prefix(b", 'shape': (")?;
+    let (shape, rest) = dims(rest)?;
+    let rest = rest.strip_prefix(b"), }")?;
+    if !rest.iter().all(|&b| b == b' ' || b == b'\n') {
+        return None;
+    }
+    // The same dtype constructor the general path calls, on the same value.
+    let lit = Lit {
+        at: 0,
+        val: Val::Str(Cow::Borrowed(std::str::from_utf8(descr).ok()?)),
+    };
+    let dtype = Dtype::from_lit(&lit).ok()?;
+    payload_len(&shape, dtype.itemsize()).ok()?;
+    Some(Header {
+        dtype,
+        fortran_order,
+        shape,
+    })
+}
+
+/// The dims of NumPy's shape repr up to the closing `)`: `` (0-d), `N,`
+/// (1-d) or `N, M, ...` (no trailing comma).
+fn dims(mut rest: &[u8]) -> Option<(Vec<u64>, &[u8])> {
+    let mut shape = Vec::new();
+    if rest.first() == Some(&b')') {
+        return Some((shape, rest));
+    }
+    loop {
+        let digits = rest.iter().position(|b| !b.is_ascii_digit())?;
+        // Python 3 refuses leading zeros ("01"); leave oddities to the general path.
+        if digits == 0 || digits > MAX_DIM_DIGITS || (digits > 1 && rest.first() == Some(&b'0')) {
+            return None;
+        }
+        let (num, r) = rest.split_at(digits);
+        let value = num
+            .iter()
+            .fold(0u64, |acc, &d| acc * 10 + u64::from(d - b'0'));
+        shape.push(value);
+        if shape.len() > MAX_DIMS {
+            return None;
+        }
+        rest = r;
+        match rest {
+            [b',', b')', ..] if shape.len() == 1 => return Some((shape, rest.get(1..)?)),
+            [b')', ..] if shape.len() > 1 => return Some((shape, rest)),
+            [b',', b' ', ..] => rest = rest.get(2..)?,
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::header::{Header, ParseOptions, Version, parse_text};
+
+    /// The header text of a whole `.npy` file, with its version.
+    fn text_of(bytes: &[u8]) -> Option<(&[u8], Version)> {
+        let (version, len) = super::super::preamble(bytes, &ParseOptions::default()).ok()?;
+        let pre = version.preamble_len();
+        let text = bytes.get(pre..pre + usize::try_from(len).ok()?)?;
+        Some((text, version))
+    }
+
+    fn files(dir: &str) -> Vec<std::path::PathBuf> {
+        let mut out: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "npy"))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Whatever the fast path accepts, the general parser parses to the
+    /// same header; and `Header::parse` (fast path first) gives exactly the
+    /// general parser's result, errors included.
+    fn agree(name: &str, bytes: &[u8]) -> bool {
+        let general_full = Header::parse_general(bytes, &ParseOptions::default());
+        let full = Header::parse(bytes);
+        assert_eq!(
+            format!("{full:?}"),
+            format!("{general_full:?}"),
+            "{name}: Header::parse differs from the general parser"
+        );
+        if let (Err(a), Err(b)) = (&full, &general_full) {
+            assert_eq!(a.to_string(), b.to_string(), "{name}: messages differ");
+        }
+        let Some((text, version)) = text_of(bytes) else {
+            return false;
+        };
+        let fast = parse(text);
+        if let Some(h) = &fast {
+            let general = parse_text(text, version);
+            assert_eq!(general.as_ref().ok(), Some(h), "{name}: fast path differs");
+        }
+        fast.is_some()
+    }
+
+    #[test]
+    fn fast_path_agrees_with_general_parser_on_fixtures() {
+        let npy = files("testdata/npy");
+        assert!(npy.len() > 50);
+        let fast = npy
+            .iter()
+            .filter(|p| agree(&p.display().to_string(), &std::fs::read(p).unwrap()))
+            .count();
+        // Most NumPy-written fixtures are simple dtypes: the fast path must
+        // actually take them.
+        assert!(
+            fast * 2 > npy.len(),
+            "fast path took {fast} of {}",
+            npy.len()
+        );
+    }
+
+    #[test]
+    fn fast_path_agrees_with_general_parser_on_hostile_files() {
+        let hostile = files("testdata/hostile");
+        assert!(!hostile.is_empty());
+        for p in &hostile {
+            agree(&p.display().to_string(), &std::fs::read(p).unwrap());
+        }
+    }
+
+    fn header_text(dict: &str) -> Vec<u8> {
+        let mut t = dict.as_bytes().to_vec();
+        t.extend_from_slice(b"          \n");
+        t
+    }
+
+    #[test]
+    fn fast_path_takes_numpys_spellings() {
+        let cases: [(&str, &[u64], bool); 5] = [
+            (
+                "{'descr': '<f8', 'fortran_order': False, 'shape': (), }",
+                &[],
+                false,
+            ),
+            (
+                "{'descr': '|b1', 'fortran_order': False, 'shape': (0,), }",
+                &[0],
+                false,
+            ),
+            (
+                "{'descr': '>i4', 'fortran_order': True, 'shape': (2, 3), }",
+                &[2, 3],
+                true,
+            ),
+            (
+                "{'descr': '<M8[ns]', 'fortran_order': False, 'shape': (5,), }",
+                &[5],
+                false,
+            ),
+            (
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (999999999999999999, 1), }",
+                &[999_999_999_999_999_999, 1],
+                false,
+            ),
+        ];
+        for (dict, shape, fortran) in cases {
+            let text = header_text(dict);
+            let h = parse(&text).unwrap_or_else(|| panic!("not taken: {dict}"));
+            assert_eq!(h.shape, shape, "{dict}");
+            assert_eq!(h.fortran_order, fortran, "{dict}");
+            assert_eq!(Some(h), parse_text(&text, Version::V1_0).ok(), "{dict}");
+        }
+    }
+
+    #[test]
+    fn fast_path_leaves_everything_else_to_the_general_parser() {
+        for dict in [
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (3), }",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (3,4), }",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (03,), }",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (3L,), }",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (-3,), }",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (1234567890123456789,), }",
+            "{'descr': '<f8', 'fortran_order': 0, 'shape': (3,), }",
+            "{'descr': '<f9', 'fortran_order': False, 'shape': (3,), }",
+            "{'descr': '<f8', 'shape': (3,), 'fortran_order': False, }",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), 'x': 1, }",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (3,)}",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904, 4), }",
+            "{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (3,), }",
+            "{\"descr\": '<f8', 'fortran_order': False, 'shape': (3,), }",
+        ] {
+            assert_eq!(parse(&header_text(dict)), None, "{dict}");
+        }
+        let mut tab = header_text("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }");
+        tab.insert(tab.len() - 2, b'\t');
+        assert_eq!(parse(&tab), None);
+    }
+}
