@@ -227,21 +227,36 @@ impl<'a> Parsers<'a> {
     }
 
     /// `value`: any literal of the subset.
+    ///
+    /// The first character decides which production can apply (as Python's
+    /// tokenizer does), so each value runs one parser instead of trying six.
     fn value(&self, i: &'a str, depth: usize) -> Res<'a, Lit<'a>> {
         let at = self.at(i);
-        let (i, val) = context(
-            "a literal",
-            alt((
-                |i| self.string(i),
-                |i| self.integer(i),
-                |i| self.keyword(i),
-                |i| self.tuple(i, depth),
-                |i| self.list(i, depth),
-                |i| self.dict(i, depth),
-            )),
-        )
-        .parse(i)?;
+        let production = match i.as_bytes().first() {
+            Some(b'\'' | b'"') => Self::string,
+            // A string prefix, or else a keyword (`True`, `False`, `None`).
+            Some(b'u' | b'U' | b'r' | b'R') => Self::string_or_keyword,
+            Some(b'0'..=b'9' | b'-' | b'+') => Self::integer,
+            Some(b'(') => return self.wrap(at, self.tuple(i, depth)),
+            Some(b'[') => return self.wrap(at, self.list(i, depth)),
+            Some(b'{') => return self.wrap(at, self.dict(i, depth)),
+            _ => Self::keyword,
+        };
+        self.wrap(at, context("a literal", |i| production(self, i)).parse(i))
+    }
+
+    fn wrap(&self, at: usize, res: Res<'a, Val<'a>>) -> Res<'a, Lit<'a>> {
+        let (i, val) = match res {
+            Err(nom::Err::Error(e)) => {
+                return Err(nom::Err::Error(PErr::add_context(e.rest, "a literal", e)));
+            }
+            other => other?,
+        };
         Ok((i, Lit { at, val }))
+    }
+
+    fn string_or_keyword(&self, i: &'a str) -> Res<'a, Val<'a>> {
+        alt((|i| self.string(i), |i| self.keyword(i))).parse(i)
     }
 
     /// `keyword`: `True`, `False` or `None`, not followed by a name character.

@@ -292,6 +292,9 @@ fn to_memmap(advice: Advice) -> Option<memmap2::Advice> {
 pub struct NpyMap {
     meta: Meta,
     map: Option<Mmap>,
+    /// Where the payload starts in `map` (`.npy`: the whole file is mapped
+    /// and the header parsed from it; raw files: only the payload).
+    start: usize,
 }
 
 impl NpyMap {
@@ -308,12 +311,30 @@ impl NpyMap {
     pub unsafe fn open(path: impl AsRef<Path>) -> Result<NpyMap> {
         let path = path.as_ref();
         let run = || -> Result<NpyMap> {
+            // The whole file is mapped and the header parsed from the map:
+            // open, fstat, mmap — the same system calls as mapping a raw
+            // file, so opening costs what the floor costs.
             let file = File::open(path)?;
-            let meta = Meta::read_npy(&file)?;
-            // SAFETY: forwarded to our caller (see `# Safety`); the length
-            // was checked against the file by `read_npy`.
-            let map = unsafe { map_ro(&file, meta.data_offset, meta.payload_len)? };
-            Ok(NpyMap { meta, map })
+            let file_len = file.metadata()?.len();
+            let whole =
+                usize::try_from(file_len).map_err(|_| ErrorKind::Overflow { what: "file size" })?;
+            // SAFETY: forwarded to our caller (see `# Safety`); the range is
+            // the file's own length.
+            let map = unsafe { map_ro(&file, 0, whole)? };
+            let parsed = Header::parse(map.as_deref().unwrap_or_default())?;
+            let meta = Meta::new(parsed.header, Some(parsed.version), parsed.data_offset)?;
+            let actual = file_len.saturating_sub(meta.data_offset);
+            if actual != meta.payload_len as u64 {
+                return Err(Error::new(ErrorKind::PayloadSize {
+                    expected: meta.payload_len as u64,
+                    actual,
+                })
+                .at(meta.data_offset));
+            }
+            let start = usize::try_from(meta.data_offset).map_err(|_| ErrorKind::Overflow {
+                what: "data offset",
+            })?;
+            Ok(NpyMap { meta, map, start })
         };
         run().map_err(|e| e.in_path(path))
     }
@@ -353,14 +374,26 @@ impl NpyMap {
             let meta = Meta::new(header, None, opts.offset)?;
             // SAFETY: forwarded to our caller; the range fits in the file.
             let map = unsafe { map_ro(&file, meta.data_offset, meta.payload_len)? };
-            Ok(NpyMap { meta, map })
+            Ok(NpyMap {
+                meta,
+                map,
+                start: 0,
+            })
         };
         run().map_err(|e| e.in_path(path))
     }
 
+    /// The payload bytes (the part of the map after the header).
+    fn payload(&self) -> &[u8] {
+        self.map
+            .as_deref()
+            .and_then(|m| m.get(self.start..))
+            .unwrap_or_default()
+    }
+
     /// The view of the payload.
     pub fn view(&self) -> NpyView<'_> {
-        let payload: &[u8] = self.map.as_deref().unwrap_or_default();
+        let payload: &[u8] = self.payload();
         NpyView::trusted(
             &self.meta.header,
             payload,
@@ -428,6 +461,8 @@ impl NpyMap {
     pub fn advise_range(&self, advice: Advice, offset: usize, len: usize) -> Result<()> {
         self.meta.check_range(offset, len)?;
         let Some(map) = &self.map else { return Ok(()) };
+        // Checked above: start + offset + len is within the payload, so the map.
+        let offset = self.start + offset;
         #[cfg(unix)]
         match to_memmap(advice) {
             Some(a) => map.advise_range(a, offset, len)?,
