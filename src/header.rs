@@ -336,8 +336,12 @@ impl Header {
     }
 }
 
-/// Product of `shape`, checked.
+/// Product of `shape`, checked; 0 when any dimension is 0, whatever the
+/// others (so the answer does not depend on the order of the axes).
 pub(crate) fn element_count(shape: &[u64]) -> Result<u64> {
+    if shape.contains(&0) {
+        return Ok(0);
+    }
     shape
         .iter()
         .try_fold(1u64, |acc, &d| acc.checked_mul(d))
@@ -350,22 +354,29 @@ pub(crate) fn element_count(shape: &[u64]) -> Result<u64> {
 }
 
 /// `itemsize * product(shape)`, checked against [`MAX_PAYLOAD_LEN`].
+///
+/// As NumPy does (`PyArray_NewFromDescr`), the check multiplies the
+/// itemsize by the nonzero dimensions, so an empty array with huge other
+/// axes is refused in any axis order. Zero-itemsize arrays are refused only
+/// when the element count itself overflows (NumPy accepts them; a count we
+/// cannot represent is of no use to a reader).
 pub(crate) fn payload_len(shape: &[u64], itemsize: usize) -> Result<u64> {
     let overflow = || {
         Error::from(ErrorKind::Overflow {
             what: "payload size",
         })
     };
-    if itemsize == 0 || shape.contains(&0) {
-        // NumPy still requires the element count to be representable.
+    if itemsize == 0 {
         element_count(shape)?;
         return Ok(0);
     }
-    element_count(shape)
-        .map_err(|_| overflow())?
-        .checked_mul(itemsize as u64)
+    let nbytes = shape
+        .iter()
+        .filter(|&&d| d != 0)
+        .try_fold(itemsize as u64, |acc, &d| acc.checked_mul(d))
         .filter(|&n| n <= MAX_PAYLOAD_LEN)
-        .ok_or_else(overflow)
+        .ok_or_else(overflow)?;
+    Ok(if shape.contains(&0) { 0 } else { nbytes })
 }
 
 /// Adds the preamble, the alignment padding and the newline.
