@@ -27,6 +27,8 @@
 
 pub mod dtype;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod header;
 pub mod literal;
 pub mod npy;

@@ -13,6 +13,7 @@ mod render;
 use std::fmt;
 
 pub use parse::MAX_FIELDS;
+pub(crate) use render::py_repr_str;
 
 use crate::error::{ErrorKind, Result};
 
