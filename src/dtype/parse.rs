@@ -15,6 +15,21 @@ pub const MAX_FIELDS: usize = 1 << 20;
 /// Most dimensions of a subarray field (NumPy's `NPY_MAXDIMS`).
 const MAX_SUBARRAY_DIMS: usize = 64;
 
+/// Deepest nesting of structs and subarrays in a dtype. NumPy has no such
+/// limit, but real dtypes nest a few levels. The bound keeps the JSON form
+/// (up to two array levels per struct) well inside what JSON readers
+/// accept within a larger document — serde_json stops at 128 levels, which
+/// the literal grammar's own depth limit alone would reach — and keeps the
+/// recursive walks over a dtype shallow.
+pub const MAX_NESTING: usize = 32;
+
+fn check_nesting(levels: usize) -> Result<()> {
+    if levels > MAX_NESTING {
+        return Err(ErrorKind::TooDeep { max: MAX_NESTING }.into());
+    }
+    Ok(())
+}
+
 fn bad(descr: &str, reason: impl Into<String>) -> Error {
     ErrorKind::Dtype {
         descr: Some(snippet(descr)),
@@ -215,6 +230,15 @@ pub(crate) fn build_struct(raw: Vec<RawField>) -> Result<Dtype> {
     let mut seen: HashSet<&str> = HashSet::with_capacity(raw.len());
     for f in raw.iter().filter(|f| !f.pad) {
         for n in std::iter::once(f.name.as_str()).chain(f.title.as_deref()) {
+            // The header grammar refuses NUL in strings, so a name holding
+            // one (possible from JSON or the builder) could be written but
+            // never read back.
+            if n.contains('\0') {
+                return Err(bad_structure(format!(
+                    "field name \"{}\" contains a NUL character",
+                    snippet(n)
+                )));
+            }
             if !seen.insert(n) {
                 return Err(bad_structure(format!(
                     "field name \"{}\" is used twice (as a name or title)",
@@ -224,6 +248,7 @@ pub(crate) fn build_struct(raw: Vec<RawField>) -> Result<Dtype> {
         }
     }
     drop(seen);
+    check_nesting(1 + raw.iter().map(|f| f.dtype.nesting()).max().unwrap_or(0))?;
     let mut offset: usize = 0;
     let mut fields = Vec::with_capacity(raw.len());
     for f in raw {
@@ -269,6 +294,7 @@ fn subarray(base: Dtype, shape_lit: &Lit<'_>) -> Result<Dtype> {
     if dims.is_empty() {
         return Ok(base);
     }
+    check_nesting(1 + base.nesting())?;
     if dims.len() > MAX_SUBARRAY_DIMS {
         return Err(bad_structure(format!(
             "subarray has more than {MAX_SUBARRAY_DIMS} dims"
@@ -462,5 +488,42 @@ fn json_plain(v: &serde_json::Value, depth: usize) -> Result<Lit<'static>> {
             &other.to_string(),
             "expected a string, integer or array",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nested(levels: usize) -> String {
+        (0..levels).fold("'<f8'".to_string(), |d, _| format!("[('a', {d})]"))
+    }
+
+    #[test]
+    fn nesting_is_limited_so_json_reads_back() {
+        let d = Dtype::from_descr_literal(&nested(MAX_NESTING)).unwrap();
+        let text = serde_json::to_string(&serde_json::json!({ "descr": d })).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(Dtype::from_json(&v["descr"]).unwrap(), d);
+        let e = Dtype::from_descr_literal(&nested(MAX_NESTING + 1)).unwrap_err();
+        assert_eq!(e.kind().code(), "too_deep");
+        let sub = (0..=MAX_NESTING).fold("'<f8'".to_string(), |d, _| format!("({d}, 2)"));
+        let e = Dtype::from_descr_literal(&sub).unwrap_err();
+        assert_eq!(e.kind().code(), "too_deep");
+        let e = Dtype::structured([(
+            "a",
+            Dtype::from_descr_literal(&nested(MAX_NESTING)).unwrap(),
+        )])
+        .unwrap_err();
+        assert_eq!(e.kind().code(), "too_deep");
+    }
+
+    #[test]
+    fn names_with_nul_are_refused_from_json_and_the_builder() {
+        let v = serde_json::json!([["a\u{0}", "<f8"]]);
+        assert_eq!(Dtype::from_json(&v).unwrap_err().kind().code(), "dtype");
+        let f8 = Dtype::from_descr("<f8").unwrap();
+        let e = Dtype::structured([("\0", f8)]).unwrap_err();
+        assert_eq!(e.kind().code(), "dtype");
     }
 }
