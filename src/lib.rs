@@ -38,6 +38,8 @@ pub mod atomic;
 pub mod convert;
 pub mod dtype;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod header;
 pub mod literal;
 #[allow(unsafe_code)]

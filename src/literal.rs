@@ -11,6 +11,7 @@
 //! delimiter (`cut`), and every repetition consumes input.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take_while, take_while1};
@@ -91,8 +92,17 @@ pub fn parse(text: &str, grammar: Grammar) -> Result<Lit<'_>> {
     let p = Parsers {
         base: text,
         grammar,
+        steps: Cell::new(0),
     };
     let res = (|i| p.ws(i), |i| p.value(i, 0), |i| p.ws(i)).parse(text);
+    // Linear work: every value and every whitespace step consumes input
+    // (see the module doc); the fuzz targets run with this assertion on.
+    debug_assert!(
+        p.steps.get() <= 16 * (text.len() + 1),
+        "{} parser steps for {} bytes",
+        p.steps.get(),
+        text.len()
+    );
     match res {
         Ok(("", (_, lit, _))) => Ok(lit),
         Ok((rest, _)) => Err(syntax(text, rest, "end of header")),
@@ -198,6 +208,8 @@ type Res<'a, T> = IResult<&'a str, T, PErr<'a>>;
 struct Parsers<'a> {
     base: &'a str,
     grammar: Grammar,
+    /// Values started plus whitespace loop turns, for the linear-work check.
+    steps: Cell<usize>,
 }
 
 fn is_space(c: char) -> bool {
@@ -205,6 +217,10 @@ fn is_space(c: char) -> bool {
 }
 
 impl<'a> Parsers<'a> {
+    fn step(&self) {
+        self.steps.set(self.steps.get().saturating_add(1));
+    }
+
     fn at(&self, rest: &str) -> usize {
         self.base.len().saturating_sub(rest.len())
     }
@@ -213,6 +229,7 @@ impl<'a> Parsers<'a> {
     /// and `#` comments (Python's tokenizer skips all of these inside brackets).
     fn ws(&self, mut i: &'a str) -> Res<'a, ()> {
         loop {
+            self.step();
             let (r, _) = take_while(is_space)(i)?;
             i = r;
             if let Some(r) = i.strip_prefix("\\\n") {
@@ -231,6 +248,7 @@ impl<'a> Parsers<'a> {
     /// The first character decides which production can apply (as Python's
     /// tokenizer does), so each value runs one parser instead of trying six.
     fn value(&self, i: &'a str, depth: usize) -> Res<'a, Lit<'a>> {
+        self.step();
         let at = self.at(i);
         let production = match i.as_bytes().first() {
             Some(b'\'' | b'"') => Self::string,
@@ -647,6 +665,21 @@ mod tests {
         assert!(parse("012", G).is_err());
         let e = parse(&"9".repeat(1000), G).unwrap_err();
         assert_eq!(e.kind().code(), "integer_too_large");
+    }
+
+    #[test]
+    fn work_is_linear_on_worst_shapes() {
+        // Each runs the debug assertion on the step count.
+        for s in [
+            "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH),
+            format!("({})", "1,".repeat(10_000)),
+            format!("{{{}}}", "'a':(),".repeat(5_000)),
+            format!("[{}]", " \\\n#c\n".repeat(5_000)),
+            "-".repeat(10_000),
+            "u".repeat(10_000),
+        ] {
+            let _ = parse(&s, G);
+        }
     }
 
     #[test]

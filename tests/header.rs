@@ -166,3 +166,27 @@ fn structs_nested_as_deep_as_numpy_reads_parse() {
         "too_deep"
     );
 }
+
+#[test]
+fn size_limits_do_not_depend_on_axis_order() {
+    let f8 = Dtype::from_descr("<f8").unwrap();
+    let empty = Dtype::structured(Vec::<(String, Dtype)>::new()).unwrap();
+    let big = 1u64 << 40;
+    let h = |dtype: &Dtype, shape: &[u64]| Header {
+        dtype: dtype.clone(),
+        fortran_order: false,
+        shape: shape.to_vec(),
+    };
+    // NumPy refuses both orders: 8 * 2**80 bytes over the nonzero axes.
+    for shape in [[0, big, big], [big, big, 0]] {
+        let e = h(&f8, &shape).payload_len().unwrap_err();
+        assert_eq!(e.kind().code(), "overflow", "{shape:?}");
+        assert_eq!(h(&f8, &shape).element_count().unwrap(), 0);
+        // Zero-itemsize arrays have no bytes to overflow (NumPy agrees).
+        assert_eq!(h(&empty, &shape).payload_len().unwrap(), 0);
+    }
+    // Nonzero axes within the limit: an empty array in any order.
+    for shape in [[0, big, 4], [big, 4, 0]] {
+        assert_eq!(h(&f8, &shape).payload_len().unwrap(), 0, "{shape:?}");
+    }
+}

@@ -12,7 +12,7 @@ mod render;
 
 use std::fmt;
 
-pub use parse::MAX_FIELDS;
+pub use parse::{MAX_FIELDS, MAX_NESTING};
 pub(crate) use render::py_repr_str;
 
 use crate::error::{ErrorKind, Result};
@@ -399,7 +399,8 @@ impl Dtype {
     /// another (as NumPy's `descr_to_dtype` does), with no titles.
     ///
     /// # Errors
-    /// `Dtype` for duplicate names, `Overflow` for sizes past `isize::MAX`.
+    /// `Dtype` for duplicate names or names holding NUL, `Overflow` for
+    /// sizes past `isize::MAX`, `TooDeep` past [`MAX_NESTING`] levels.
     pub fn structured<S: Into<String>>(
         fields: impl IntoIterator<Item = (S, Dtype)>,
     ) -> Result<Dtype> {
@@ -430,6 +431,23 @@ impl Dtype {
                     .unwrap_or(usize::MAX)
             }
             Dtype::Struct(s) => s.itemsize,
+        }
+    }
+
+    /// Levels of structs and subarrays: 0 for a scalar (at most
+    /// [`MAX_NESTING`] for any dtype this crate builds).
+    pub(crate) fn nesting(&self) -> usize {
+        match self {
+            Dtype::Scalar(_) => 0,
+            Dtype::Subarray { base, .. } => 1 + base.nesting(),
+            Dtype::Struct(s) => {
+                1 + s
+                    .fields
+                    .iter()
+                    .map(|f| f.dtype.nesting())
+                    .max()
+                    .unwrap_or(0)
+            }
         }
     }
 

@@ -15,6 +15,21 @@ pub const MAX_FIELDS: usize = 1 << 20;
 /// Most dimensions of a subarray field (NumPy's `NPY_MAXDIMS`).
 const MAX_SUBARRAY_DIMS: usize = 64;
 
+/// Deepest nesting of structs and subarrays in a dtype: 99, the deepest a
+/// struct NumPy writes can be read back at all (CPython's parser stops at
+/// 200 nested brackets, two per level), so every dtype NumPy can round-trip
+/// opens here, and the recursive walks over a dtype stay shallow. The JSON
+/// form of a dtype nested past about 60 levels exceeds serde_json's default
+/// recursion limit (128): `--dtype` JSON that deep is refused with an error.
+pub const MAX_NESTING: usize = 99;
+
+fn check_nesting(levels: usize) -> Result<()> {
+    if levels > MAX_NESTING {
+        return Err(ErrorKind::TooDeep { max: MAX_NESTING }.into());
+    }
+    Ok(())
+}
+
 fn bad(descr: &str, reason: impl Into<String>) -> Error {
     ErrorKind::Dtype {
         descr: Some(snippet(descr)),
@@ -217,6 +232,15 @@ pub(crate) fn build_struct(raw: Vec<RawField>) -> Result<Dtype> {
     let mut seen: HashSet<&str> = HashSet::with_capacity(raw.len());
     for f in raw.iter().filter(|f| !f.pad) {
         for n in std::iter::once(f.name.as_str()).chain(f.title.as_deref()) {
+            // The header grammar refuses NUL in strings, so a name holding
+            // one (possible from JSON or the builder) could be written but
+            // never read back.
+            if n.contains('\0') {
+                return Err(bad_structure(format!(
+                    "field name \"{}\" contains a NUL character",
+                    snippet(n)
+                )));
+            }
             if !seen.insert(n) {
                 return Err(bad_structure(format!(
                     "field name \"{}\" is used twice (as a name or title)",
@@ -226,6 +250,7 @@ pub(crate) fn build_struct(raw: Vec<RawField>) -> Result<Dtype> {
         }
     }
     drop(seen);
+    check_nesting(1 + raw.iter().map(|f| f.dtype.nesting()).max().unwrap_or(0))?;
     let mut offset: usize = 0;
     let mut fields = Vec::with_capacity(raw.len());
     for f in raw {
@@ -271,6 +296,7 @@ fn subarray(base: Dtype, shape_lit: &Lit<'_>) -> Result<Dtype> {
     if dims.is_empty() {
         return Ok(base);
     }
+    check_nesting(1 + base.nesting())?;
     if dims.len() > MAX_SUBARRAY_DIMS {
         return Err(bad_structure(format!(
             "subarray has more than {MAX_SUBARRAY_DIMS} dims"
@@ -509,5 +535,38 @@ mod tests {
             scalar_from_str(">u1").unwrap().byte_order(),
             ByteOrder::NotApplicable
         );
+    }
+
+    fn nested(levels: usize) -> String {
+        (0..levels).fold("'<f8'".to_string(), |d, _| format!("[('a', {d})]"))
+    }
+
+    #[test]
+    fn nesting_is_limited_and_json_reads_back() {
+        assert!(Dtype::from_descr_literal(&nested(MAX_NESTING)).is_ok());
+        let d = Dtype::from_descr_literal(&nested(32)).unwrap();
+        let text = serde_json::to_string(&serde_json::json!({ "descr": d })).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(Dtype::from_json(&v["descr"]).unwrap(), d);
+        let e = Dtype::from_descr_literal(&nested(MAX_NESTING + 1)).unwrap_err();
+        assert_eq!(e.kind().code(), "too_deep");
+        let sub = (0..=MAX_NESTING).fold("'<f8'".to_string(), |d, _| format!("({d}, 1)"));
+        let e = Dtype::from_descr_literal(&sub).unwrap_err();
+        assert_eq!(e.kind().code(), "too_deep");
+        let e = Dtype::structured([(
+            "a",
+            Dtype::from_descr_literal(&nested(MAX_NESTING)).unwrap(),
+        )])
+        .unwrap_err();
+        assert_eq!(e.kind().code(), "too_deep");
+    }
+
+    #[test]
+    fn names_with_nul_are_refused_from_json_and_the_builder() {
+        let v = serde_json::json!([["a\u{0}", "<f8"]]);
+        assert_eq!(Dtype::from_json(&v).unwrap_err().kind().code(), "dtype");
+        let f8 = Dtype::from_descr("<f8").unwrap();
+        let e = Dtype::structured([("\0", f8)]).unwrap_err();
+        assert_eq!(e.kind().code(), "dtype");
     }
 }

@@ -1,0 +1,4 @@
+//! `header`: see `npymap::fuzzing::check_header` for the properties checked.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| npymap::fuzzing::check_header(data));

@@ -1,0 +1,4 @@
+//! `roundtrip`: see `npymap::fuzzing::check_roundtrip` for the properties checked.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| npymap::fuzzing::check_roundtrip(data));
