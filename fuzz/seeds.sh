@@ -5,13 +5,17 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 td=../testdata
-mkdir -p corpus/header corpus/descr corpus/literal corpus/roundtrip
+mkdir -p corpus/header corpus/descr corpus/literal corpus/roundtrip corpus/npy corpus/npz corpus/convert
 
 # header and roundtrip: whole .npy files, valid and hostile.
 for f in "$td"/npy/*.npy "$td"/hostile/*.npy; do
     cp "$f" corpus/header/
     cp "$f" corpus/roundtrip/
+    cp "$f" corpus/npy/
+    cp "$f" corpus/convert/
 done
+# npz: NumPy's archives and the hostile ones.
+cp "$td"/npz/*.npz "$td"/hostile/*.npz corpus/npz/
 
 # descr: each fixture's descr as NumPy writes it, as first written and as
 # JSON; literal: each fixture's header text.
@@ -38,6 +42,6 @@ for n, e in enumerate(f for f in manifest["files"] if f["kind"] == "npy"):
     except (SyntaxError, ValueError, KeyError):
         pass  # Python 2 style headers ("3L"): the JSON form still seeds
 PY
-for t in header descr literal roundtrip; do
+for t in header descr literal roundtrip npy npz convert; do
     echo "corpus/$t: $(ls corpus/$t | wc -l) files"
 done

@@ -43,7 +43,7 @@ fn every_saved_regression_passes_its_check() {
         let name = dir.file_name().unwrap().to_str().unwrap().to_string();
         let Some(t) = target(&name) else {
             assert!(
-                name == "roundtrip" && !cfg!(feature = "arbitrary"),
+                (name == "roundtrip" || name == "convert") && !cfg!(feature = "arbitrary"),
                 "no fuzz check named {name:?} for {}",
                 dir.display()
             );
@@ -74,6 +74,30 @@ fn npy_files() -> Vec<PathBuf> {
 fn header_seeds_pass() {
     let t = target("header").unwrap();
     for f in npy_files() {
+        replay(t, &f.display().to_string(), &fs::read(&f).unwrap());
+    }
+}
+
+#[test]
+fn npy_seeds_pass() {
+    let t = target("npy").unwrap();
+    for f in npy_files() {
+        replay(t, &f.display().to_string(), &fs::read(&f).unwrap());
+    }
+}
+
+#[test]
+fn npz_seeds_pass() {
+    let t = target("npz").unwrap();
+    let td = common::testdata();
+    let mut files = files_in(&td.join("npz"));
+    files.extend(
+        files_in(&td.join("hostile"))
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "npz")),
+    );
+    assert!(files.len() > 10);
+    for f in files {
         replay(t, &f.display().to_string(), &fs::read(&f).unwrap());
     }
 }

@@ -63,14 +63,12 @@ impl Sink for FileSink<'_> {
     }
 }
 
-/// An in-memory output, for tests.
-#[cfg(test)]
+/// An in-memory output, for tests and the fuzz checks.
 #[derive(Default)]
 pub(crate) struct VecSink {
     pub bytes: Vec<u8>,
 }
 
-#[cfg(test)]
 impl Sink for VecSink {
     fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<()> {
         let start = usize::try_from(offset).map_err(|_| crate::ErrorKind::Overflow {

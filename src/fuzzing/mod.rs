@@ -17,11 +17,14 @@
     clippy::indexing_slicing
 )]
 
+mod payload;
 #[cfg(feature = "arbitrary")]
 mod roundtrip;
 
+pub use payload::{check_npy, check_npz};
+
 #[cfg(feature = "arbitrary")]
-pub use roundtrip::{ArrayCase, check_roundtrip};
+pub use roundtrip::{ArrayCase, check_convert, check_roundtrip};
 
 use std::io::Cursor;
 
@@ -55,10 +58,23 @@ pub const TARGETS: &[Target] = &[
         name: "literal",
         check: check_literal,
     },
+    Target {
+        name: "npy",
+        check: check_npy,
+    },
+    Target {
+        name: "npz",
+        check: check_npz,
+    },
     #[cfg(feature = "arbitrary")]
     Target {
         name: "roundtrip",
         check: check_roundtrip,
+    },
+    #[cfg(feature = "arbitrary")]
+    Target {
+        name: "convert",
+        check: check_convert,
     },
 ];
 

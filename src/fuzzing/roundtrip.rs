@@ -240,6 +240,47 @@ pub fn check_roundtrip(data: &[u8]) {
     }
 }
 
+/// `convert`: generates an [`ArrayCase`], builds its payload and checks
+/// that byte-order and memory-order conversions there and back give the
+/// same bytes and compare equal at every stage.
+pub fn check_convert(data: &[u8]) {
+    let u = Unstructured::new(data);
+    let Ok(case) = ArrayCase::arbitrary_take_rest(u) else {
+        return;
+    };
+    // The roundtrip target checks that generated descrs parse.
+    let Ok(dtype) = Dtype::from_descr_literal(&case.descr_text) else {
+        return;
+    };
+    if dtype.has_object() {
+        return;
+    }
+    let header = Header {
+        dtype,
+        fortran_order: case.fortran_order,
+        shape: case.shape.clone(),
+    };
+    let Ok(nbytes) = header.payload_len() else {
+        return;
+    };
+    if nbytes > MAX_PAYLOAD {
+        return;
+    }
+    let bytes = case
+        .payload_seed
+        .iter()
+        .chain(&[0x5a])
+        .cycle()
+        .take(nbytes as usize)
+        .copied()
+        .collect();
+    super::payload::check_conversions(&crate::convert::InMemory {
+        header,
+        bytes,
+        version: None,
+    });
+}
+
 impl ArrayCase {
     /// Runs the properties of [`check_roundtrip`].
     pub fn check(&self) {

@@ -1,0 +1,4 @@
+//! `npz`: see `npymap::fuzzing::check_npz` for the properties checked.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| npymap::fuzzing::check_npz(data));
