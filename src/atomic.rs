@@ -134,18 +134,36 @@ impl AtomicFile {
         Ok(self.tmp.get_mut().as_file_mut())
     }
 
-    /// Flushes, syncs and renames the file to its final path, then syncs the
-    /// directory (best effort) so the rename survives a crash.
+    /// Flushes and renames the file to its final path. Readers see the old
+    /// file or the whole new one; like `np.save` and `cp`, nothing is forced
+    /// to disk, so a power cut may lose the new file (see
+    /// [`AtomicFile::commit_durable`]).
     ///
     /// # Errors
     /// `Io`, naming the final path.
     pub fn commit(self) -> Result<()> {
+        self.finish(false)
+    }
+
+    /// As [`AtomicFile::commit`], and also syncs the file before the rename
+    /// and the directory after it, so the new file survives a crash or power
+    /// cut. Costs a full write-back of the file.
+    ///
+    /// # Errors
+    /// `Io`, naming the final path.
+    pub fn commit_durable(self) -> Result<()> {
+        self.finish(true)
+    }
+
+    fn finish(self, durable: bool) -> Result<()> {
         let target = self.target;
         let run = || -> Result<()> {
             let tmp = self.tmp.into_inner().map_err(|e| e.into_error())?;
-            tmp.as_file().sync_all()?;
+            if durable {
+                tmp.as_file().sync_all()?;
+            }
             tmp.persist(&target).map_err(|e| e.error)?;
-            if let Ok(dir) = File::open(parent_dir(&target)) {
+            if durable && let Ok(dir) = File::open(parent_dir(&target)) {
                 let _ = dir.sync_all();
             }
             Ok(())
