@@ -432,7 +432,7 @@ fn json_descr(v: &serde_json::Value, depth: usize) -> Result<Lit<'static>> {
     }
     match v {
         J::String(s) => Ok(lit(Val::Str(Cow::Owned(s.clone())))),
-        J::Array(items) if items.iter().all(J::is_array) => {
+        J::Array(items) if items.iter().all(J::is_array) && !is_subarray_pair(items) => {
             // A structured list: each item is a field tuple.
             let mut out = Vec::with_capacity(items.len());
             for item in items {
@@ -465,6 +465,18 @@ fn json_descr(v: &serde_json::Value, depth: usize) -> Result<Lit<'static>> {
             &other.to_string(),
             "a JSON descr is a string or an array",
         )),
+    }
+}
+
+/// Whether an array of arrays is a `(descr, shape)` pair rather than a
+/// struct list: a two-item array whose second item holds only integers. No
+/// field can look like that (a field starts with its name), so this only
+/// settles the one overlap of the JSON form, a subarray of a struct or of a
+/// subarray (`[[["x","<f4"]],[2]]`), which `to_json` does write.
+fn is_subarray_pair(items: &[serde_json::Value]) -> bool {
+    match items {
+        [_, serde_json::Value::Array(shape)] => shape.iter().all(serde_json::Value::is_i64),
+        _ => false,
     }
 }
 
@@ -568,5 +580,30 @@ mod tests {
         let f8 = Dtype::from_descr("<f8").unwrap();
         let e = Dtype::structured([("\0", f8)]).unwrap_err();
         assert_eq!(e.kind().code(), "dtype");
+    }
+
+    #[test]
+    fn json_tells_a_subarray_of_a_struct_from_a_struct_list() {
+        for (descr, json) in [
+            ("([('x', '<f4')], (2,))", r#"[[["x","<f4"]],[2]]"#),
+            ("([], (0,))", "[[],[0]]"),
+            ("(('<i2', (3,)), (2,))", r#"[["<i2",[3]],[2]]"#),
+            (
+                "[('a', '<f4'), ('b', '<i2', (2,))]",
+                r#"[["a","<f4"],["b","<i2",[2]]]"#,
+            ),
+        ] {
+            let d = Dtype::from_descr_literal(descr).unwrap();
+            assert_eq!(d.to_json().to_string(), json, "{descr}");
+            let v: serde_json::Value = serde_json::from_str(json).unwrap();
+            assert_eq!(Dtype::from_json(&v).unwrap(), d, "{json}");
+        }
+        // The fuzz finding: a bare int shape reads as the same subarray.
+        let v: serde_json::Value = serde_json::from_str("[[],0]").unwrap();
+        let d = Dtype::from_json(&v).unwrap();
+        assert_eq!(d.to_json().to_string(), "[[],[0]]");
+        // A field that is all integers is still no field.
+        let v: serde_json::Value = serde_json::from_str(r#"[["a","<f4"],[1,2]]"#).unwrap();
+        assert_eq!(Dtype::from_json(&v).unwrap_err().kind().code(), "dtype");
     }
 }
