@@ -210,9 +210,9 @@ impl Header {
         Header::parse_impl(bytes, opts, true)
     }
 
-    /// [`Header::parse_with`] without the fast path, for tests comparing the two.
-    #[cfg(test)]
-    fn parse_general(bytes: &[u8], opts: &ParseOptions) -> Result<ParsedHeader> {
+    /// [`Header::parse_with`] without the fast path, for the tests and the
+    /// fuzz target that compare the two.
+    pub(crate) fn parse_general(bytes: &[u8], opts: &ParseOptions) -> Result<ParsedHeader> {
         Header::parse_impl(bytes, opts, false)
     }
 

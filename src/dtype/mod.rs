@@ -12,6 +12,7 @@ mod render;
 
 use std::fmt;
 
+pub(crate) use parse::struct_from_pairs;
 pub use parse::{MAX_FIELDS, MAX_NESTING};
 pub(crate) use render::py_repr_str;
 

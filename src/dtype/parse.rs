@@ -229,7 +229,10 @@ pub(crate) fn build_struct(raw: Vec<RawField>) -> Result<Dtype> {
     if raw.len() > MAX_FIELDS {
         return Err(bad_structure(format!("more than {MAX_FIELDS} fields")));
     }
-    let mut seen: HashSet<&str> = HashSet::with_capacity(raw.len());
+    // foldhash with a per-process random seed: several times cheaper than
+    // SipHash on short names, and an input cannot precompute collisions.
+    let mut seen: HashSet<&str, foldhash::quality::RandomState> =
+        HashSet::with_capacity_and_hasher(raw.len(), foldhash::quality::RandomState::default());
     for f in raw.iter().filter(|f| !f.pad) {
         for n in std::iter::once(f.name.as_str()).chain(f.title.as_deref()) {
             // The header grammar refuses NUL in strings, so a name holding
@@ -274,6 +277,27 @@ pub(crate) fn build_struct(raw: Vec<RawField>) -> Result<Dtype> {
         fields,
         itemsize: offset,
     }))
+}
+
+/// Builds a structured dtype from `(name, type string)` pairs: the same
+/// dtype, and the same errors, as [`from_lit`] gives for the list literal
+/// `[('name', 'type'), ...]` holding those strings. The header fast path
+/// uses it to skip the literal tree for NumPy's plain structured headers.
+pub(crate) fn struct_from_pairs<'a>(
+    pairs: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
+) -> Result<Dtype> {
+    let mut raw = Vec::with_capacity(pairs.len().min(MAX_FIELDS + 1));
+    for (name, descr) in pairs {
+        let scalar = scalar_from_str(descr)?;
+        let pad = name.is_empty() && scalar.kind == ScalarKind::Void;
+        raw.push(RawField {
+            name: name.to_owned(),
+            title: None,
+            dtype: Dtype::Scalar(scalar),
+            pad,
+        });
+    }
+    build_struct(raw)
 }
 
 fn subarray(base: Dtype, shape_lit: &Lit<'_>) -> Result<Dtype> {

@@ -80,13 +80,26 @@ pub const TARGETS: &[Target] = &[
 
 /// `header`: arbitrary bytes as the start of an `.npy` file.
 ///
-/// Properties: the slice parser and the streaming reader agree (and the
-/// reader stops at the payload); errors point inside the input; whatever
+/// Properties: the fast path for NumPy's spellings and the general parser
+/// agree (headers, errors and messages); the slice parser and the streaming
+/// reader agree (and the reader stops at the payload); errors point inside the input; whatever
 /// parses re-renders in its own version (unless that version cannot hold
 /// it) and in the oldest version that can, and each rendering re-parses to
 /// an equal header.
 pub fn check_header(data: &[u8]) {
     let parsed = Header::parse(data);
+    // The fast path for NumPy's own spellings must be invisible: the same
+    // header, or the same error (kind, offset and message), as the general
+    // parser gives.
+    let general = Header::parse_general(data, &ParseOptions::default());
+    assert_eq!(
+        format!("{parsed:?}"),
+        format!("{general:?}"),
+        "fast path and general parser disagree"
+    );
+    if let (Err(a), Err(b)) = (&parsed, &general) {
+        assert_eq!(a.to_string(), b.to_string(), "messages differ");
+    }
     let mut cursor = Cursor::new(data);
     let streamed = Header::read_from(&mut cursor, &ParseOptions::default());
     match (&parsed, &streamed) {

@@ -1,6 +1,7 @@
-//! The fast path for the header NumPy writes for a simple dtype:
-//! `{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }` followed by
-//! spaces and a newline.
+//! The fast path for the header NumPy writes for a simple dtype,
+//! `{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }`, or for a
+//! structured dtype of plain named fields, `{'descr': [('a', '<f4'),
+//! ('b', '<i8')], ...}`, followed by spaces and a newline.
 //!
 //! Nearly every file in the wild has exactly this shape, byte for byte, so
 //! it is matched directly instead of going through the general literal
@@ -30,10 +31,13 @@ fn is_descr_byte(b: u8) -> bool {
 /// Parses `text` if it is NumPy's canonical simple header; `None` otherwise
 /// (including every header the general parser would reject).
 pub(super) fn parse(text: &[u8]) -> Option<Header> {
-    let rest = text.strip_prefix(b"{'descr': '")?;
-    let descr_len = rest.iter().position(|&b| !is_descr_byte(b))?;
-    let (descr, rest) = rest.split_at(descr_len);
-    let rest = rest.strip_prefix(b"', 'fortran_order': ")?;
+    let rest = text.strip_prefix(b"{'descr': ")?;
+    let (dtype, rest) = match rest.first()? {
+        b'\'' => simple_descr(rest.get(1..)?)?,
+        b'[' => fields(rest.get(1..)?)?,
+        _ => return None,
+    };
+    let rest = rest.strip_prefix(b", 'fortran_order': ")?;
     let (fortran_order, rest) = if let Some(r) = rest.strip_prefix(b"False") {
         (false, r)
     } else {
@@ -45,18 +49,66 @@ pub(super) fn parse(text: &[u8]) -> Option<Header> {
     if !rest.iter().all(|&b| b == b' ' || b == b'\n') {
         return None;
     }
-    // The same dtype constructor the general path calls, on the same value.
-    let lit = Lit {
-        at: 0,
-        val: Val::Str(Cow::Borrowed(std::str::from_utf8(descr).ok()?)),
-    };
-    let dtype = Dtype::from_lit(&lit).ok()?;
     payload_len(&shape, dtype.itemsize()).ok()?;
     Some(Header {
         dtype,
         fortran_order,
         shape,
     })
+}
+
+/// The bytes of a simple descr up to its closing quote, and what follows it.
+fn quoted_descr(rest: &[u8]) -> Option<(&str, &[u8])> {
+    let len = rest.iter().position(|&b| !is_descr_byte(b))?;
+    let (descr, rest) = rest.split_at(len);
+    Some((std::str::from_utf8(descr).ok()?, rest.strip_prefix(b"'")?))
+}
+
+/// `<f8'` (the opening quote already taken): a simple dtype.
+fn simple_descr(rest: &[u8]) -> Option<(Dtype, &[u8])> {
+    let (descr, rest) = quoted_descr(rest)?;
+    // The same dtype constructor the general path calls, on the same value.
+    let lit = Lit {
+        at: 0,
+        val: Val::Str(Cow::Borrowed(descr)),
+    };
+    Some((Dtype::from_lit(&lit).ok()?, rest))
+}
+
+/// Characters of a field name taken here: printable ASCII other than the
+/// quote and the backslash, so Python's `repr` of the name is the name in
+/// single quotes and the bytes are the value in every header encoding.
+fn is_name_byte(b: u8) -> bool {
+    (b' '..=b'~').contains(&b) && b != b'\'' && b != b'\\'
+}
+
+/// `('a', '<f4'), ('b', '>i8')]` (the opening bracket already taken): the
+/// structured descr NumPy writes for plain fields. Titles, subarrays,
+/// nested structs, padding entries and odd names go to the general parser.
+fn fields(mut rest: &[u8]) -> Option<(Dtype, &[u8])> {
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    loop {
+        rest = rest.strip_prefix(b"('")?;
+        let len = rest.iter().position(|&b| !is_name_byte(b))?;
+        let (name, r) = rest.split_at(len);
+        if name.is_empty() {
+            return None;
+        }
+        let (descr, r) = quoted_descr(r.strip_prefix(b"', '")?)?;
+        pairs.push((std::str::from_utf8(name).ok()?, descr));
+        rest = r.strip_prefix(b")")?;
+        match rest.first()? {
+            b']' => break,
+            b',' => rest = rest.strip_prefix(b", ")?,
+            _ => return None,
+        }
+        // The general parser reports too many fields; leave it the error.
+        if pairs.len() >= crate::dtype::MAX_FIELDS {
+            return None;
+        }
+    }
+    let dtype = crate::dtype::struct_from_pairs(pairs.into_iter()).ok()?;
+    Some((dtype, rest.get(1..)?))
 }
 
 /// The dims of NumPy's shape repr up to the closing `)`: `` (0-d), `N,`
@@ -209,6 +261,38 @@ mod tests {
     }
 
     #[test]
+    fn fast_path_takes_numpys_plain_structured_spelling() {
+        for (dict, names, itemsize) in [
+            (
+                "{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (3,), }",
+                &["a"][..],
+                8,
+            ),
+            (
+                "{'descr': [('x y', '>i2'), ('f1', '|b1'), ('t', '<M8[us]'), ('s', '|S5')], \
+                 'fortran_order': True, 'shape': (2, 1), }",
+                &["x y", "f1", "t", "s"][..],
+                16,
+            ),
+            (
+                "{'descr': [('\"q\"', '<c16'), ('~!@#', '<U2')], 'fortran_order': False, 'shape': (), }",
+                &["\"q\"", "~!@#"][..],
+                24,
+            ),
+        ] {
+            let text = header_text(dict);
+            let h = parse(&text).unwrap_or_else(|| panic!("not taken: {dict}"));
+            let Dtype::Struct(st) = &h.dtype else {
+                panic!("{dict}: not a struct: {:?}", h.dtype);
+            };
+            let got: Vec<&str> = st.fields().iter().map(|f| f.name()).collect();
+            assert_eq!(got, names, "{dict}");
+            assert_eq!(h.dtype.itemsize(), itemsize, "{dict}");
+            assert_eq!(Some(h), parse_text(&text, Version::V1_0).ok(), "{dict}");
+        }
+    }
+
+    #[test]
     fn fast_path_leaves_everything_else_to_the_general_parser() {
         for dict in [
             "{'descr': '<f8', 'fortran_order': False, 'shape': (3), }",
@@ -223,10 +307,41 @@ mod tests {
             "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), 'x': 1, }",
             "{'descr': '<f8', 'fortran_order': False, 'shape': (3,)}",
             "{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904, 4), }",
-            "{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (3,), }",
+            "{'descr': [], 'fortran_order': False, 'shape': (3,), }",
+            "{'descr': [('a', '<f8'),], 'fortran_order': False, 'shape': (3,), }",
+            "{'descr': [('a', '<f8') ], 'fortran_order': False, 'shape': (3,), }",
+            "{'descr': [('a', '<f8'),('b', '<f8')], 'fortran_order': False, 'shape': (3,), }",
+            "{'descr': [('', '|V4'), ('a', '<f8')], 'fortran_order': False, 'shape': (3,), }",
+            "{'descr': [('a', '<f8'), ('a', '<i4')], 'fortran_order': False, 'shape': (3,), }",
+            "{'descr': [('a', '<f8', (2,))], 'fortran_order': False, 'shape': (3,), }",
+            "{'descr': [(('t', 'a'), '<f8')], 'fortran_order': False, 'shape': (3,), }",
+            "{'descr': [('s', [('a', '<f8')])], 'fortran_order': False, 'shape': (3,), }",
+            "{'descr': [(\"it's\", '<f8')], 'fortran_order': False, 'shape': (3,), }",
+            "{'descr': [('a\\n', '<f8')], 'fortran_order': False, 'shape': (3,), }",
+            "{'descr': [('\u{e9}', '<f8')], 'fortran_order': False, 'shape': (3,), }",
+            "{'descr': [('a', '<f9')], 'fortran_order': False, 'shape': (3,), }",
+            "{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (4611686018427387904,), }",
             "{\"descr\": '<f8', 'fortran_order': False, 'shape': (3,), }",
         ] {
             assert_eq!(parse(&header_text(dict)), None, "{dict}");
+        }
+        // The general parser decides these: an error, a padding entry, a subarray.
+        for (dict, ok) in [
+            (
+                "{'descr': [('a', '<f8'), ('a', '<i4')], 'fortran_order': False, 'shape': (3,), }",
+                false,
+            ),
+            (
+                "{'descr': [('', '|V4'), ('a', '<f8')], 'fortran_order': False, 'shape': (3,), }",
+                true,
+            ),
+            (
+                "{'descr': [('a', '<f8', (2,))], 'fortran_order': False, 'shape': (3,), }",
+                true,
+            ),
+        ] {
+            let general = parse_text(&header_text(dict), Version::V1_0);
+            assert_eq!(general.is_ok(), ok, "{dict}: {general:?}");
         }
         let mut tab = header_text("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }");
         tab.insert(tab.len() - 2, b'\t');
