@@ -185,6 +185,16 @@ struct Meta {
 }
 
 impl Meta {
+    /// A view of `payload`, this map's payload bytes.
+    fn view<'a>(&'a self, payload: &'a [u8]) -> NpyView<'a> {
+        NpyView::trusted(&self.header, payload, self.data_offset, self.len)
+    }
+
+    /// A mutable view of `payload`, this map's payload bytes.
+    fn view_mut<'a>(&'a self, payload: &'a mut [u8]) -> NpyViewMut<'a> {
+        NpyViewMut::trusted(&self.header, payload, self.data_offset, self.len)
+    }
+
     fn new(header: Header, version: Option<Version>, data_offset: u64) -> Result<Meta> {
         let payload_len =
             usize::try_from(header.payload_len()?).map_err(|_| ErrorKind::Overflow {
@@ -393,13 +403,7 @@ impl NpyMap {
 
     /// The view of the payload.
     pub fn view(&self) -> NpyView<'_> {
-        let payload: &[u8] = self.payload();
-        NpyView::trusted(
-            &self.meta.header,
-            payload,
-            self.meta.data_offset,
-            self.meta.len,
-        )
+        self.meta.view(self.payload())
     }
 
     /// The header.
@@ -519,8 +523,7 @@ impl NpyMapMut {
             let file = open_for(path, mode)?;
             let meta = Meta::read_npy(&file)?;
             // SAFETY: forwarded to our caller; the range was checked.
-            let map = unsafe { map_rw(&file, meta.data_offset, meta.payload_len, mode)? };
-            Ok(NpyMapMut { meta, map, mode })
+            unsafe { NpyMapMut::map(&file, meta, mode) }
         };
         run().map_err(|e| e.in_path(path))
     }
@@ -540,22 +543,11 @@ impl NpyMapMut {
         let run = || -> Result<NpyMapMut> {
             let bytes = header.to_bytes(None)?;
             let meta = Meta::new(header.clone(), version_of(&bytes), bytes.len() as u64)?;
-            let mut file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(path)?;
+            let mut file = create_truncated(path)?;
             file.write_all(&bytes)?;
             file.set_len(meta.data_offset + meta.payload_len as u64)?;
             // SAFETY: forwarded to our caller; the file was just sized.
-            let map =
-                unsafe { map_rw(&file, meta.data_offset, meta.payload_len, Mode::ReadWrite)? };
-            Ok(NpyMapMut {
-                meta,
-                map,
-                mode: Mode::ReadWrite,
-            })
+            unsafe { NpyMapMut::map(&file, meta, Mode::ReadWrite) }
         };
         run().map_err(|e| e.in_path(path))
     }
@@ -592,8 +584,7 @@ impl NpyMapMut {
             }
             let meta = Meta::new(header, None, opts.offset)?;
             // SAFETY: forwarded to our caller; the range fits in the file.
-            let map = unsafe { map_rw(&file, meta.data_offset, meta.payload_len, mode)? };
-            Ok(NpyMapMut { meta, map, mode })
+            unsafe { NpyMapMut::map(&file, meta, mode) }
         };
         run().map_err(|e| e.in_path(path))
     }
@@ -616,23 +607,22 @@ impl NpyMapMut {
             }
             let (header, needed) = opts.resolve(0)?;
             let meta = Meta::new(header, None, opts.offset)?;
-            let file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(path)?;
+            let file = create_truncated(path)?;
             file.set_len(needed)?;
             // SAFETY: forwarded to our caller; the file was just sized.
-            let map =
-                unsafe { map_rw(&file, meta.data_offset, meta.payload_len, Mode::ReadWrite)? };
-            Ok(NpyMapMut {
-                meta,
-                map,
-                mode: Mode::ReadWrite,
-            })
+            unsafe { NpyMapMut::map(&file, meta, Mode::ReadWrite) }
         };
         run().map_err(|e| e.in_path(path))
+    }
+
+    /// Maps `meta`'s payload range of `file` in `mode`.
+    ///
+    /// # Safety
+    /// As [`NpyMapMut::open`]; the range must lie inside the file.
+    unsafe fn map(file: &File, meta: Meta, mode: Mode) -> Result<NpyMapMut> {
+        // SAFETY: forwarded to our caller.
+        let map = unsafe { map_rw(file, meta.data_offset, meta.payload_len, mode)? };
+        Ok(NpyMapMut { meta, map, mode })
     }
 
     /// The mode the map was opened in.
@@ -657,13 +647,7 @@ impl NpyMapMut {
 
     /// A read-only view of the payload.
     pub fn view(&self) -> NpyView<'_> {
-        let payload: &[u8] = self.map.as_deref().unwrap_or_default();
-        NpyView::trusted(
-            &self.meta.header,
-            payload,
-            self.meta.data_offset,
-            self.meta.len,
-        )
+        self.meta.view(self.map.as_deref().unwrap_or_default())
     }
 
     /// A mutable view of the payload.
@@ -672,12 +656,7 @@ impl NpyMapMut {
             Some(p) => p,
             None => &mut [],
         };
-        NpyViewMut::trusted(
-            &self.meta.header,
-            payload,
-            self.meta.data_offset,
-            self.meta.len,
-        )
+        self.meta.view_mut(payload)
     }
 
     /// The payload as a plain slice; see [`NpyView::as_slice`].
@@ -693,17 +672,7 @@ impl NpyMapMut {
     /// # Errors
     /// As [`NpyView::as_slice`].
     pub fn as_slice_mut<T: Element>(&mut self) -> Result<&mut [T]> {
-        let payload: &mut [u8] = match self.map.as_deref_mut() {
-            Some(p) => p,
-            None => &mut [],
-        };
-        NpyViewMut::trusted(
-            &self.meta.header,
-            payload,
-            self.meta.data_offset,
-            self.meta.len,
-        )
-        .into_slice_mut()
+        self.view_mut().into_slice_mut()
     }
 
     /// The portable element view.
@@ -809,6 +778,16 @@ fn version_of(bytes: &[u8]) -> Option<Version> {
 }
 
 /// Opens a file for a writable map in `mode` (`c` needs only read access).
+/// Creates `path`, or truncates it, for reading and writing (NumPy's `w+`).
+fn create_truncated(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+}
+
 fn open_for(path: &Path, mode: Mode) -> std::io::Result<File> {
     OpenOptions::new()
         .read(true)
