@@ -140,10 +140,12 @@ impl<T: Record> Element for T {
         }
     }
 
+    #[inline]
     fn swapped(self) -> Self {
         self
     }
 
+    #[inline]
     fn read_ne(bytes: &[u8]) -> Self {
         bytemuck::try_pod_read_unaligned(bytes).unwrap_or_else(|_| T::zeroed())
     }
@@ -177,10 +179,12 @@ macro_rules! number {
             fn expected(order: ByteOrder) -> String {
                 scalar_expected($kind, order, std::mem::size_of::<$t>())
             }
+            #[inline]
             fn swapped(self) -> Self {
                 let f: fn($t) -> $t = $swap;
                 f(self)
             }
+            #[inline]
             fn read_ne(bytes: &[u8]) -> Self {
                 bytemuck::try_pod_read_unaligned(bytes).unwrap_or_default()
             }
@@ -225,9 +229,11 @@ impl Element for bool {
     fn expected(_order: ByteOrder) -> String {
         "'|b1'".to_string()
     }
+    #[inline]
     fn swapped(self) -> Self {
         self
     }
+    #[inline]
     fn read_ne(bytes: &[u8]) -> Self {
         bytes.first().is_some_and(|&b| b != 0)
     }
@@ -253,9 +259,11 @@ impl<const N: usize> Element for [u8; N] {
     fn expected(_order: ByteOrder) -> String {
         format!("'|S{N}', '|V{N}' or a {N}-byte structured dtype")
     }
+    #[inline]
     fn swapped(self) -> Self {
         self
     }
+    #[inline]
     fn read_ne(bytes: &[u8]) -> Self {
         bytes.try_into().unwrap_or([0; N])
     }

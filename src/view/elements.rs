@@ -199,13 +199,18 @@ impl<'a, T: Element> Elements<'a, T> {
 }
 
 /// The iterator behind [`Elements::iter`]. A payload of packed elements
-/// (the common case: a whole array) is walked as fixed-size chunks with the
-/// swap decided once, so `sum`, `collect` and friends run a tight loop
+/// (the common case: a whole array) is walked as a shrinking slice, split
+/// at `size_of::<T>()` (a constant, so the length checks fold away) with
+/// the swap decided once, so `sum`, `collect` and friends run a tight loop
 /// instead of recomputing each element's offset; strided field views walk
 /// by index.
 struct Iter<'e, 'a, T> {
     view: &'e Elements<'a, T>,
-    packed: Option<std::slice::ChunksExact<'a, u8>>,
+    /// The packed elements not yet returned (empty for strided views).
+    packed: &'a [u8],
+    /// Whether the view is strided (walked by index from `next` to `len`).
+    strided: bool,
+    swap: bool,
     next: usize,
     len: usize,
 }
@@ -216,13 +221,14 @@ impl<'e, 'a, T: Element> Iter<'e, 'a, T> {
         let packed = match view.layout.levels.as_slice() {
             [(n, stride)] if *stride == item && view.layout.item == item && item > 0 => n
                 .checked_mul(item)
-                .and_then(|nbytes| view.bytes.get(view.layout.base..)?.get(..nbytes))
-                .map(|b| b.chunks_exact(item)),
+                .and_then(|nbytes| view.bytes.get(view.layout.base..)?.get(..nbytes)),
             _ => None,
         };
         Iter {
             view,
-            packed,
+            strided: packed.is_none(),
+            packed: packed.unwrap_or_default(),
+            swap: view.swap,
             next: 0,
             len: view.len(),
         }
@@ -233,6 +239,19 @@ impl<'e, 'a, T: Element> Iter<'e, 'a, T> {
         let v = T::read_ne(bytes);
         if swap { v.swapped() } else { v }
     }
+
+    /// Folds packed elements with the swap fixed at compile time.
+    #[inline]
+    fn fold_packed<B, F: FnMut(B, T) -> B, const SWAP: bool>(bytes: &[u8], init: B, mut f: F) -> B {
+        let item = std::mem::size_of::<T>();
+        let mut acc = init;
+        let mut rest = bytes;
+        while let Some((head, tail)) = rest.split_at_checked(item) {
+            acc = f(acc, Self::read(SWAP, head));
+            rest = tail;
+        }
+        acc
+    }
 }
 
 impl<T: Element> Iterator for Iter<'_, '_, T> {
@@ -240,8 +259,12 @@ impl<T: Element> Iterator for Iter<'_, '_, T> {
 
     #[inline]
     fn next(&mut self) -> Option<T> {
-        if let Some(chunks) = &mut self.packed {
-            return chunks.next().map(|b| Self::read(self.view.swap, b));
+        if let Some((head, tail)) = self.packed.split_at_checked(std::mem::size_of::<T>()) {
+            self.packed = tail;
+            return Some(Self::read(self.swap, head));
+        }
+        if !self.strided {
+            return None;
         }
         // Every index below len() is in range: the layout was checked.
         while self.next < self.len {
@@ -254,21 +277,20 @@ impl<T: Element> Iterator for Iter<'_, '_, T> {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = match &self.packed {
-            Some(chunks) => chunks.len(),
-            None => self.len - self.next,
+        let left = if self.strided {
+            self.len - self.next
+        } else {
+            self.packed.len() / std::mem::size_of::<T>().max(1)
         };
         (left, Some(left))
     }
 
-    fn fold<B, F: FnMut(B, T) -> B>(mut self, init: B, mut f: F) -> B {
-        match self.packed.take() {
+    fn fold<B, F: FnMut(B, T) -> B>(self, init: B, mut f: F) -> B {
+        match (self.strided, self.swap) {
             // The swap test is hoisted out of the loop.
-            Some(chunks) if self.view.swap => {
-                chunks.fold(init, |acc, b| f(acc, Self::read(true, b)))
-            }
-            Some(chunks) => chunks.fold(init, |acc, b| f(acc, Self::read(false, b))),
-            None => {
+            (false, true) => Self::fold_packed::<B, F, true>(self.packed, init, f),
+            (false, false) => Self::fold_packed::<B, F, false>(self.packed, init, f),
+            (true, _) => {
                 let mut acc = init;
                 // `for` calls `next`, not `fold`: no recursion.
                 for v in self {
@@ -430,7 +452,7 @@ mod tests {
             }
             let payload = &bytes[1..]; // misaligned for u32
             let packed = Elements::<u32>::new(payload, Layout::contiguous(37, 4), &dtype).unwrap();
-            assert!(Iter::new(&packed).packed.is_some());
+            assert!(!Iter::new(&packed).strided);
             // Every other element: a strided layout takes the indexed path.
             let strided_layout = Layout {
                 base: 4,
@@ -438,7 +460,7 @@ mod tests {
                 item: 4,
             };
             let strided = Elements::<u32>::new(payload, strided_layout, &dtype).unwrap();
-            assert!(Iter::new(&strided).packed.is_none());
+            assert!(Iter::new(&strided).strided);
             for view in [&packed, &strided] {
                 let by_get: Vec<u32> = (0..view.len()).map(|i| view.get(i).unwrap()).collect();
                 let mut by_next = Vec::new();
