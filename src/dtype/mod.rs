@@ -12,8 +12,8 @@ mod render;
 
 use std::fmt;
 
-pub(crate) use parse::struct_from_pairs;
 pub use parse::{MAX_FIELDS, MAX_NESTING};
+pub(crate) use parse::{scalar_from_str, struct_from_pairs};
 pub(crate) use render::py_repr_str;
 
 use crate::error::{ErrorKind, Result};

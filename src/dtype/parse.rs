@@ -266,12 +266,18 @@ pub(crate) fn build_struct(raw: Vec<RawField>) -> Result<Dtype> {
                 dtype: f.dtype,
             });
         }
-        offset = offset
+        // Not `ok_or`: building (and dropping) an unused error per field
+        // showed up in the 1000-field profile.
+        let Some(next) = offset
             .checked_add(size)
             .filter(|&o| isize::try_from(o).is_ok())
-            .ok_or(ErrorKind::Overflow {
+        else {
+            return Err(ErrorKind::Overflow {
                 what: "structured dtype itemsize",
-            })?;
+            }
+            .into());
+        };
+        offset = next;
     }
     Ok(Dtype::Struct(Struct {
         fields,
@@ -287,8 +293,17 @@ pub(crate) fn struct_from_pairs<'a>(
     pairs: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
 ) -> Result<Dtype> {
     let mut raw = Vec::with_capacity(pairs.len().min(MAX_FIELDS + 1));
+    // Neighbouring fields usually share a type string: parse each run once.
+    let mut last: Option<(&str, Scalar)> = None;
     for (name, descr) in pairs {
-        let scalar = scalar_from_str(descr)?;
+        let scalar = match last {
+            Some((d, s)) if d == descr => s,
+            _ => {
+                let s = scalar_from_str(descr)?;
+                last = Some((descr, s));
+                s
+            }
+        };
         let pad = name.is_empty() && scalar.kind == ScalarKind::Void;
         raw.push(RawField {
             name: name.to_owned(),

@@ -11,11 +11,8 @@
 //! errors (kind, message and offset) are the general parser's by
 //! construction. A test runs both on every fixture and hostile file.
 
-use std::borrow::Cow;
-
 use super::{Header, MAX_DIMS, payload_len};
-use crate::dtype::Dtype;
-use crate::literal::{Lit, Val};
+use crate::dtype::{Dtype, scalar_from_str};
 
 /// Longest dim accepted here: 18 digits always fits in an `i64` (NumPy's
 /// `npy_intp`); longer numbers take the general path and its checks.
@@ -46,7 +43,11 @@ pub(super) fn parse(text: &[u8]) -> Option<Header> {
     let rest = rest.strip_prefix(b", 'shape': (")?;
     let (shape, rest) = dims(rest)?;
     let rest = rest.strip_prefix(b"), }")?;
-    if !rest.iter().all(|&b| b == b' ' || b == b'\n') {
+    // No early exit, so the check over the padding vectorizes.
+    let padding = rest
+        .iter()
+        .fold(true, |ok, &b| ok & ((b == b' ') | (b == b'\n')));
+    if !padding {
         return None;
     }
     payload_len(&shape, dtype.itemsize()).ok()?;
@@ -57,22 +58,25 @@ pub(super) fn parse(text: &[u8]) -> Option<Header> {
     })
 }
 
-/// The bytes of a simple descr up to its closing quote, and what follows it.
-fn quoted_descr(rest: &[u8]) -> Option<(&str, &[u8])> {
-    let len = rest.iter().position(|&b| !is_descr_byte(b))?;
-    let (descr, rest) = rest.split_at(len);
-    Some((std::str::from_utf8(descr).ok()?, rest.strip_prefix(b"'")?))
+/// `rest` split before the first byte that fails `keep` (`None` if none does).
+fn take_while(rest: &str, keep: impl Fn(u8) -> bool) -> Option<(&str, &str)> {
+    let len = rest.bytes().position(|b| !keep(b))?;
+    rest.split_at_checked(len)
+}
+
+/// A simple descr up to its closing quote, and what follows the quote.
+fn quoted_descr(rest: &str) -> Option<(&str, &str)> {
+    let (descr, rest) = take_while(rest, is_descr_byte)?;
+    Some((descr, rest.strip_prefix('\'')?))
 }
 
 /// `<f8'` (the opening quote already taken): a simple dtype.
 fn simple_descr(rest: &[u8]) -> Option<(Dtype, &[u8])> {
-    let (descr, rest) = quoted_descr(rest)?;
-    // The same dtype constructor the general path calls, on the same value.
-    let lit = Lit {
-        at: 0,
-        val: Val::Str(Cow::Borrowed(descr)),
-    };
-    Some((Dtype::from_lit(&lit).ok()?, rest))
+    let len = rest.iter().position(|&b| !is_descr_byte(b))?;
+    let (descr, rest) = rest.split_at(len);
+    // What the general path's `Dtype::from_lit` does with a string value.
+    let scalar = scalar_from_str(std::str::from_utf8(descr).ok()?).ok()?;
+    Some((Dtype::Scalar(scalar), rest.strip_prefix(b"'")?))
 }
 
 /// Characters of a field name taken here: printable ASCII other than the
@@ -85,34 +89,33 @@ fn is_name_byte(b: u8) -> bool {
 /// `('a', '<f4'), ('b', '>i8')]` (the opening bracket already taken): the
 /// structured descr NumPy writes for plain fields. Titles, subarrays,
 /// nested structs, padding entries and odd names go to the general parser.
-fn fields(mut rest: &[u8]) -> Option<(Dtype, &[u8])> {
+fn fields(rest: &[u8]) -> Option<(Dtype, &[u8])> {
+    // Everything taken here is ASCII: one UTF-8 check of the rest of the
+    // header lets names and type strings be cut as `&str` with none each.
+    let mut rest = std::str::from_utf8(rest).ok()?;
     let mut pairs: Vec<(&str, &str)> = Vec::new();
     loop {
-        rest = rest.strip_prefix(b"('")?;
-        let len = rest.iter().position(|&b| !is_name_byte(b))?;
-        let (name, r) = rest.split_at(len);
+        let (name, r) = take_while(rest.strip_prefix("('")?, is_name_byte)?;
         if name.is_empty() {
             return None;
         }
-        let (descr, r) = quoted_descr(r.strip_prefix(b"', '")?)?;
-        pairs.push((std::str::from_utf8(name).ok()?, descr));
-        rest = r.strip_prefix(b")")?;
-        match rest.first()? {
-            b']' => break,
-            b',' => rest = rest.strip_prefix(b", ")?,
-            _ => return None,
+        let (descr, r) = quoted_descr(r.strip_prefix("', '")?)?;
+        pairs.push((name, descr));
+        rest = r.strip_prefix(')')?;
+        if let Some(r) = rest.strip_prefix(']') {
+            rest = r;
+            break;
         }
+        rest = rest.strip_prefix(", ")?;
         // The general parser reports too many fields; leave it the error.
         if pairs.len() >= crate::dtype::MAX_FIELDS {
             return None;
         }
     }
     let dtype = crate::dtype::struct_from_pairs(pairs.into_iter()).ok()?;
-    Some((dtype, rest.get(1..)?))
+    Some((dtype, rest.as_bytes()))
 }
 
-/// The dims of NumPy's shape repr up to the closing `)`: `` (0-d), `N,`
-/// (1-d) or `N, M, ...` (no trailing comma).
 fn dims(mut rest: &[u8]) -> Option<(Vec<u64>, &[u8])> {
     let mut shape = Vec::new();
     if rest.first() == Some(&b')') {
