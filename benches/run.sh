@@ -4,6 +4,8 @@
 #   bash benches/run.sh            # everything (~10 min; ~8 GB of temporary data at peak)
 #   bash benches/run.sh --quick    # a smoke run: a tenth of the repetitions
 #   ONLY=W1,W8 bash benches/run.sh # some workloads
+#   KEEP=1 ONLY=W8 bash benches/run.sh  # re-run W8, keep the other workloads'
+#                                       # results from the previous run
 #
 # Builds the release CLI and the harness, makes the data with NumPy under
 # target/bench-data (git-ignored), runs the Rust harness (npymap, peers,
@@ -17,7 +19,12 @@ QUICK=""
 ONLY="${ONLY:-W1,W2,S,W3,W4,W5,W7,W8,W6}"
 DATA="target/bench-data"
 RESULTS="target/bench-results"
+KEEP="${KEEP:-}"
 COMMAND="bash benches/run.sh${1:+ $1}${ONLY:+ (ONLY=$ONLY)}"
+if [[ -n "$KEEP" && -d "$RESULTS" ]]; then
+    prev=$(date -u -r "$RESULTS" '+%Y-%m-%d %H:%M UTC')
+    COMMAND="KEEP=1 $COMMAND; the other workloads' rows are from the run of $prev"
+fi
 
 command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time; }
 
@@ -26,7 +33,12 @@ trap cleanup EXIT
 
 cargo build --release --quiet
 cargo bench --bench npymap_bench --no-run --quiet
-rm -rf "$DATA" "$RESULTS"
+rm -rf "$DATA"
+if [[ -n "$KEEP" ]]; then
+    for w in ${ONLY//,/ }; do rm -f "$RESULTS/rust-$w.json" "$RESULTS/numpy-$w.json"; done
+else
+    rm -rf "$RESULTS"
+fi
 mkdir -p "$DATA" "$RESULTS"
 
 echo "making data in $DATA" >&2
