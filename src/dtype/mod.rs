@@ -400,8 +400,8 @@ impl Dtype {
     /// another (as NumPy's `descr_to_dtype` does), with no titles.
     ///
     /// # Errors
-    /// `Dtype` for duplicate names or names holding NUL, `Overflow` for
-    /// sizes past `isize::MAX`, `TooDeep` past [`MAX_NESTING`] levels.
+    /// `Dtype` for duplicate names, names holding NUL or an itemsize past
+    /// 2^31-1 bytes (NumPy's C `int`), `TooDeep` past [`MAX_NESTING`] levels.
     pub fn structured<S: Into<String>>(
         fields: impl IntoIterator<Item = (S, Dtype)>,
     ) -> Result<Dtype> {

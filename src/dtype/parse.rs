@@ -23,6 +23,11 @@ const MAX_SUBARRAY_DIMS: usize = 64;
 /// recursion limit (128): `--dtype` JSON that deep is refused with an error.
 pub const MAX_NESTING: usize = 99;
 
+/// Whether `n` fits NumPy's C `int` (itemsizes, offsets, subarray dims).
+fn fits_c_int(n: usize) -> bool {
+    i32::try_from(n).is_ok()
+}
+
 fn check_nesting(levels: usize) -> Result<()> {
     if levels > MAX_NESTING {
         return Err(ErrorKind::TooDeep { max: MAX_NESTING }.into());
@@ -190,7 +195,7 @@ pub(crate) fn scalar_from_str(descr: &str) -> Result<Scalar> {
     let n: usize = digits
         .parse()
         .ok()
-        .filter(|&n| i32::try_from(n).is_ok())
+        .filter(|&n| fits_c_int(n))
         .ok_or_else(|| bad(descr, "size too large (over 2^31-1 bytes)"))?;
     let (kind, size) = match code {
         'b' => (ScalarKind::Bool, n),
@@ -268,14 +273,13 @@ pub(crate) fn build_struct(raw: Vec<RawField>) -> Result<Dtype> {
         }
         // Not `ok_or`: building (and dropping) an unused error per field
         // showed up in the 1000-field profile.
-        let Some(next) = offset
-            .checked_add(size)
-            .filter(|&o| isize::try_from(o).is_ok())
-        else {
-            return Err(ErrorKind::Overflow {
-                what: "structured dtype itemsize",
-            }
-            .into());
+        // NumPy keeps offsets and itemsizes in C ints (`descr_to_dtype`:
+        // "integer won't fit into a C int"); the cap also keeps every
+        // padding gap renderable as one `|V<n>` entry.
+        let Some(next) = offset.checked_add(size).filter(|&o| fits_c_int(o)) else {
+            return Err(bad_structure(
+                "structured dtype itemsize must fit into a C int (2^31-1 bytes)",
+            ));
         };
         offset = next;
     }
@@ -343,16 +347,28 @@ fn subarray(base: Dtype, shape_lit: &Lit<'_>) -> Result<Dtype> {
     }
     let mut shape = Vec::with_capacity(dims.len());
     let mut size = base.itemsize();
+    // NumPy's limits for a fixed-type tuple: every dimension, then the size
+    // in bytes, must fit into a C int (a zero dimension makes any size 0).
     for d in dims {
         let d = u64::try_from(d).map_err(|_| bad_structure("subarray dimension is negative"))?;
+        if !usize::try_from(d).is_ok_and(fits_c_int) {
+            return Err(bad_structure(
+                "subarray dimension does not fit into a C int",
+            ));
+        }
+        shape.push(d);
+    }
+    if shape.contains(&0) {
+        size = 0;
+    }
+    for &d in &shape {
+        // All dims are >= 1 here, so each partial product is at most the
+        // total and checking it as it grows is exact.
         size = usize::try_from(d)
             .ok()
             .and_then(|d| size.checked_mul(d))
-            .filter(|&s| isize::try_from(s).is_ok())
-            .ok_or(ErrorKind::Overflow {
-                what: "subarray itemsize",
-            })?;
-        shape.push(d);
+            .filter(|&s| fits_c_int(s))
+            .ok_or_else(|| bad_structure("subarray size in bytes must fit into a C int"))?;
     }
     Ok(Dtype::Subarray {
         base: Box::new(base),
@@ -644,5 +660,44 @@ mod tests {
         // A field that is all integers is still no field.
         let v: serde_json::Value = serde_json::from_str(r#"[["a","<f4"],[1,2]]"#).unwrap();
         assert_eq!(Dtype::from_json(&v).unwrap_err().kind().code(), "dtype");
+    }
+
+    /// NumPy 2.4's answers, from `np.dtype((base, shape))` and
+    /// `np.lib.format.descr_to_dtype`: dims and sizes are C ints.
+    #[test]
+    fn subarray_and_struct_sizes_are_capped_at_c_int_like_numpy() {
+        let size = |descr: &str| Dtype::from_descr_literal(descr).map(|d| d.itemsize());
+        assert_eq!(size("('i1', (2147483647,))").unwrap(), 2_147_483_647);
+        assert_eq!(size("('<i4', (1048576, 1048576, 0))").unwrap(), 0);
+        assert_eq!(size("('<i4', (0, 1048576, 1048576))").unwrap(), 0);
+        for (descr, reason) in [
+            (
+                "('i1', (2147483648,))",
+                "subarray dimension does not fit into a C int",
+            ),
+            (
+                "('<i4', (2147483647,))",
+                "subarray size in bytes must fit into a C int",
+            ),
+            (
+                "('i1', (1073741824, 2))",
+                "subarray size in bytes must fit into a C int",
+            ),
+            // The descr fuzz target's find: a padding entry holding 1.9e13 bytes.
+            (
+                "[('', 'i', (2, 7, 332632230372))]",
+                "subarray dimension does not fit into a C int",
+            ),
+            (
+                "[('', '|V2000000000'), ('', '|V2000000000'), ('a', '<i4')]",
+                "structured dtype itemsize must fit into a C int (2^31-1 bytes)",
+            ),
+        ] {
+            let e = Dtype::from_descr_literal(descr).unwrap_err();
+            match e.kind() {
+                ErrorKind::Dtype { reason: r, .. } => assert_eq!(r, reason, "{descr}"),
+                other => panic!("{descr}: {other:?}"),
+            }
+        }
     }
 }
