@@ -22,8 +22,16 @@ RESULTS="target/bench-results"
 KEEP="${KEEP:-}"
 COMMAND="bash benches/run.sh${1:+ $1}${ONLY:+ (ONLY=$ONLY)}"
 if [[ -n "$KEEP" && -d "$RESULTS" ]]; then
-    prev=$(date -u -r "$RESULTS" '+%Y-%m-%d %H:%M UTC')
-    COMMAND="KEEP=1 $COMMAND; the other workloads' rows are from the run of $prev"
+    kept=""
+    for f in "$RESULTS"/rust-*.json; do
+        [[ -e "$f" ]] || continue
+        w=${f##*/rust-}; w=${w%.json}
+        case ",$ONLY," in
+            *",$w,"*) ;;
+            *) kept="$kept${kept:+, }$w $(date -u -r "$f" '+%Y-%m-%d %H:%M UTC')" ;;
+        esac
+    done
+    COMMAND="KEEP=1 $COMMAND; rows kept from earlier runs: ${kept:-none}"
 fi
 
 command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time; }
