@@ -214,7 +214,12 @@ impl Meta {
     fn read_npy(file: &File) -> Result<Meta> {
         let parsed: ParsedHeader =
             Header::read_from(BufReader::new(file), &ParseOptions::default())?;
-        let file_len = file.metadata()?.len();
+        Meta::checked(parsed, file.metadata()?.len())
+    }
+
+    /// The map data of a parsed `.npy` header, refused unless the file is
+    /// exactly header plus payload.
+    fn checked(parsed: ParsedHeader, file_len: u64) -> Result<Meta> {
         let meta = Meta::new(parsed.header, Some(parsed.version), parsed.data_offset)?;
         let actual = file_len.saturating_sub(meta.data_offset);
         if actual != meta.payload_len as u64 {
@@ -332,15 +337,7 @@ impl NpyMap {
             // the file's own length.
             let map = unsafe { map_ro(&file, 0, whole)? };
             let parsed = Header::parse(map.as_deref().unwrap_or_default())?;
-            let meta = Meta::new(parsed.header, Some(parsed.version), parsed.data_offset)?;
-            let actual = file_len.saturating_sub(meta.data_offset);
-            if actual != meta.payload_len as u64 {
-                return Err(Error::new(ErrorKind::PayloadSize {
-                    expected: meta.payload_len as u64,
-                    actual,
-                })
-                .at(meta.data_offset));
-            }
+            let meta = Meta::checked(parsed, file_len)?;
             let start = usize::try_from(meta.data_offset).map_err(|_| ErrorKind::Overflow {
                 what: "data offset",
             })?;
