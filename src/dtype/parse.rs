@@ -346,7 +346,6 @@ fn subarray(base: Dtype, shape_lit: &Lit<'_>) -> Result<Dtype> {
         )));
     }
     let mut shape = Vec::with_capacity(dims.len());
-    let mut size = base.itemsize();
     // NumPy's limits for a fixed-type tuple: every dimension, then the size
     // in bytes, must fit into a C int (a zero dimension makes any size 0).
     for d in dims {
@@ -358,17 +357,22 @@ fn subarray(base: Dtype, shape_lit: &Lit<'_>) -> Result<Dtype> {
         }
         shape.push(d);
     }
-    if shape.contains(&0) {
-        size = 0;
-    }
-    for &d in &shape {
-        // All dims are >= 1 here, so each partial product is at most the
-        // total and checking it as it grows is exact.
-        size = usize::try_from(d)
-            .ok()
-            .and_then(|d| size.checked_mul(d))
-            .filter(|&s| fits_c_int(s))
-            .ok_or_else(|| bad_structure("subarray size in bytes must fit into a C int"))?;
+    // With every dim >= 1 each partial product is at most the total, so
+    // checking the product as it grows is exact.
+    let fits = shape.contains(&0)
+        || shape
+            .iter()
+            .try_fold(base.itemsize(), |size, &d| {
+                usize::try_from(d)
+                    .ok()
+                    .and_then(|d| size.checked_mul(d))
+                    .filter(|&s| fits_c_int(s))
+            })
+            .is_some();
+    if !fits {
+        return Err(bad_structure(
+            "subarray size in bytes must fit into a C int",
+        ));
     }
     Ok(Dtype::Subarray {
         base: Box::new(base),

@@ -210,6 +210,7 @@ struct Iter<'e, 'a, T> {
     packed: &'a [u8],
     /// Whether the view is strided (walked by index from `next` to `len`).
     strided: bool,
+    /// A copy of `view.swap`, so the per-element path loads no pointer.
     swap: bool,
     next: usize,
     len: usize,
