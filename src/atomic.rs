@@ -76,6 +76,18 @@ fn refuse(path: &Path, kind: io::ErrorKind, message: String) -> Error {
     Error::from(io::Error::new(kind, message)).in_path(path)
 }
 
+/// The refusal of a non-regular OUT.
+fn not_regular(path: &Path, md: &Metadata) -> Error {
+    refuse(
+        path,
+        io::ErrorKind::InvalidInput,
+        format!(
+            "{}, not a regular file: refusing to replace it",
+            file_kind(md)
+        ),
+    )
+}
+
 /// What a non-regular file is, for messages.
 fn file_kind(md: &Metadata) -> &'static str {
     let ft = md.file_type();
@@ -121,7 +133,9 @@ impl Target {
             Err(e) => return Err(Error::from(e).in_path(path)),
         };
         let (real, md) = if md.file_type().is_symlink() {
-            let real = std::fs::canonicalize(path).map_err(|e| {
+            // What the link leads to first (a `/proc/self/fd/1` link to a
+            // pipe has no path to canonicalize, but it is a FIFO).
+            let md = std::fs::metadata(path).map_err(|e| {
                 if e.kind() == io::ErrorKind::NotFound {
                     refuse(
                         path,
@@ -133,20 +147,16 @@ impl Target {
                     Error::from(e).in_path(path)
                 }
             })?;
-            let md = std::fs::metadata(&real).map_err(|e| Error::from(e).in_path(path))?;
+            if !md.file_type().is_file() {
+                return Err(not_regular(path, &md));
+            }
+            let real = std::fs::canonicalize(path).map_err(|e| Error::from(e).in_path(path))?;
             (real, md)
         } else {
             (path.to_path_buf(), md)
         };
         if !md.file_type().is_file() {
-            return Err(refuse(
-                path,
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "{}, not a regular file: refusing to replace it",
-                    file_kind(&md)
-                ),
-            ));
+            return Err(not_regular(path, &md));
         }
         if md.permissions().mode() & 0o222 == 0 {
             return Err(refuse(
