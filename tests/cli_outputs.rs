@@ -161,6 +161,20 @@ fn in_place_append_syncs_rows_before_the_header_and_the_header_after() {
         python("import numpy as np; print(np.load('d.npy').tolist())", d),
         "[[0.0, 1.0], [2.0, 3.0], [4.0, 5.0], [1.0, 1.0], [1.0, 1.0]]\n"
     );
+    // --no-sync: the same writes, no sync.
+    let t = strace(
+        &["append", "--no-sync", "d.npy", "s.npy"],
+        d,
+        "fsync,fdatasync,pwrite64",
+    )
+    .unwrap();
+    let calls = call_names(&t);
+    assert!(calls.iter().any(|c| c == "pwrite0"), "{calls:?}");
+    assert!(!calls.iter().any(|c| is_sync(c)), "--no-sync: {calls:?}");
+    assert_eq!(
+        python("import numpy as np; print(np.load('d.npy').shape)", d),
+        "(7, 2)\n"
+    );
 }
 
 /// A FIFO, a char device and a socket as OUT / DST: refused, left as they were.
