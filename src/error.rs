@@ -94,6 +94,14 @@ pub enum ErrorKind {
         /// The value.
         value: i128,
     },
+    /// A dimension of the shape exceeds NumPy's `npy_intp` (2**63-1).
+    #[error("shape dimension {axis} exceeds 2**63-1: {value}")]
+    DimTooLarge {
+        /// The axis.
+        axis: usize,
+        /// The value.
+        value: u128,
+    },
     /// The shape has more dimensions than NumPy allows.
     #[error("shape has {ndim} dimensions, more than the maximum of {max}")]
     TooManyDims {
@@ -123,7 +131,15 @@ pub enum ErrorKind {
         reason: String,
     },
     /// The payload has a different length from the one the header implies.
-    #[error("payload is {actual} bytes but the header implies {expected}")]
+    #[error(
+        "payload is {actual} bytes but the header implies {expected}{}",
+        if actual > expected {
+            "; the bytes past the payload (an interrupted append leaves them) \
+             can be dropped with `npymap recover` (`npy::recover`)"
+        } else {
+            ""
+        }
+    )]
     PayloadSize {
         /// Bytes the header implies.
         expected: u64,
@@ -334,6 +350,8 @@ impl ErrorKind {
             ErrorKind::HeaderValue { .. } => "header_value",
             ErrorKind::IntegerTooLarge { .. } => "integer_too_large",
             ErrorKind::NegativeDim { .. } => "negative_dim",
+            // The code the reader gave for such a dim before it had its own variant.
+            ErrorKind::DimTooLarge { .. } => "integer_too_large",
             ErrorKind::TooManyDims { .. } => "too_many_dims",
             ErrorKind::TooDeep { .. } => "too_deep",
             ErrorKind::Overflow { .. } => "overflow",

@@ -383,6 +383,19 @@ pub(crate) fn payload_len(shape: &[u64], itemsize: usize) -> Result<u64> {
             what: "payload size",
         })
     };
+    // Every dim is an npy_intp in NumPy, whatever the itemsize; a writer
+    // (`append` of zero-itemsize rows) must not step past it.
+    if let Some((axis, &d)) = shape
+        .iter()
+        .enumerate()
+        .find(|&(_, &d)| d > MAX_PAYLOAD_LEN)
+    {
+        return Err(ErrorKind::DimTooLarge {
+            axis,
+            value: u128::from(d),
+        }
+        .into());
+    }
     if itemsize == 0 {
         element_count(shape)?;
         return Ok(0);
@@ -559,8 +572,9 @@ fn interpret(lit: &Lit<'_>) -> Result<Header> {
         }
         // NumPy's dims are signed 64-bit (npy_intp).
         let n = i64::try_from(n).map_err(|_| {
-            Error::new(ErrorKind::IntegerTooLarge {
-                digits: n.to_string().len(),
+            Error::new(ErrorKind::DimTooLarge {
+                axis,
+                value: n.unsigned_abs(),
             })
             .at(d.at as u64)
         })?;

@@ -7,8 +7,11 @@
 mod atomic;
 mod stream;
 
-pub(crate) use atomic::append_rows;
-pub use atomic::{FileWriter, Recovered, append, make_appendable, recover, save, save_with};
+pub(crate) use atomic::open_append;
+pub use atomic::{
+    FileWriter, Recovered, append, make_appendable, recover, recover_with_durability, save,
+    save_durable, save_with, save_with_durability,
+};
 pub(crate) use stream::growth_axis;
 pub use stream::{GrowingNpyWriter, NpyReader, NpyWriter};
 

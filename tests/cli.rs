@@ -71,6 +71,7 @@ fn help_texts() {
         vec!["append", "--help"],
         vec!["pack", "--help"],
         vec!["unpack", "--help"],
+        vec!["recover", "--help"],
         vec!["show", "--help"],
     ] {
         text.push_str(&format!("$ npymap {}\n", cmd.join(" ")));

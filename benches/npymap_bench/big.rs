@@ -387,10 +387,10 @@ pub fn write(bench: &mut Bench, ctx: &Ctx) {
     rep(
         bench,
         spec(
-            "npymap (npy::save: temp file + fsync + rename)",
+            "npymap (npy::save_durable: temp file + fsync + rename + dir fsync)",
             Role::Subject,
         ),
         3,
-        &|p| npymap::npy::save(p, &header, &values).map_err(err),
+        &|p| npymap::npy::save_durable(p, &header, &values).map_err(err),
     );
 }

@@ -189,7 +189,9 @@ pub fn byte_swap(bench: &mut Bench, ctx: &Ctx) {
         n,
         &|p| {
             let src = open_mapped(&input)?;
-            convert_to_file(&src, p, &opts).map(drop).map_err(err)
+            convert_to_file(&src, p, &opts, npymap::atomic::Durability::Atomic)
+                .map(drop)
+                .map_err(err)
         },
     );
     rep(
@@ -268,7 +270,9 @@ pub fn to_fortran(bench: &mut Bench, ctx: &Ctx) {
         3,
         &|p| {
             let src = open_mapped(&input)?;
-            convert_to_file(&src, p, &opts).map(drop).map_err(err)
+            convert_to_file(&src, p, &opts, npymap::atomic::Durability::Atomic)
+                .map(drop)
+                .map_err(err)
         },
     );
     rep(

@@ -10,6 +10,7 @@ mod info;
 mod input;
 mod pack;
 mod raw;
+mod recover;
 mod show;
 mod stats;
 mod unpack;
@@ -19,6 +20,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use npymap::atomic::Durability;
 use npymap::{ByteOrder, Dtype, Version};
 
 /// Inspect and convert NumPy .npy / .npz files.
@@ -29,6 +31,11 @@ struct Cli {
     /// a terminal, for inputs of 64 MiB or more)
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Never fsync: replace files by rename alone, like cp (by default a
+    /// file that already exists is synced before it is replaced, and its
+    /// directory after)
+    #[arg(long, global = true)]
+    no_sync: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -166,6 +173,17 @@ enum Command {
         /// The directory to write into (created if missing)
         dir: std::path::PathBuf,
     },
+    /// Repair an .npy whose payload does not match its header: drop the
+    /// bytes an interrupted append left past the payload, or cut a short
+    /// file to its last whole row
+    ///
+    /// Prints the shape the file now has. A healthy file is left untouched.
+    ///
+    /// Example: npymap recover log.npy
+    Recover {
+        /// The .npy to repair (in place)
+        path: PathBuf,
+    },
     /// Print the array the way NumPy's `repr` does, summarised with `...`
     /// past 1000 elements
     ///
@@ -228,6 +246,12 @@ pub(crate) fn main() -> ExitCode {
         }
     };
     input::enable_progress(!cli.quiet);
+    // Durable when replacing what the user has; --no-sync: rename only.
+    let durability = if cli.no_sync {
+        Durability::Atomic
+    } else {
+        Durability::DurableWhenReplacing
+    };
     // Ctrl-C / SIGTERM: remove this run's temp files, leave OUT untouched.
     let _ = ctrlc::set_handler(|| {
         npymap::atomic::remove_pending();
@@ -251,6 +275,7 @@ pub(crate) fn main() -> ExitCode {
                 version: format_version,
                 dtype,
             },
+            durability,
         ),
         Command::FromRaw {
             raw,
@@ -268,8 +293,9 @@ pub(crate) fn main() -> ExitCode {
                 fortran_order: order,
                 offset,
             },
+            durability,
         ),
-        Command::ToRaw { input, output } => raw::run_to(&input, &output),
+        Command::ToRaw { input, output } => raw::run_to(&input, &output, durability),
         Command::Cmp { a, b } => cmp::run(&a, &b),
         Command::Stats { path, json } => stats::run(&path, json),
         Command::Pack {
@@ -279,7 +305,8 @@ pub(crate) fn main() -> ExitCode {
         } => pack::run(&out, &inputs, compress),
         Command::Unpack { input, dir } => unpack::run(&input, &dir),
         Command::Show { path, full } => show::run(&path, full),
-        Command::Append { dst, sources } => append::run(&dst, &sources),
+        Command::Append { dst, sources } => append::run(&dst, &sources, durability),
+        Command::Recover { path } => recover::run(&path, durability),
     };
     match result {
         Ok(code) => code,

@@ -6,13 +6,19 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use npymap::Dtype;
+use npymap::atomic::Durability;
 use npymap::convert::{RawSpec, from_raw, to_raw};
 
 use super::args::shell_quote;
 use super::{CmdResult, with_path};
 
-pub(crate) fn run_from(raw: &Path, out: &Path, spec: &RawSpec) -> CmdResult {
-    from_raw(raw, out, spec).map_err(with_path(raw))?;
+pub(crate) fn run_from(
+    raw: &Path,
+    out: &Path,
+    spec: &RawSpec,
+    durability: Durability,
+) -> CmdResult {
+    from_raw(raw, out, spec, durability).map_err(with_path(raw))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -25,8 +31,8 @@ fn dtype_arg(d: &Dtype) -> String {
     }
 }
 
-pub(crate) fn run_to(input: &Path, out: &Path) -> CmdResult {
-    let h = to_raw(input, out).map_err(with_path(input))?;
+pub(crate) fn run_to(input: &Path, out: &Path, durability: Durability) -> CmdResult {
+    let h = to_raw(input, out, durability).map_err(with_path(input))?;
     let shape: Vec<String> = h.shape.iter().map(u64::to_string).collect();
     let mut line = format!(
         "--dtype {} --shape {}",

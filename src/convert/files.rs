@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::sink::{FileSink, Sink};
 use super::{ConvertOptions, Plan};
-use crate::atomic::write_atomic;
+use crate::atomic::{Durability, write_atomic_with};
 use crate::dtype::{ByteOrder, Dtype};
 use crate::error::{Error, ErrorKind, Result};
 use crate::header::{self, Header, Version};
@@ -100,16 +100,23 @@ impl Payload for InMemory {
     }
 }
 
-/// Converts `input` into a new `.npy` at `out` as `opts` asks, atomically.
+/// Converts `input` into a new `.npy` at `out` as `opts` asks, atomically,
+/// synced as `durability` says (an existing `out` must be a writable
+/// regular file; a symlink is followed; mode and owner are kept).
 /// Memory stays bounded: the payload is streamed (or transposed through
 /// bounded windows) and released from `input` as it is consumed.
 ///
 /// # Errors
 /// `ObjectDtype`, `UnsupportedCast`, `VersionTooSmall`, `PayloadSize`, `Io`.
-pub fn convert_to_file(input: &impl Payload, out: &Path, opts: &ConvertOptions) -> Result<Header> {
+pub fn convert_to_file(
+    input: &impl Payload,
+    out: &Path,
+    opts: &ConvertOptions,
+    durability: Durability,
+) -> Result<Header> {
     let version = input.version().unwrap_or(Version::V1_0);
     let plan = Plan::new(input.header(), version, opts)?;
-    write_atomic(out, |file| {
+    write_atomic_with(out, durability, |file| {
         let len = plan.header_bytes.len() as u64 + plan.header.payload_len()?;
         file.write_all(&plan.header_bytes)?;
         file.set_len(len)?;
@@ -133,13 +140,14 @@ pub struct RawSpec {
 }
 
 /// Wraps the raw bytes of `raw` (from `spec.offset` on) into a new `.npy`
-/// at `out`, with the header `np.save` would write for that array.
+/// at `out`, with the header `np.save` would write for that array, written
+/// atomically and synced as `durability` says.
 ///
 /// # Errors
 /// `PayloadSize` when the bytes after the offset are not exactly what dtype
 /// and shape need (or, without a shape, not a multiple of the itemsize);
 /// `ObjectDtype`; `Io`.
-pub fn from_raw(raw: &Path, out: &Path, spec: &RawSpec) -> Result<Header> {
+pub fn from_raw(raw: &Path, out: &Path, spec: &RawSpec, durability: Durability) -> Result<Header> {
     let run = || -> Result<Header> {
         if spec.dtype.has_object() {
             return Err(ErrorKind::ObjectDtype.into());
@@ -184,7 +192,7 @@ pub fn from_raw(raw: &Path, out: &Path, spec: &RawSpec) -> Result<Header> {
         }
         let head = header.to_bytes(None)?;
         file.seek(SeekFrom::Start(spec.offset))?;
-        write_atomic(out, |dst| {
+        write_atomic_with(out, durability, |dst| {
             dst.write_all(&head)?;
             let copied = std::io::copy(&mut (&mut file).take(expected), dst)?;
             if copied != expected {
@@ -198,15 +206,17 @@ pub fn from_raw(raw: &Path, out: &Path, spec: &RawSpec) -> Result<Header> {
         })?;
         Ok(header)
     };
+    // Errors about OUT already name it; the rest are about RAW.
     run().map_err(|e| e.in_path(raw))
 }
 
 /// Writes the payload of the `.npy` at `input` unchanged to `out` (the
-/// file's own byte order and memory order) and returns its header.
+/// file's own byte order and memory order), atomically and synced as
+/// `durability` says, and returns its header.
 ///
 /// # Errors
 /// Header errors, `PayloadSize`, `ObjectDtype`, `Io`.
-pub fn to_raw(input: &Path, out: &Path) -> Result<Header> {
+pub fn to_raw(input: &Path, out: &Path, durability: Durability) -> Result<Header> {
     let parsed = crate::npy::inspect(input)?;
     if parsed.header.dtype.has_object() {
         return Err(Error::new(ErrorKind::ObjectDtype).in_path(input));
@@ -214,7 +224,7 @@ pub fn to_raw(input: &Path, out: &Path) -> Result<Header> {
     let len = parsed.header.payload_len()?;
     let mut file = File::open(input).map_err(|e| Error::from(e).in_path(input))?;
     file.seek(SeekFrom::Start(parsed.data_offset))?;
-    write_atomic(out, |dst| {
+    write_atomic_with(out, durability, |dst| {
         let copied = std::io::copy(&mut (&mut file).take(len), dst)?;
         if copied != len {
             return Err(Error::new(ErrorKind::PayloadSize {
@@ -249,21 +259,26 @@ fn shape_text(shape: &[u64], free: Option<usize>) -> String {
 /// Appends each source to the `.npy` at `dst` along its growth axis (axis 0
 /// for C order, the last axis for Fortran order), converting each source to
 /// `dst`'s byte order and memory order as it streams. `dst`'s dtype never
-/// changes. In place when the header has room (data first, header last, so
-/// an interruption leaves a valid file with the old shape), else an atomic
+/// changes. `dst` is locked (`flock`) from before its header is read until
+/// the append is done, so concurrent appenders wait for each other and
+/// never interleave. In place when the header has room (data first, header
+/// last, each synced unless `durability` is [`Durability::Atomic`], so an
+/// interruption leaves a valid file with the old shape), else an atomic
 /// rewrite. Returns the new header.
 ///
 /// # Errors
 /// `DtypeMismatch` (dtypes must agree up to byte order), `ShapeMismatch`
 /// (all other dims must agree), `Unsupported` for a 0-d `dst`,
-/// `ObjectDtype`, `PayloadSize` for a damaged `dst`, `Io`.
-pub fn append_to_file(dst: &Path, sources: &[&dyn Payload]) -> Result<Header> {
-    let parsed = crate::npy::inspect(dst)?;
-    let h = parsed.header;
+/// `ObjectDtype`, `PayloadSize` for a damaged `dst`, `DimTooLarge` when the
+/// growth axis would pass 2**63-1, `Io`.
+pub fn append_to_file(
+    dst: &Path,
+    sources: &[&dyn Payload],
+    durability: Durability,
+) -> Result<Header> {
+    let target = crate::npy::open_append(dst)?;
+    let h = target.header().clone();
     let fail = |e: Error| e.in_path(dst);
-    if h.dtype.has_object() {
-        return Err(fail(ErrorKind::ObjectDtype.into()));
-    }
     let axis = crate::npy::growth_axis(&h).map_err(fail)?;
     let mut rows: u64 = 0;
     let mut plans = Vec::with_capacity(sources.len());
@@ -305,7 +320,7 @@ pub fn append_to_file(dst: &Path, sources: &[&dyn Payload]) -> Result<Header> {
         )?;
         plans.push((plan, *src));
     }
-    crate::npy::append_rows(dst, &h, rows, &mut |file, at| {
+    target.append(rows, durability, &mut |file, at| {
         let mut sink = FileSink::new(file);
         let mut offset = at;
         for (plan, src) in &plans {

@@ -1,14 +1,14 @@
 //! Whole-file writes that never leave a damaged file: atomic save, append
 //! along the growth axis, make-appendable and recovery of cut files.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use byteorder::{ByteOrder as _, LittleEndian};
 
-use crate::atomic::AtomicFile;
+use crate::atomic::{AtomicFile, Durability};
 
 use super::stream::{NpyWriter, encode, growth_axis, row_len};
 use crate::error::{Error, ErrorKind, Result};
@@ -20,8 +20,11 @@ use crate::view::elements::element_fit;
 pub type FileWriter<'a> = NpyWriter<BufWriter<&'a mut File>>;
 
 /// Writes `data` (storage order) as the `.npy` file at `path`, atomically:
-/// the bytes go to a temporary file in the same directory, which is synced
-/// and renamed over `path`. The output is byte-identical to `np.save`.
+/// the bytes go to a temporary file in the same directory, which is renamed
+/// over `path` ([`Durability::Atomic`]: nothing is forced to disk, like
+/// `np.save`; see [`save_durable`]). The output is byte-identical to
+/// `np.save`. An existing `path` must be a writable regular file (a
+/// symlink is followed); the new file keeps its mode and owner.
 ///
 /// # Errors
 /// As [`NpyWriter`], plus `Io`; on any error `path` is untouched and no
@@ -38,7 +41,17 @@ pub type FileWriter<'a> = NpyWriter<BufWriter<&'a mut File>>;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn save<T: Element>(path: impl AsRef<Path>, header: &Header, data: &[T]) -> Result<()> {
-    save_with(path, header, |w| w.write_slice(data))
+    save_with_durability(path, header, Durability::Atomic, |w| w.write_slice(data))
+}
+
+/// As [`save`], and durable ([`Durability::Durable`]): the temporary file
+/// is synced before the rename and the directory after it, so the new file
+/// survives a crash or power cut once this returns.
+///
+/// # Errors
+/// As [`save`].
+pub fn save_durable<T: Element>(path: impl AsRef<Path>, header: &Header, data: &[T]) -> Result<()> {
+    save_with_durability(path, header, Durability::Durable, |w| w.write_slice(data))
 }
 
 /// As [`save`], with the payload written by `fill` (in as many calls as it
@@ -50,9 +63,26 @@ pub fn save_with<F>(path: impl AsRef<Path>, header: &Header, fill: F) -> Result<
 where
     F: FnOnce(&mut FileWriter<'_>) -> Result<()>,
 {
+    save_with_durability(path, header, Durability::Atomic, fill)
+}
+
+/// As [`save_with`], synced as `durability` says: the streaming
+/// [`NpyWriter`]-to-file path, durable in one call.
+///
+/// # Errors
+/// As [`save_with`].
+pub fn save_with_durability<F>(
+    path: impl AsRef<Path>,
+    header: &Header,
+    durability: Durability,
+    fill: F,
+) -> Result<()>
+where
+    F: FnOnce(&mut FileWriter<'_>) -> Result<()>,
+{
     let path = path.as_ref();
     let run = || -> Result<()> {
-        let mut out = AtomicFile::create(path)?;
+        let mut out = AtomicFile::create_with(path, durability)?;
         {
             let mut w = NpyWriter::new(BufWriter::new(out.file()?), header)?;
             fill(&mut w)?;
@@ -83,7 +113,7 @@ fn header_in_place(header: &Header, version: Version, len: u64) -> Option<Vec<u8
     Some(bytes)
 }
 
-/// An open `.npy` file with its header.
+/// An open, locked `.npy` file with its header.
 struct Opened {
     file: File,
     parsed: ParsedHeader,
@@ -91,8 +121,12 @@ struct Opened {
     available: u64,
 }
 
+/// Opens the `.npy` at `path` for an in-place change, holding an exclusive
+/// `flock` on it until the returned value is dropped
+/// ([`crate::atomic::open_locked`]: the file must be a writable regular
+/// file; a symlink is followed).
 fn open_rw(path: &Path) -> Result<Opened> {
-    let file = OpenOptions::new().read(true).write(true).open(path)?;
+    let file = crate::atomic::open_locked(path)?;
     let parsed = Header::read_from(BufReader::new(&file), &ParseOptions::default())?;
     if parsed.header.dtype.has_object() {
         return Err(Error::new(ErrorKind::ObjectDtype).at(parsed.data_offset));
@@ -121,12 +155,13 @@ impl Opened {
 
     /// Rewrites the file atomically with NumPy's standard header for
     /// `header`, the first `keep` payload bytes, then what `fill` writes
-    /// after them.
+    /// after them. The lock on the old file is held until the rename.
     fn rewrite(
         &mut self,
         path: &Path,
         header: &Header,
         keep: u64,
+        durability: Durability,
         fill: &mut FillRows<'_>,
     ) -> Result<()> {
         let head = header
@@ -134,7 +169,7 @@ impl Opened {
             .or_else(|_| header.to_bytes(None))?;
         self.file.seek(SeekFrom::Start(self.parsed.data_offset))?;
         let src = &mut self.file;
-        crate::atomic::write_atomic(path, |dst| {
+        crate::atomic::write_atomic_with(path, durability, |dst| {
             dst.write_all(&head)?;
             let copied = std::io::copy(&mut src.take(keep), dst)?;
             if copied != keep {
@@ -153,14 +188,17 @@ impl Opened {
 /// Appends `data` (in the file's storage order) along the growth axis: axis
 /// 0 in C order, the last axis in Fortran order. Returns the new header.
 ///
-/// In place when the header has room (NumPy leaves it): the data is written
-/// and synced first and the header last, so a crash leaves a valid file with
-/// the old shape (NumPy ignores the extra bytes; [`recover`] adopts or drops
-/// them). Without room the file is rewritten atomically instead.
+/// The file is locked (`flock`) for the whole append, so concurrent
+/// appenders wait for each other. In place when the header has room (NumPy
+/// leaves it): the data is written and synced first and the header last,
+/// so a crash leaves a valid file with the old shape (NumPy ignores the
+/// extra bytes; [`recover`] drops them). Without room the file is
+/// rewritten atomically and durably instead.
 ///
 /// # Errors
 /// `DtypeMismatch`, `NotWholeRows`, `PayloadSize` (use [`recover`] first),
-/// `Unsupported` for 0-d arrays, any header error, `Io`.
+/// `Unsupported` for 0-d arrays, `DimTooLarge` past 2**63-1 rows, any
+/// header error, `Io`.
 ///
 /// # Examples
 /// ```
@@ -173,92 +211,136 @@ impl Opened {
 /// ```
 pub fn append<T: Element>(path: impl AsRef<Path>, data: &[T]) -> Result<Header> {
     let path = path.as_ref();
-    let (old, data_offset) = {
-        let f = open_rw(path).map_err(|e| e.in_path(path))?;
-        (f.parsed.header, f.parsed.data_offset)
-    };
-    let swap = element_fit::<T>(&old.dtype).map_err(|e| e.at(data_offset).in_path(path))?;
-    let axis = growth_axis(&old).map_err(|e| e.in_path(path))?;
-    let row = row_len(&old, axis).map_err(|e| e.in_path(path))?;
-    let n = data.len() as u64;
-    let rows = match row {
-        0 => (n == 0).then_some(0),
-        r => n.is_multiple_of(r).then_some(n / r),
-    }
-    .ok_or_else(|| {
-        Error::new(ErrorKind::NotWholeRows {
+    let target = open_append(path)?;
+    let run = || -> Result<Header> {
+        let old = target.header();
+        let swap = element_fit::<T>(&old.dtype).map_err(|e| e.at(target.data_offset()))?;
+        let axis = growth_axis(old)?;
+        let row = row_len(old, axis)?;
+        let n = data.len() as u64;
+        let rows = match row {
+            0 => (n == 0).then_some(0),
+            r => n.is_multiple_of(r).then_some(n / r),
+        }
+        .ok_or(ErrorKind::NotWholeRows {
             elements: n,
             row_len: row,
+        })?;
+        let mut bytes = Vec::new();
+        bytes
+            .try_reserve_exact(std::mem::size_of_val(data))
+            .map_err(|_| ErrorKind::Overflow { what: "rows" })?;
+        encode(data, swap, &mut bytes);
+        target.append(rows, Durability::Durable, &mut |file, at| {
+            Ok(file.write_all_at(&bytes, at)?)
         })
-        .in_path(path)
-    })?;
-    let mut bytes = Vec::with_capacity(std::mem::size_of_val(data));
-    encode(data, swap, &mut bytes);
-    append_rows(path, &old, rows, &mut |file, at| {
-        Ok(file.write_all_at(&bytes, at)?)
-    })
+    };
+    run().map_err(|e| e.in_path(path))
 }
 
 /// Writes appended rows into `file` starting at byte `at`.
 pub(crate) type FillRows<'a> = dyn FnMut(&File, u64) -> Result<()> + 'a;
 
-/// The one append mechanism: grows the file at `path`, whose header must
-/// still be `expected`, by `rows` rows along the growth axis, with `fill`
-/// writing their bytes (`rows * row bytes`, in the file's storage order and
-/// dtype) at a file offset it is given. In place when the header has room —
-/// data written and synced first, header last — else an atomic rewrite.
+/// A `.npy` file opened for appending: locked (`flock`) until dropped or
+/// appended to, and checked to hold exactly its header and payload. The
+/// caller reads [`AppendTarget::header`] under the lock, checks its
+/// sources against it, then calls [`AppendTarget::append`]: no other
+/// appender can change the file in between.
+pub(crate) struct AppendTarget<'p> {
+    path: &'p Path,
+    f: Opened,
+}
+
+/// Opens `path` for [`AppendTarget::append`], waiting for other appenders.
 ///
 /// # Errors
 /// `PayloadSize` when the file is not exactly header plus payload (use
-/// [`recover`]), `Unsupported` for 0-d arrays or a header that changed,
-/// `Overflow`, what `fill` returns, `Io`; each names the path.
-pub(crate) fn append_rows(
-    path: &Path,
-    expected: &Header,
-    rows: u64,
-    fill: &mut FillRows<'_>,
-) -> Result<Header> {
-    let mut run = || -> Result<Header> {
-        let mut f = open_rw(path)?;
+/// [`recover`]), `Unsupported` for 0-d arrays, header errors, `Io`
+/// (including a non-regular or read-only file); each names the path.
+pub(crate) fn open_append(path: &Path) -> Result<AppendTarget<'_>> {
+    let run = || -> Result<Opened> {
+        let f = open_rw(path)?;
         f.check_exact()?;
-        let old = f.parsed.header.clone();
-        if &old != expected {
-            return Err(ErrorKind::Unsupported("the file changed while appending".into()).into());
-        }
-        let axis = growth_axis(&old)?;
-        let mut new = old.clone();
-        if let Some(d) = new.shape.get_mut(axis) {
-            *d = d
-                .checked_add(rows)
-                .ok_or(ErrorKind::Overflow { what: "shape" })?;
-        }
-        new.payload_len()?;
-        match header_in_place(&new, f.parsed.version, f.parsed.data_offset) {
-            Some(head) => {
-                let end = f.parsed.data_offset + f.payload_len;
-                if let Err(e) = fill(&f.file, end) {
-                    // Drop the partial rows: the file is again exactly
-                    // header plus payload, as NumPy and npymap expect.
-                    let _ = f.file.set_len(end);
-                    return Err(e);
-                }
-                f.file.sync_data()?;
-                f.file.write_all_at(&head, 0)?;
-                f.file.sync_data()?;
-            }
-            None => {
-                let keep = f.payload_len;
-                f.rewrite(path, &new, keep, fill)?;
-            }
-        }
-        Ok(new)
+        growth_axis(&f.parsed.header)?;
+        Ok(f)
     };
-    run().map_err(|e| e.in_path(path))
+    let f = run().map_err(|e| e.in_path(path))?;
+    Ok(AppendTarget { path, f })
+}
+
+impl AppendTarget<'_> {
+    /// The file's header, read under the lock.
+    pub(crate) fn header(&self) -> &Header {
+        &self.f.parsed.header
+    }
+
+    /// Where the payload starts.
+    pub(crate) fn data_offset(&self) -> u64 {
+        self.f.parsed.data_offset
+    }
+
+    /// The one append mechanism: grows the file by `rows` rows along the
+    /// growth axis, with `fill` writing their bytes (`rows * row bytes`, in
+    /// the file's storage order and dtype) at a file offset it is given. In
+    /// place when the header has room — data written first, header last,
+    /// each synced unless `durability` is [`Durability::Atomic`] — else an
+    /// atomic rewrite synced as `durability` says for an existing file.
+    ///
+    /// # Errors
+    /// `DimTooLarge` / `Overflow` when the new shape leaves the limits of
+    /// `spec/limits.md` (checked before anything is written), what `fill`
+    /// returns, `Io`; each names the path.
+    pub(crate) fn append(
+        mut self,
+        rows: u64,
+        durability: Durability,
+        fill: &mut FillRows<'_>,
+    ) -> Result<Header> {
+        let path = self.path;
+        let f = &mut self.f;
+        let mut run = || -> Result<Header> {
+            let old = f.parsed.header.clone();
+            let axis = growth_axis(&old)?;
+            let mut new = old.clone();
+            if let Some(d) = new.shape.get_mut(axis) {
+                *d = d
+                    .checked_add(rows)
+                    .ok_or(ErrorKind::Overflow { what: "shape" })?;
+            }
+            new.payload_len()?;
+            let sync = durability.syncs(true);
+            match header_in_place(&new, f.parsed.version, f.parsed.data_offset) {
+                Some(head) => {
+                    let end = f.parsed.data_offset + f.payload_len;
+                    if let Err(e) = fill(&f.file, end) {
+                        // Drop the partial rows: the file is again exactly
+                        // header plus payload, as NumPy and npymap expect.
+                        let _ = f.file.set_len(end);
+                        return Err(e);
+                    }
+                    if sync {
+                        f.file.sync_data()?;
+                    }
+                    f.file.write_all_at(&head, 0)?;
+                    if sync {
+                        f.file.sync_data()?;
+                    }
+                }
+                None => {
+                    let keep = f.payload_len;
+                    f.rewrite(path, &new, keep, durability, fill)?;
+                }
+            }
+            Ok(new)
+        };
+        run().map_err(|e| e.in_path(path))
+    }
 }
 
 /// Makes sure the file's header has room for the growth axis to reach any
-/// length (as NumPy's writer leaves), rewriting it atomically with NumPy's
-/// standard header when it has not. Returns whether the file was rewritten.
+/// length (as NumPy's writer leaves), rewriting it atomically (and
+/// durably) with NumPy's standard header when it has not. Returns whether
+/// the file was rewritten.
 ///
 /// # Errors
 /// `PayloadSize`, `Unsupported` for 0-d arrays, any header error, `Io`.
@@ -275,7 +357,7 @@ pub fn make_appendable(path: impl AsRef<Path>) -> Result<bool> {
             return Ok(false);
         }
         let keep = f.payload_len;
-        f.rewrite(path, &header, keep, &mut |_, _| Ok(()))?;
+        f.rewrite(path, &header, keep, Durability::Durable, &mut |_, _| Ok(()))?;
         Ok(true)
     };
     run().map_err(|e| e.in_path(path))
@@ -288,17 +370,40 @@ pub struct Recovered {
     pub rows_before: u64,
     /// Rows the file now holds.
     pub rows_after: u64,
-    /// Bytes of partial rows cut off the end.
+    /// Bytes cut off the end: partial rows of a short file, or everything
+    /// past the payload of a long one.
     pub bytes_dropped: u64,
+    /// The header after the repair.
+    pub header: Header,
 }
 
-/// Repairs a file whose payload does not match its header (cut short, or
-/// longer after an interrupted append): truncates to the last whole row
-/// along the growth axis and sets the header's shape to match.
+/// Repairs a file whose payload does not match its header, under the
+/// append lock, durably:
+///
+/// - **longer** than its header says (an append interrupted after writing
+///   rows, before writing the header): the header is the commit record, so
+///   the extra bytes are dropped and the shape stays the one NumPy already
+///   sees. The extra bytes are never adopted as rows: they may be rows
+///   written out of order or never synced;
+/// - **shorter** (a cut copy): truncated to the last whole row along the
+///   growth axis, and the header's shape set to match.
+///
+/// A healthy file is left untouched.
 ///
 /// # Errors
 /// `Unsupported` for 0-d arrays, any header error, `Io`.
 pub fn recover(path: impl AsRef<Path>) -> Result<Recovered> {
+    recover_with_durability(path, Durability::Durable)
+}
+
+/// As [`recover`], synced as `durability` says.
+///
+/// # Errors
+/// As [`recover`].
+pub fn recover_with_durability(
+    path: impl AsRef<Path>,
+    durability: Durability,
+) -> Result<Recovered> {
     let path = path.as_ref();
     let run = || -> Result<Recovered> {
         let mut f = open_rw(path)?;
@@ -308,8 +413,16 @@ pub fn recover(path: impl AsRef<Path>) -> Result<Recovered> {
             .checked_mul(old.dtype.itemsize() as u64)
             .ok_or(ErrorKind::Overflow { what: "row size" })?;
         let rows_before = old.shape.get(axis).copied().unwrap_or(0);
-        let rows_after = f.available.checked_div(row_bytes).unwrap_or(rows_before);
-        let keep = rows_after.saturating_mul(row_bytes);
+        let rows_after = if f.available >= f.payload_len {
+            rows_before
+        } else {
+            f.available.checked_div(row_bytes).unwrap_or(rows_before)
+        };
+        let keep = if f.available >= f.payload_len {
+            f.payload_len
+        } else {
+            rows_after.saturating_mul(row_bytes)
+        };
         let mut new = old.clone();
         if let Some(d) = new.shape.get_mut(axis) {
             *d = rows_after;
@@ -318,18 +431,22 @@ pub fn recover(path: impl AsRef<Path>) -> Result<Recovered> {
             rows_before,
             rows_after,
             bytes_dropped: f.available - keep.min(f.available),
+            header: new.clone(),
         };
         if new == old && keep == f.available {
             return Ok(done);
         }
+        let sync = durability.syncs(true);
         match header_in_place(&new, f.parsed.version, f.parsed.data_offset) {
             Some(head) => {
                 f.file.set_len(f.parsed.data_offset + keep)?;
                 f.file.seek(SeekFrom::Start(0))?;
                 f.file.write_all(&head)?;
-                f.file.sync_all()?;
+                if sync {
+                    f.file.sync_all()?;
+                }
             }
-            None => f.rewrite(path, &new, keep, &mut |_, _| Ok(()))?,
+            None => f.rewrite(path, &new, keep, durability, &mut |_, _| Ok(()))?,
         }
         Ok(done)
     };
@@ -346,12 +463,13 @@ mod append_failure_tests {
         let path = dir.path().join("a.npy");
         std::fs::copy("testdata/npy/c_2x3.npy", &path).unwrap();
         let before = std::fs::read(&path).unwrap();
-        let header = Header::parse(&before).unwrap().header;
-        let err = append_rows(&path, &header, 1, &mut |file, at| {
-            file.write_all_at(&[1, 2, 3, 4, 5], at)?;
-            Err(ErrorKind::Unsupported("simulated failure mid-append".into()).into())
-        })
-        .unwrap_err();
+        let target = open_append(&path).unwrap();
+        let err = target
+            .append(1, Durability::Durable, &mut |file, at| {
+                file.write_all_at(&[1, 2, 3, 4, 5], at)?;
+                Err(ErrorKind::Unsupported("simulated failure mid-append".into()).into())
+            })
+            .unwrap_err();
         assert!(err.to_string().contains("simulated failure"), "{err}");
         assert_eq!(std::fs::read(&path).unwrap(), before);
     }

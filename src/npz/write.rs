@@ -11,7 +11,7 @@ use zip::{CompressionMethod, ZipWriter};
 
 use super::read::zip_error;
 use super::{Compression, check_name};
-use crate::atomic::AtomicFile;
+use crate::atomic::{AtomicFile, Durability};
 use crate::error::{Error, ErrorKind, Result, snippet};
 use crate::header::{ARRAY_ALIGN, Header, Version};
 
@@ -119,12 +119,24 @@ impl<W: Sink> std::fmt::Debug for NpzWriter<W> {
 impl NpzWriter<AtomicFile> {
     /// Starts an archive that [`NpzWriter::finish`] renames into `path`;
     /// nothing appears at `path` before that, and a writer dropped
-    /// unfinished leaves nothing behind.
+    /// unfinished leaves nothing behind. Synced as
+    /// [`Durability::DurableWhenReplacing`]: an archive that replaces an
+    /// existing file is synced before the rename (and its directory after
+    /// it), a brand-new one is not (see [`NpzWriter::create_with`]).
     ///
     /// # Errors
-    /// `Io`, naming the path.
+    /// `Io`, naming the path: as [`AtomicFile::create_with`] (a device,
+    /// FIFO, socket, directory or read-only file is refused).
     pub fn create(path: impl AsRef<Path>) -> Result<Self> {
-        Ok(NpzWriter::new(AtomicFile::create(path)?))
+        NpzWriter::create_with(path, Durability::DurableWhenReplacing)
+    }
+
+    /// As [`NpzWriter::create`], synced as `durability` says.
+    ///
+    /// # Errors
+    /// As [`NpzWriter::create`].
+    pub fn create_with(path: impl AsRef<Path>, durability: Durability) -> Result<Self> {
+        Ok(NpzWriter::new(AtomicFile::create_with(path, durability)?))
     }
 }
 
