@@ -12,6 +12,7 @@ mod pack;
 mod raw;
 mod show;
 mod stats;
+mod stdout;
 mod unpack;
 
 use std::io::Write;
@@ -233,6 +234,8 @@ pub(crate) fn main() -> ExitCode {
         npymap::atomic::remove_pending();
         std::process::exit(130);
     });
+    // A mapped input truncated by another process: an error, not a signal.
+    input::install_sigbus_handler();
     let result = match cli.command {
         Command::Info { path, json } => info::run(&path, json),
         Command::Convert {
