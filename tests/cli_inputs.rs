@@ -223,6 +223,36 @@ fn cmp_names_the_input_that_shrank() {
     }
 }
 
+/// `to-raw` and `from-raw` copy with ordinary reads: an input that shrinks
+/// under them is the same error, naming the input (from-raw named OUT).
+#[test]
+fn to_raw_and_from_raw_of_an_input_truncated_midway_name_it() {
+    for cmd in ["to-raw", "from-raw"] {
+        let dir = tmpdir();
+        let input = dir.path().join("big.npy");
+        let out = dir.path().join("out.bin");
+        let off = sparse_npy(&input, "268435456");
+        let p = Path::new;
+        let mut args: Vec<&Path> = vec![p(cmd), &input, &out];
+        if cmd == "from-raw" {
+            args.extend([p("--dtype"), p("u1")]);
+        }
+        let mut child = spawn(&args);
+        wait_until(&mut child, "the temp file appears", || {
+            has_temp_file(dir.path())
+        });
+        shrink(&input, off + 4096);
+        let res = finish(child);
+        assert_shrank(&res, &input, cmd);
+        assert!(res.stdout.is_empty(), "{cmd}: no flags printed");
+        assert_eq!(
+            listing(dir.path()),
+            ["big.npy"],
+            "{cmd}: no temp file, no OUT"
+        );
+    }
+}
+
 // ---- §3: non-regular inputs ----
 
 fn small_npy(dir: &Path) -> PathBuf {
