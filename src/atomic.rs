@@ -27,7 +27,7 @@ use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use crate::error::{Error, Result};
 
@@ -249,6 +249,28 @@ pub struct AtomicFile {
 /// being killed can remove them ([`remove_pending`]).
 static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
+/// Told of every path added to or removed from [`PENDING`], under its
+/// lock (see [`observe_pending`]).
+static OBSERVER: OnceLock<(PathHook, PathHook)> = OnceLock::new();
+
+/// A function told of one pending path (see [`observe_pending`]).
+type PathHook = fn(&Path);
+
+/// Has `added` called with every pending temporary path now and with each
+/// one registered later, and `removed` with each one unregistered, in order
+/// (under the registry's lock), so that the caller can keep a copy that a
+/// handler which must not take locks can read: the CLI's `SIGBUS` handler
+/// removes temporary files with `unlink(2)` alone. One observer per
+/// process; `false` if one was already set.
+pub fn observe_pending(added: PathHook, removed: PathHook) -> bool {
+    let v = PENDING.lock().unwrap_or_else(|p| p.into_inner());
+    let set = OBSERVER.set((added, removed)).is_ok();
+    if set {
+        v.iter().for_each(|p| added(p));
+    }
+    set
+}
+
 /// Registration of one temporary file in [`PENDING`], undone on drop.
 struct Pending(PathBuf);
 
@@ -256,6 +278,9 @@ impl Pending {
     fn new(path: &Path) -> Pending {
         if let Ok(mut v) = PENDING.lock() {
             v.push(path.to_path_buf());
+            if let Some((added, _)) = OBSERVER.get() {
+                added(path);
+            }
         }
         Pending(path.to_path_buf())
     }
@@ -267,6 +292,9 @@ impl Drop for Pending {
             && let Some(i) = v.iter().position(|p| *p == self.0)
         {
             v.swap_remove(i);
+            if let Some((_, removed)) = OBSERVER.get() {
+                removed(&self.0);
+            }
         }
     }
 }

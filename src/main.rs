@@ -1,5 +1,5 @@
 //! The `npymap` command: argument parsing lives in `cli`, the work in the library.
-#![deny(unsafe_code)] // one audited exception: cli::input::open
+#![deny(unsafe_code)] // one audited exception: the module cli::input
 #![cfg_attr(
     not(test),
     warn(

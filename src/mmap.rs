@@ -326,24 +326,39 @@ impl NpyMap {
     pub unsafe fn open(path: impl AsRef<Path>) -> Result<NpyMap> {
         let path = path.as_ref();
         let run = || -> Result<NpyMap> {
-            // The whole file is mapped and the header parsed from the map:
-            // open, fstat, mmap — the same system calls as mapping a raw
-            // file, so opening costs what the floor costs.
             let file = File::open(path)?;
-            let file_len = file.metadata()?.len();
-            let whole =
-                usize::try_from(file_len).map_err(|_| ErrorKind::Overflow { what: "file size" })?;
-            // SAFETY: forwarded to our caller (see `# Safety`); the range is
-            // the file's own length.
-            let map = unsafe { map_ro(&file, 0, whole)? };
-            let parsed = Header::parse(map.as_deref().unwrap_or_default())?;
-            let meta = Meta::checked(parsed, file_len)?;
-            let start = usize::try_from(meta.data_offset).map_err(|_| ErrorKind::Overflow {
-                what: "data offset",
-            })?;
-            Ok(NpyMap { meta, map, start })
+            // SAFETY: forwarded to our caller (see `# Safety`).
+            unsafe { NpyMap::from_file(&file) }
         };
         run().map_err(|e| e.in_path(path))
+    }
+
+    /// Maps the `.npy` file open as `file` read-only: [`NpyMap::open`] for
+    /// a file the caller has already opened (and checked), so that the map
+    /// is of that very file even if its path is replaced meanwhile. The map
+    /// does not need `file` to stay open.
+    ///
+    /// # Errors
+    /// As [`NpyMap::open`], without the path.
+    ///
+    /// # Safety
+    /// As [`NpyMap::open`].
+    pub unsafe fn from_file(file: &File) -> Result<NpyMap> {
+        // The whole file is mapped and the header parsed from the map:
+        // fstat, mmap — the same system calls as mapping a raw file, so
+        // opening costs what the floor costs.
+        let file_len = file.metadata()?.len();
+        let whole =
+            usize::try_from(file_len).map_err(|_| ErrorKind::Overflow { what: "file size" })?;
+        // SAFETY: forwarded to our caller (see `# Safety`); the range is
+        // the file's own length.
+        let map = unsafe { map_ro(file, 0, whole)? };
+        let parsed = Header::parse(map.as_deref().unwrap_or_default())?;
+        let meta = Meta::checked(parsed, file_len)?;
+        let start = usize::try_from(meta.data_offset).map_err(|_| ErrorKind::Overflow {
+            what: "data offset",
+        })?;
+        Ok(NpyMap { meta, map, start })
     }
 
     /// Maps a headerless raw file read-only, as `np.memmap(mode='r')`.

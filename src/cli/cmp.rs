@@ -1,6 +1,5 @@
 //! `npymap cmp A B`: exit 0 when equal, 1 when different, 2 on error.
 
-use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -30,6 +29,6 @@ pub(crate) fn run(a: &Path, b: &Path) -> CmdResult {
             format!("first difference at index {}: {a} vs {b}", tuple(&index))
         }
     };
-    let _ = writeln!(std::io::stdout(), "{line}");
+    super::stdout::print(&format!("{line}\n"))?;
     Ok(ExitCode::from(1))
 }

@@ -1,12 +1,12 @@
 //! `npymap info PATH [--json]`.
 
-use std::io::Write;
+use std::io::BufReader;
 use std::path::Path;
 use std::process::ExitCode;
 
 use npymap::npy::{self, Format};
 use npymap::npz::{Member, NpzReader};
-use npymap::{Dtype, ParsedHeader};
+use npymap::{Dtype, ParseOptions, ParsedHeader};
 use serde_json::{Value, json};
 
 use super::{CliError, CmdResult, with_path};
@@ -101,9 +101,12 @@ pub(crate) fn npy_text(p: &ParsedHeader, indent: &str) -> String {
 }
 
 pub(crate) fn run(path: &Path, json: bool) -> CmdResult {
-    match npy::detect_file(path).map_err(with_path(path))? {
+    // Opened once (a regular file only, never blocking on a FIFO): the
+    // format and the header come from the same file.
+    let file = npy::open_input(path).map_err(with_path(path))?;
+    match npy::detect_open(&file).map_err(with_path(path))? {
         Format::Npy => {
-            let p = npy::inspect(path).map_err(with_path(path))?;
+            let p = npy::inspect_open(&file, &ParseOptions::default()).map_err(with_path(path))?;
             let out = if json {
                 let v = npy_json(&p, &[("format", "npy".into())]);
                 let mut s = serde_json::to_string(&v).map_err(|e| CliError(e.to_string()))?;
@@ -112,11 +115,11 @@ pub(crate) fn run(path: &Path, json: bool) -> CmdResult {
             } else {
                 format!("{}: npy\n{}", path.display(), npy_text(&p, "  "))
             };
-            let _ = std::io::stdout().write_all(out.as_bytes());
+            super::stdout::print(&out)?;
             Ok(ExitCode::SUCCESS)
         }
         Format::Npz => {
-            let npz = NpzReader::open(path).map_err(with_path(path))?;
+            let npz = NpzReader::new(BufReader::new(file)).map_err(with_path(path))?;
             let out = if json {
                 let mut s = serde_json::to_string(&npz_json(npz.members()))
                     .map_err(|e| CliError(e.to_string()))?;
@@ -125,7 +128,7 @@ pub(crate) fn run(path: &Path, json: bool) -> CmdResult {
             } else {
                 npz_text(path, npz.members())
             };
-            let _ = std::io::stdout().write_all(out.as_bytes());
+            super::stdout::print(&out)?;
             Ok(ExitCode::SUCCESS)
         }
     }

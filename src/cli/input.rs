@@ -2,13 +2,26 @@
 //! for streaming passes (whose pages the commands release as they go) plus
 //! the open file for random-access reads with `pread`, so neither keeps
 //! more than a window of the input resident.
+//!
+//! Also the `SIGBUS` handler ([`install_sigbus_handler`]): a mapped input
+//! that another process truncates faults when a lost page is touched; the
+//! handler turns that into the error `PATH: changed while it was being read
+//! (it shrank)`, exit 2, after removing this run's temporary files. The
+//! `pread` side reports a short read with the same message.
+//!
+//! The binary's only `unsafe` code lives here (see spec/safety.md §4).
+#![allow(unsafe_code)]
 
+use std::ffi::CString;
 use std::fs::File;
 use std::io::IsTerminal;
 use std::ops::Range;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -23,7 +36,10 @@ use super::{CliError, with_path};
 pub(crate) struct Input {
     map: NpyMap,
     file: File,
+    path: PathBuf,
     progress: Option<ProgressBar>,
+    /// This input's entry in [`INPUTS`], cleared on drop.
+    slot: Option<&'static Slot<MappedInput>>,
 }
 
 /// Payloads smaller than this finish too fast for a progress bar.
@@ -38,27 +54,55 @@ pub(crate) fn enable_progress(on: bool) {
     PROGRESS.store(on && std::io::stderr().is_terminal(), Ordering::Relaxed);
 }
 
+/// What a short read or a fault in a mapped input says.
+const SHRANK: &str = "changed while it was being read (it shrank)";
+
+/// The error for an input whose file got shorter than its header implies.
+fn shrank(path: &Path) -> Error {
+    Error::from(std::io::Error::new(
+        std::io::ErrorKind::UnexpectedEof,
+        SHRANK,
+    ))
+    .in_path(path)
+}
+
 /// Maps the `.npy` at `path` read-only; refuses object arrays (their
-/// payload is a pickle) and files whose size disagrees with the header.
-#[allow(unsafe_code)]
+/// payload is a pickle), files whose size disagrees with the header, and
+/// anything but a regular file (`npy::open_input`). The path is opened
+/// once: format detection, the map and `pread` all use that descriptor, so
+/// they read the same file even if the path is replaced meanwhile.
 pub(crate) fn open(path: &Path) -> Result<Input, CliError> {
-    if npymap::npy::detect_file(path).map_err(with_path(path))? == npymap::npy::Format::Npz {
+    let file = npymap::npy::open_input(path).map_err(with_path(path))?;
+    if npymap::npy::detect_open(&file).map_err(with_path(path))? == npymap::npy::Format::Npz {
         return Err(CliError(format!(
             "{}: expected an .npy file, found an .npz archive (extract members with `npymap unpack`)",
             path.display()
         )));
     }
-    let file = File::open(path).map_err(|e| with_path(path)(e.into()))?;
-    // SAFETY: NpyMap::open requires that nobody modifies or truncates the
-    // file while it is mapped. The CLI contract (spec/cli.md, "Inputs")
-    // makes that the user's promise for every input a command is given, as
-    // for any tool that maps its inputs. npymap itself never writes bytes it
-    // has mapped: outputs go to a temp file that is renamed into place, which
+    // SAFETY: NpyMap::from_file requires that nobody modifies or truncates
+    // the file while it is mapped. npymap itself never writes bytes it has
+    // mapped: outputs go to a temp file that is renamed into place, which
     // leaves a mapped input's inode intact even when IN == OUT, and an
     // in-place `append DST DST` writes only past the payload and the header,
-    // neither of which is inside the mapped payload slice.
-    let map = unsafe { NpyMap::open(path) }.map_err(with_path(path))?;
-    let len = map.view().payload().len() as u64;
+    // neither of which is inside the mapped payload slice. Another process
+    // may still truncate the file: touching a lost page then raises SIGBUS,
+    // which `on_sigbus` turns into an error for the range registered below
+    // (spec/cli.md §3.1). A file rewritten in place by another process can
+    // still give inconsistent results; that is the user's promise (§3.1).
+    let map = unsafe { NpyMap::from_file(&file) }.map_err(with_path(path))?;
+    let payload = map.view().payload();
+    let len = payload.len() as u64;
+    let slot = (!payload.is_empty()).then(|| {
+        let start = payload.as_ptr() as usize;
+        register_input(MappedInput {
+            start,
+            end: start.saturating_add(payload.len()),
+            fd: file.as_raw_fd(),
+            file_len: map.data_offset().saturating_add(len),
+            shrank: line(path, SHRANK),
+            unreadable: line(path, "could not be read (an I/O error in a mapped page)"),
+        })
+    });
     let progress = (PROGRESS.load(Ordering::Relaxed) && len >= PROGRESS_MIN_BYTES).then(|| {
         let bar = ProgressBar::new(len);
         bar.set_style(
@@ -74,8 +118,17 @@ pub(crate) fn open(path: &Path) -> Result<Input, CliError> {
     Ok(Input {
         map,
         file,
+        path: path.to_path_buf(),
         progress,
+        slot,
     })
+}
+
+/// The whole stderr line of an error about `path`.
+fn line(path: &Path, message: &str) -> Box<[u8]> {
+    format!("npymap: error: {}: {message}\n", path.display())
+        .into_bytes()
+        .into_boxed_slice()
 }
 
 impl Input {
@@ -88,6 +141,12 @@ impl Input {
 
 impl Drop for Input {
     fn drop(&mut self) {
+        // Before the map goes (the fields drop after this), so that no
+        // entry outlives its range.
+        if let Some(slot) = self.slot.take() {
+            let _guard = INPUTS_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+            slot.clear();
+        }
         if let Some(bar) = &self.progress {
             bar.finish_and_clear();
         }
@@ -117,9 +176,14 @@ impl Payload for Input {
                 available: len,
             }));
         }
+        // A short read: the file is shorter than when it was opened (its
+        // length was checked against the header then).
         self.file
             .read_exact_at(buf, self.map.data_offset() + offset)
-            .map_err(Error::from)?;
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => shrank(&self.path),
+                _ => Error::from(e).in_path(&self.path),
+            })?;
         self.advance(buf.len());
         Ok(())
     }
@@ -136,4 +200,235 @@ impl Payload for Input {
 /// The header of an opened input.
 pub(crate) fn header(input: &Input) -> &Header {
     input.map.header()
+}
+
+// ---- SIGBUS ----
+//
+// A SIGBUS handler runs on the faulting thread, in the middle of whatever
+// it was doing, so it may only use async-signal-safe calls (no locks, no
+// allocation): it reads two lock-free lists built ahead of time — this
+// run's pending temp files as C strings, and each mapped payload range with
+// its pre-formatted error line — and uses `unlink`, `fstat`, `write` and
+// `_exit` only.
+
+/// One entry of a [`SlotList`]: an item, or null when free. Slots are never
+/// freed (a list only grows to the most entries alive at once), so the
+/// handler can walk them at any time.
+struct Slot<T> {
+    item: AtomicPtr<T>,
+    next: AtomicPtr<Slot<T>>,
+}
+
+/// A lock-free list readable from a signal handler. Changes (`insert`,
+/// `Slot::clear`) must be serialised by the caller (a lock); reads
+/// (`for_each`) may happen at any time, on any thread, inside a handler.
+struct SlotList<T> {
+    head: AtomicPtr<Slot<T>>,
+}
+
+/// How many signal handlers are reading a [`SlotList`]. An item taken out
+/// of a list is freed only when this is 0 (else leaked): a handler that
+/// counted itself before loading an item pointer is seen here by whoever
+/// takes that item out after it (all operations are `SeqCst`). Handlers
+/// here end the process, so a leak happens only in a dying process.
+static READERS: AtomicUsize = AtomicUsize::new(0);
+
+impl<T> SlotList<T> {
+    const fn new() -> Self {
+        SlotList {
+            head: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+
+    /// Puts `item` in a free slot (or a new one) and returns the slot.
+    fn insert(&self, item: T) -> &'static Slot<T> {
+        let raw = Box::into_raw(Box::new(item));
+        let mut p = self.head.load(Ordering::SeqCst);
+        while !p.is_null() {
+            // SAFETY: slots are leaked boxes, never freed, so any pointer
+            // in the list stays valid for the life of the process.
+            let slot: &'static Slot<T> = unsafe { &*p };
+            if slot
+                .item
+                .compare_exchange(
+                    std::ptr::null_mut(),
+                    raw,
+                    Ordering::SeqCst,
+                    Ordering::SeqCst,
+                )
+                .is_ok()
+            {
+                return slot;
+            }
+            p = slot.next.load(Ordering::SeqCst);
+        }
+        let slot: &'static Slot<T> = Box::leak(Box::new(Slot {
+            item: AtomicPtr::new(raw),
+            next: AtomicPtr::new(self.head.load(Ordering::SeqCst)),
+        }));
+        // Fully built before it is published; inserts are serialised by
+        // the caller, so the head read above is still the head.
+        self.head
+            .store(std::ptr::from_ref(slot).cast_mut(), Ordering::SeqCst);
+        slot
+    }
+
+    /// Calls `f` on every item in the list. Signal-safe: no lock, no
+    /// allocation. Frees nothing, so items stay valid while `READERS` is
+    /// non-zero (the caller's duty to count itself, see [`READERS`]).
+    fn for_each(&self, mut f: impl FnMut(&T)) {
+        let mut p = self.head.load(Ordering::SeqCst);
+        while !p.is_null() {
+            // SAFETY: slots are never freed (see `insert`).
+            let slot = unsafe { &*p };
+            let item = slot.item.load(Ordering::SeqCst);
+            if !item.is_null() {
+                // SAFETY: a non-null item is a live `Box<T>`: `clear`
+                // frees one only if no reader counted itself before this
+                // load (see `READERS`).
+                f(unsafe { &*item });
+            }
+            p = slot.next.load(Ordering::SeqCst);
+        }
+    }
+}
+
+impl<T> Slot<T> {
+    /// Takes the item out and frees it unless a handler may be reading it.
+    fn clear(&self) {
+        let old = self.item.swap(std::ptr::null_mut(), Ordering::SeqCst);
+        if !old.is_null() && READERS.load(Ordering::SeqCst) == 0 {
+            // SAFETY: `old` came from `Box::into_raw` in `insert` and was
+            // taken out of the list by the swap, so no one else frees it;
+            // no handler read it (READERS was 0 after the swap).
+            drop(unsafe { Box::from_raw(old) });
+        }
+    }
+
+    /// The item, for the serialised (locked) side only.
+    fn get(&self) -> Option<&T> {
+        let p = self.item.load(Ordering::SeqCst);
+        // SAFETY: only called under the lock that serialises `clear`, so a
+        // non-null item is not freed while borrowed here.
+        (!p.is_null()).then(|| unsafe { &*p })
+    }
+}
+
+/// A mapped payload range and what to print if a page of it faults.
+struct MappedInput {
+    start: usize,
+    end: usize,
+    /// The mapped file's descriptor (kept open by the `Input` while this
+    /// entry exists), to tell a shrunk file from an I/O error.
+    fd: libc::c_int,
+    /// The file's length when it was mapped.
+    file_len: u64,
+    shrank: Box<[u8]>,
+    unreadable: Box<[u8]>,
+}
+
+/// The payload ranges of the inputs open now.
+static INPUTS: SlotList<MappedInput> = SlotList::new();
+/// Serialises changes to [`INPUTS`].
+static INPUTS_LOCK: Mutex<()> = Mutex::new(());
+
+fn register_input(m: MappedInput) -> &'static Slot<MappedInput> {
+    let _guard = INPUTS_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    INPUTS.insert(m)
+}
+
+/// This run's pending temp files as C strings, mirroring
+/// `npymap::atomic`'s registry (changes arrive under its lock, which
+/// serialises them).
+static TEMPS: SlotList<CString> = SlotList::new();
+
+fn temp_added(path: &Path) {
+    if let Ok(c) = CString::new(path.as_os_str().as_bytes()) {
+        TEMPS.insert(c);
+    }
+}
+
+fn temp_removed(path: &Path) {
+    let bytes = path.as_os_str().as_bytes();
+    let mut p = TEMPS.head.load(Ordering::SeqCst);
+    while !p.is_null() {
+        // SAFETY: slots are never freed (see `SlotList::insert`).
+        let slot: &Slot<CString> = unsafe { &*p };
+        if slot.get().is_some_and(|c| c.as_bytes() == bytes) {
+            slot.clear();
+            return;
+        }
+        p = slot.next.load(Ordering::SeqCst);
+    }
+}
+
+/// Installs the `SIGBUS` handler: a fault in a mapped input's payload
+/// removes this run's temp files, prints `npymap: error: PATH: changed
+/// while it was being read (it shrank)` and exits 2. Any other `SIGBUS`
+/// removes the temp files and then takes the default action (the process
+/// dies of the signal). Call once, early in `main`.
+pub(crate) fn install_sigbus_handler() {
+    npymap::atomic::observe_pending(temp_added, temp_removed);
+    // SAFETY: a zeroed `sigaction` is a valid value (no flags, empty mask,
+    // null handler) that is filled in below before use.
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    let handler: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) = on_sigbus;
+    action.sa_sigaction = handler as *const () as usize;
+    action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+    // SAFETY: `sa_mask` is a valid sigset_t owned by `action`; the handler
+    // is an `extern "C"` function with the SA_SIGINFO signature that only
+    // makes async-signal-safe calls. On failure the default action stays
+    // (the fault kills the process, as before).
+    unsafe {
+        libc::sigemptyset(&raw mut action.sa_mask);
+        libc::sigaction(libc::SIGBUS, &raw const action, std::ptr::null_mut());
+    }
+}
+
+/// Writes all of `bytes` to stderr with `write(2)` (signal-safe).
+fn write_stderr(bytes: &[u8]) {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        // SAFETY: `rest` is a valid readable buffer of `rest.len()` bytes.
+        let n = unsafe { libc::write(libc::STDERR_FILENO, rest.as_ptr().cast(), rest.len()) };
+        match usize::try_from(n) {
+            Ok(n) if n > 0 => rest = rest.get(n..).unwrap_or_default(),
+            // EINTR: try again; anything else: give up, we are exiting.
+            _ if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) => {}
+            _ => return,
+        }
+    }
+}
+
+extern "C" fn on_sigbus(_sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    READERS.fetch_add(1, Ordering::SeqCst);
+    // SAFETY: with SA_SIGINFO the kernel passes a valid siginfo_t; for
+    // SIGBUS `si_addr` is the faulting address.
+    let addr = unsafe { (*info).si_addr() } as usize;
+    TEMPS.for_each(|c| {
+        // SAFETY: `c` is a live NUL-terminated C string (see `for_each`).
+        unsafe { libc::unlink(c.as_ptr()) };
+    });
+    INPUTS.for_each(|m| {
+        if (m.start..m.end).contains(&addr) {
+            // SAFETY: a zeroed `stat` is a valid value; `fstat` fills it.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            // SAFETY: `m.fd` is open (its `Input` is alive while `m` is
+            // listed) and `st` is a valid out-pointer.
+            let ok = unsafe { libc::fstat(m.fd, &raw mut st) } == 0;
+            let now = u64::try_from(st.st_size).unwrap_or(0);
+            write_stderr(if ok && now < m.file_len {
+                &m.shrank
+            } else {
+                &m.unreadable
+            });
+            // SAFETY: `_exit` is async-signal-safe and never returns.
+            unsafe { libc::_exit(2) };
+        }
+    });
+    // Not a fault in an input we mapped: die of the signal, as without
+    // this handler (returning re-runs the faulting access).
+    // SAFETY: resetting a signal to its default action is always valid.
+    unsafe { libc::signal(libc::SIGBUS, libc::SIG_DFL) };
+    READERS.fetch_sub(1, Ordering::SeqCst);
 }

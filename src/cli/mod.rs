@@ -13,6 +13,7 @@ mod raw;
 mod recover;
 mod show;
 mod stats;
+mod stdout;
 mod unpack;
 
 use std::io::Write;
@@ -257,6 +258,8 @@ pub(crate) fn main() -> ExitCode {
         npymap::atomic::remove_pending();
         std::process::exit(130);
     });
+    // A mapped input truncated by another process: an error, not a signal.
+    input::install_sigbus_handler();
     let result = match cli.command {
         Command::Info { path, json } => info::run(&path, json),
         Command::Convert {

@@ -1,16 +1,15 @@
 //! `npymap from-raw RAW OUT --dtype D [--shape S] [--order C|F] [--offset N]`
 //! and `npymap to-raw IN OUT`.
 
-use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use npymap::Dtype;
 use npymap::atomic::Durability;
-use npymap::convert::{RawSpec, from_raw, to_raw};
+use npymap::convert::{RawSpec, from_raw, to_raw_with};
+use npymap::{Dtype, Error, ErrorKind, Header};
 
 use super::args::shell_quote;
-use super::{CmdResult, with_path};
+use super::{CliError, CmdResult, with_path};
 
 pub(crate) fn run_from(
     raw: &Path,
@@ -32,7 +31,24 @@ fn dtype_arg(d: &Dtype) -> String {
 }
 
 pub(crate) fn run_to(input: &Path, out: &Path, durability: Durability) -> CmdResult {
-    let h = to_raw(input, out, durability).map_err(with_path(input))?;
+    // The flags are printed before OUT is renamed into place: when they
+    // cannot be printed, the command fails and OUT is left as it was.
+    let mut failed: Option<CliError> = None;
+    let written = to_raw_with(input, out, durability, |h| {
+        super::stdout::print(&flags_line(h)).map_err(|e| {
+            failed = Some(e);
+            Error::from(ErrorKind::Unsupported("writing to stdout".into()))
+        })
+    });
+    match (written, failed) {
+        (_, Some(e)) => Err(e),
+        (Err(e), None) => Err(with_path(input)(e)),
+        (Ok(_), None) => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// The from-raw flags that read the raw payload of `h` back.
+fn flags_line(h: &Header) -> String {
     let shape: Vec<String> = h.shape.iter().map(u64::to_string).collect();
     let mut line = format!(
         "--dtype {} --shape {}",
@@ -43,6 +59,5 @@ pub(crate) fn run_to(input: &Path, out: &Path, durability: Durability) -> CmdRes
         line.push_str(" --order F");
     }
     line.push('\n');
-    let _ = std::io::stdout().write_all(line.as_bytes());
-    Ok(ExitCode::SUCCESS)
+    line
 }

@@ -54,37 +54,79 @@ impl ByteSource for FileSource {
             }
         }
         self.position = None;
-        self.reader.read_exact(buf)?;
+        self.reader.read_exact(buf).map_err(|e| match e.kind() {
+            // The length was checked against the header at the start.
+            IoErrorKind::UnexpectedEof => Error::from(std::io::Error::new(
+                IoErrorKind::UnexpectedEof,
+                "changed while it was being read (it shrank)",
+            )),
+            _ => e.into(),
+        })?;
         self.position = offset.checked_add(buf.len() as u64);
         Ok(())
     }
 }
 
+/// A writer that remembers its first error, so that a failed write to
+/// stdout is told apart from a failed read of the input.
+struct Tracked<'a, W: Write> {
+    inner: &'a mut W,
+    failed: Option<std::io::Error>,
+}
+
+impl<W: Write> Tracked<'_, W> {
+    fn note(&mut self, e: std::io::Error) -> std::io::Error {
+        if self.failed.is_none() {
+            self.failed = Some(match e.raw_os_error() {
+                Some(code) => std::io::Error::from_raw_os_error(code),
+                None => std::io::Error::new(e.kind(), e.to_string()),
+            });
+        }
+        e
+    }
+}
+
+impl<W: Write> Write for Tracked<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf).map_err(|e| self.note(e))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush().map_err(|e| self.note(e))
+    }
+}
+
 pub(crate) fn run(path: &Path, full: bool) -> CmdResult {
-    if npy::detect_file(path).map_err(with_path(path))? == Format::Npz {
+    // Opened once (a regular file only, never blocking on a FIFO): format,
+    // header and payload all come from the same file.
+    let file = npy::open_input(path).map_err(with_path(path))?;
+    if npy::detect_open(&file).map_err(with_path(path))? == Format::Npz {
         return Err(CliError(format!(
             "{}: npz archives are not supported by show yet; unpack the member first",
             path.display()
         )));
     }
-    let parsed = npy::inspect(path).map_err(with_path(path))?;
+    let parsed =
+        npy::inspect_open(&file, &npymap::ParseOptions::default()).map_err(with_path(path))?;
     let header = &parsed.header;
     if header.dtype.has_object() {
         return Err(with_path(path)(ErrorKind::ObjectDtype.into()));
     }
     let payload_len = header.payload_len().map_err(with_path(path))?;
-    let open = || -> npymap::Result<File> {
-        let mut file = File::open(path)?;
-        file.seek(std::io::SeekFrom::Start(parsed.data_offset))?;
-        Ok(file)
-    };
-    let mut file = open().map_err(with_path(path))?;
+    let mut file = file;
+    file.seek(std::io::SeekFrom::Start(parsed.data_offset))
+        .map_err(|e| with_path(path)(e.into()))?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let written = if payload_len <= FULL_READ_LIMIT {
         let mut payload = vec![0; usize::try_from(payload_len).unwrap_or(0)];
-        file.read_exact(&mut payload)
-            .map_err(|e| with_path(path)(e.into()))?;
+        file.read_exact(&mut payload).map_err(|e| match e.kind() {
+            // Its length was checked against the header a moment ago.
+            IoErrorKind::UnexpectedEof => CliError(format!(
+                "{}: changed while it was being read (it shrank)",
+                path.display()
+            )),
+            _ => with_path(path)(e.into()),
+        })?;
         let text = repr::array_repr(header, &payload, full).map_err(with_path(path))?;
         writeln!(out, "{text}").and_then(|()| out.flush())
     } else {
@@ -93,17 +135,21 @@ pub(crate) fn run(path: &Path, full: bool) -> CmdResult {
             data_offset: parsed.data_offset,
             position: None,
         };
-        match repr::write_array_repr(header, &mut source, full, &mut out) {
+        let mut sink = Tracked {
+            inner: &mut out,
+            failed: None,
+        };
+        match repr::write_array_repr(header, &mut source, full, &mut sink) {
             Ok(()) => writeln!(out).and_then(|()| out.flush()),
-            Err(e) => match e.kind() {
-                ErrorKind::Io(io) if io.kind() == IoErrorKind::BrokenPipe => Ok(()),
-                _ => return Err(with_path(path)(e)),
+            // A failed write is about stdout; any other error about PATH.
+            Err(e) => match sink.failed.take() {
+                Some(io) => Err(io),
+                None => return Err(with_path(path)(e)),
             },
         }
     };
-    match written {
-        // A reader that stops early (`| head`) is not an error.
-        Err(e) if e.kind() != IoErrorKind::BrokenPipe => Err(CliError(e.to_string())),
-        _ => Ok(ExitCode::SUCCESS),
-    }
+    // A reader that stops early (`| head`) is not an error; anything else
+    // is, naming stdout.
+    written.or_else(super::stdout::quiet_on_broken_pipe)?;
+    Ok(ExitCode::SUCCESS)
 }

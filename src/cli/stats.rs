@@ -1,6 +1,5 @@
 //! `npymap stats PATH [--json]`.
 
-use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -36,6 +35,6 @@ pub(crate) fn run(path: &Path, json: bool) -> CmdResult {
             s.nan_count
         )
     };
-    let _ = std::io::stdout().write_all(text.as_bytes());
+    super::stdout::print(&text)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -152,7 +152,7 @@ pub fn from_raw(raw: &Path, out: &Path, spec: &RawSpec, durability: Durability) 
         if spec.dtype.has_object() {
             return Err(ErrorKind::ObjectDtype.into());
         }
-        let mut file = File::open(raw)?;
+        let file = crate::npy::open_input(raw)?;
         let len = file.metadata()?.len();
         let available = len.checked_sub(spec.offset).ok_or_else(|| {
             Error::new(ErrorKind::Truncated {
@@ -191,18 +191,9 @@ pub fn from_raw(raw: &Path, out: &Path, spec: &RawSpec, durability: Durability) 
             .into());
         }
         let head = header.to_bytes(None)?;
-        file.seek(SeekFrom::Start(spec.offset))?;
         write_atomic_with(out, durability, |dst| {
             dst.write_all(&head)?;
-            let copied = std::io::copy(&mut (&mut file).take(expected), dst)?;
-            if copied != expected {
-                return Err(ErrorKind::PayloadSize {
-                    expected,
-                    actual: copied,
-                }
-                .into());
-            }
-            Ok(())
+            copy_input(&file, raw, spec.offset, expected, dst)
         })?;
         Ok(header)
     };
@@ -217,25 +208,67 @@ pub fn from_raw(raw: &Path, out: &Path, spec: &RawSpec, durability: Durability) 
 /// # Errors
 /// Header errors, `PayloadSize`, `ObjectDtype`, `Io`.
 pub fn to_raw(input: &Path, out: &Path, durability: Durability) -> Result<Header> {
-    let parsed = crate::npy::inspect(input)?;
+    to_raw_with(input, out, durability, |_| Ok(()))
+}
+
+/// [`to_raw`], calling `before_commit` with the header once the payload is
+/// written and before `out` is renamed into place: an error from it (say,
+/// failing to print the flags that read `out` back) leaves `out` untouched.
+///
+/// # Errors
+/// As [`to_raw`], or what `before_commit` returns.
+pub fn to_raw_with(
+    input: &Path,
+    out: &Path,
+    durability: Durability,
+    before_commit: impl FnOnce(&Header) -> Result<()>,
+) -> Result<Header> {
+    let file = crate::npy::open_input(input)?;
+    let parsed = crate::npy::inspect_open(&file, &header::ParseOptions::default())
+        .map_err(|e| e.in_path(input))?;
     if parsed.header.dtype.has_object() {
         return Err(Error::new(ErrorKind::ObjectDtype).in_path(input));
     }
-    let len = parsed.header.payload_len()?;
-    let mut file = File::open(input).map_err(|e| Error::from(e).in_path(input))?;
-    file.seek(SeekFrom::Start(parsed.data_offset))?;
+    let len = parsed.header.payload_len().map_err(|e| e.in_path(input))?;
     write_atomic_with(out, durability, |dst| {
-        let copied = std::io::copy(&mut (&mut file).take(len), dst)?;
-        if copied != len {
-            return Err(Error::new(ErrorKind::PayloadSize {
-                expected: len,
-                actual: copied,
-            })
-            .in_path(input));
-        }
-        Ok(())
+        copy_input(&file, input, parsed.data_offset, len, dst)?;
+        before_commit(&parsed.header)
     })?;
     Ok(parsed.header)
+}
+
+/// Copies `len` bytes of the input `file` (at `path`) from `offset` to
+/// `dst`, through a fixed 64 KiB buffer. Read errors name the input, and
+/// so does a file that ends early (it was long enough when checked):
+/// `changed while it was being read (it shrank)`.
+fn copy_input(file: &File, path: &Path, offset: u64, len: u64, dst: &mut File) -> Result<()> {
+    let mut src = file;
+    src.seek(SeekFrom::Start(offset))
+        .map_err(|e| Error::from(e).in_path(path))?;
+    let mut buf = [0u8; 1 << 16];
+    let mut left = len;
+    while left > 0 {
+        let want = usize::try_from(left).map_or(buf.len(), |l| l.min(buf.len()));
+        let chunk = buf.get_mut(..want).unwrap_or_default();
+        let n = match src.read(chunk) {
+            Ok(0) => return Err(shrank(path)),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::from(e).in_path(path)),
+        };
+        dst.write_all(chunk.get(..n).unwrap_or_default())?;
+        left -= n as u64;
+    }
+    Ok(())
+}
+
+/// The error for an input that got shorter while it was being read.
+pub(crate) fn shrank(path: &Path) -> Error {
+    Error::from(std::io::Error::new(
+        std::io::ErrorKind::UnexpectedEof,
+        "changed while it was being read (it shrank)",
+    ))
+    .in_path(path)
 }
 
 fn shape_text(shape: &[u64], free: Option<usize>) -> String {

@@ -16,7 +16,9 @@ mod transpose;
 pub mod value;
 
 pub(crate) use elementwise::ElementOp;
-pub use files::{InMemory, Payload, RawSpec, append_to_file, convert_to_file, from_raw, to_raw};
+pub use files::{
+    InMemory, Payload, RawSpec, append_to_file, convert_to_file, from_raw, to_raw, to_raw_with,
+};
 use sink::Sink;
 
 use crate::dtype::{ByteOrder, Dtype};
