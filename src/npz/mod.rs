@@ -28,6 +28,7 @@ mod archive;
 mod files;
 mod read;
 mod write;
+mod zipdir;
 
 pub use crate::atomic::AtomicFile;
 pub use archive::NpzArchive;
@@ -63,7 +64,6 @@ impl Compression {
 /// how it is stored and its parsed `.npy` header (read without the payload).
 #[derive(Debug, Clone)]
 pub struct Member {
-    pub(crate) index: usize,
     pub(crate) key: String,
     pub(crate) file_name: String,
     pub(crate) compression: Compression,
