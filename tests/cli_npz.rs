@@ -562,3 +562,34 @@ fn unpack_syncs_each_file_before_its_rename_and_the_directories_after() {
     assert!(pos(&format!("sync {d}")) > last_rename, "{events:#?}");
     assert!(pos(&format!("sync {d}/sub")) > last_rename, "{events:#?}");
 }
+
+#[test]
+fn info_escapes_control_characters_in_member_names() {
+    let root = tempfile::tempdir().unwrap();
+    let npz = root.path().join("esc.npz");
+    python(
+        "import sys, io, zipfile, numpy as np\n\
+         b = io.BytesIO(); np.save(b, np.arange(3))\n\
+         with zipfile.ZipFile(sys.argv[1], 'w') as z:\n\
+         \x20   z.writestr('x\\n  (stored, 1 bytes in the archive):\\n    dtype:       <f8 (fake)\\x1b[2K.npy', b.getvalue())\n\
+         \x20   z.writestr('plain é.npy', b.getvalue())",
+        &[&npz],
+    );
+    let out = npymap(&["info", s(&npz)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(!text.contains('\x1b'), "{text:?}");
+    assert!(!text.contains("(fake)\n"), "{text:?}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1 + 2 * 5, "{text}");
+    assert_eq!(
+        lines[1],
+        "  'x\\n  (stored, 1 bytes in the archive):\\n    dtype:       <f8 (fake)\\x1b[2K' (stored, 152 bytes in the archive):"
+    );
+    // Printable names are shown as they are, as before.
+    assert_eq!(lines[6], "  plain é (stored, 152 bytes in the archive):");
+    // --json carries the name itself.
+    let out = npymap(&["info", s(&npz), "--json"]);
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(v["members"][0]["name"].as_str().unwrap().contains('\x1b'));
+}
