@@ -593,3 +593,51 @@ fn info_escapes_control_characters_in_member_names() {
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert!(v["members"][0]["name"].as_str().unwrap().contains('\x1b'));
 }
+
+#[test]
+fn pack_on_a_full_disk_names_out_and_prints_nothing_else() {
+    // A private 5 MB tmpfs in a mount namespace (needs root and unshare).
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    let probe = Command::new("unshare")
+        .args([
+            "-m",
+            "sh",
+            "-c",
+            "mount -t tmpfs -o size=1M tmpfs \"$0\"",
+            s(r),
+        ])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        println!("skipped: cannot mount a tmpfs in a mount namespace (unshare -m, needs root)");
+        return;
+    }
+    python(
+        "import sys, os, numpy as np\n\
+         np.save(os.path.join(sys.argv[1], 'm1.npy'), np.zeros(2**17))\n\
+         np.save(os.path.join(sys.argv[1], 'm3.npy'), np.random.default_rng(0).random(3 * 2**17))",
+        &[r],
+    );
+    std::fs::create_dir(r.join("small")).unwrap();
+    for compress in ["", "--compress"] {
+        let script = format!(
+            "mount -t tmpfs -o size=5M tmpfs small && \
+             dd if=/dev/zero of=small/filler bs=1M count=3 status=none && \
+             {{ \"$0\" pack small/o.npz m1.npy m3.npy {compress}; echo \"rc=$?\" >&2; ls -A small; }}"
+        );
+        let out = Command::new("unshare")
+            .args(["-m", "sh", "-c", &script, env!("CARGO_BIN_EXE_npymap")])
+            .current_dir(r)
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert!(err.starts_with("npymap: error: small/o.npz: "), "{err}");
+        assert!(err.contains("No space left on device"), "{err}");
+        assert!(err.ends_with("\nrc=2\n"), "{err}");
+        assert_eq!(err.lines().count(), 2, "{err}");
+        for leak in ["ZipWriter", ".npymap-", "m3.npy", "Custom", "PathError"] {
+            assert!(!err.contains(leak), "{leak}: {err}");
+        }
+        assert_eq!(stdout(&out), "filler\n", "{compress}");
+    }
+}
