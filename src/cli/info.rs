@@ -162,7 +162,7 @@ fn npz_text(path: &Path, members: &[Member]) -> String {
     for m in members {
         out.push_str(&format!(
             "  {} ({}, {} bytes in the archive):\n",
-            m.name(),
+            m.display_name(),
             m.compression().as_str(),
             m.compressed_len()
         ));

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use npymap::atomic::Durability;
 use npymap::npz::{self, Compression};
 
 use super::{CliError, CmdResult, with_path};
@@ -25,7 +26,12 @@ fn name_and_path(arg: &str) -> Result<(String, PathBuf), CliError> {
     Ok((stem.to_owned(), path))
 }
 
-pub(crate) fn run(out: &Path, args: &[String], compress: bool) -> CmdResult {
+pub(crate) fn run(
+    out: &Path,
+    args: &[String],
+    compress: bool,
+    durability: Durability,
+) -> CmdResult {
     let inputs = args
         .iter()
         .map(|a| name_and_path(a))
@@ -35,6 +41,6 @@ pub(crate) fn run(out: &Path, args: &[String], compress: bool) -> CmdResult {
     } else {
         Compression::Stored
     };
-    npz::pack(out, &inputs, compression).map_err(with_path(out))?;
+    npz::pack(out, &inputs, compression, durability).map_err(with_path(out))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -8,13 +8,15 @@ use npymap::npz;
 
 use super::{CliError, CmdResult, with_path};
 
-pub(crate) fn run(input: &Path, dir: &Path) -> CmdResult {
+/// `sync`: false under the global `--no-sync`.
+pub(crate) fn run(input: &Path, dir: &Path, sync: bool) -> CmdResult {
     if npy::detect_file(input).map_err(with_path(input))? == Format::Npy {
         return Err(CliError(format!(
             "{}: expected an .npz archive, found an .npy file",
             input.display()
         )));
     }
-    npz::unpack(input, dir).map_err(with_path(input))?;
+    npz::unpack_with(input, dir, npz::UnpackOptions::default().sync(sync))
+        .map_err(with_path(input))?;
     Ok(ExitCode::SUCCESS)
 }

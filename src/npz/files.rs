@@ -1,11 +1,13 @@
 //! Whole files: `.npy` files packed into an archive, and an archive unpacked
 //! into a directory without ever writing outside it.
 
+use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::{Compression, NpzReader, NpzWriter};
+use crate::atomic::Durability;
 use crate::error::{Error, ErrorKind, Result, snippet};
 use crate::npy;
 
@@ -19,8 +21,13 @@ use crate::npy;
 /// Any error of an input (`NotNpy`, header errors, `PayloadSize`, `Io`,
 /// `ObjectDtype`: object arrays are a pickle and are not packed), naming its
 /// path; `UnsafeName`, `DuplicateMember`; `Io` for `out`.
-pub fn pack(out: &Path, inputs: &[(String, PathBuf)], compression: Compression) -> Result<()> {
-    let mut npz = NpzWriter::create(out)?;
+pub fn pack(
+    out: &Path,
+    inputs: &[(String, PathBuf)],
+    compression: Compression,
+    durability: Durability,
+) -> Result<()> {
+    let mut npz = NpzWriter::create_with(out, durability)?;
     for (name, path) in inputs {
         let mut add = || -> Result<()> {
             let parsed = npy::inspect(path)?;
@@ -43,33 +50,107 @@ pub fn pack(out: &Path, inputs: &[(String, PathBuf)], compression: Compression) 
     npz.finish()
 }
 
-/// Writes every member of the archive at `archive` to `dir/NAME.npy`
+/// How [`unpack_with`] writes.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct UnpackOptions {
+    /// Sync each new file before it is renamed into place and every
+    /// directory written to after the renames, so the unpacked files (and
+    /// the replacement of old ones) survive a crash or power cut. Default
+    /// `true`; `false` leaves write-back to the OS (the CLI's `--no-sync`).
+    pub sync: bool,
+}
+
+impl Default for UnpackOptions {
+    fn default() -> Self {
+        UnpackOptions { sync: true }
+    }
+}
+
+impl UnpackOptions {
+    /// Sets [`UnpackOptions::sync`].
+    pub fn sync(mut self, sync: bool) -> Self {
+        self.sync = sync;
+        self
+    }
+}
+
+/// [`unpack_with`] with the default options (synced).
+///
+/// # Errors
+/// As [`unpack_with`].
+pub fn unpack(archive: &Path, dir: &Path) -> Result<Vec<PathBuf>> {
+    unpack_with(archive, dir, UnpackOptions::default())
+}
+
+/// Writes every member of the archive at `archive` to `dir/KEY.npy`
 /// (creating `dir` and any sub-directories a member name has), byte-identical
 /// to the member's `.npy` bytes, and returns the paths written.
 ///
-/// Nothing is written outside `dir`: names are checked when the archive is
-/// opened ([`check_name`](super::check_name)), and an existing path component
-/// under `dir` that is not a real directory (e.g. a symlink) is refused. All
-/// members are first inflated and checked into temporary files inside `dir`;
-/// only when all succeeded are they renamed into place, so a failure leaves
-/// no member files (and removes `dir` if this call created it).
+/// All or nothing: on any error, `dir` is left as it was — files it
+/// replaced are put back, files and directories it created are removed
+/// (`dir` too, if this call created it).
+///
+/// 1. The archive is opened and listed (names are checked,
+///    [`check_name`](super::check_name)), then every destination is checked
+///    before anything is written: an existing path component under `dir`
+///    that is not a real directory (a symlink, a file), a target that is a
+///    directory, two members that would be a file and a directory at one
+///    path (`b.npy` and `b.npy/c.npy`), a path component longer than 255
+///    bytes — nothing is written outside `dir`.
+/// 2. Each member is inflated and checked into a temporary file in `dir`
+///    (synced if [`UnpackOptions::sync`]), which is closed before the next
+///    one is opened: one descriptor at a time, whatever the member count.
+///    A file that will replace an existing regular file gets its
+///    permission bits.
+/// 3. Only when every member succeeded are they renamed into place; an
+///    existing target is first hard-linked (or, where links fail, renamed)
+///    to a `.npymap-*.old` name beside it and kept until the end, so that a
+///    rename failing part-way can be undone. Then the directories are synced
+///    and the old files removed.
+///
+/// A process killed during step 3 (renames only) does not unwind: it can
+/// leave some members in place and old files under `.npymap-*.old` names.
 ///
 /// # Errors
-/// Every error of [`NpzReader::open`] and of reading a member; `UnsafeName`
-/// for a path component that is not a directory; `Io`.
-pub fn unpack(archive: &Path, dir: &Path) -> Result<Vec<PathBuf>> {
+/// Every error of [`NpzReader::open`] and of reading a member (naming the
+/// archive); `UnsafeName` for a destination that cannot be written (naming
+/// the path); `Io`, naming the path that failed or `dir`.
+pub fn unpack_with(archive: &Path, dir: &Path, opts: UnpackOptions) -> Result<Vec<PathBuf>> {
     let mut npz = NpzReader::open(archive)?;
-    let created = !dir.exists();
-    fs::create_dir_all(dir).map_err(|e| Error::from(e).in_path(dir))?;
-    let result = unpack_into(&mut npz, dir).map_err(|e| e.in_path(archive));
-    if result.is_err() && created {
-        // Only succeeds if nothing was left in it.
-        let _ = fs::remove_dir(dir);
+    let plan = plan(&npz, dir)?;
+    let mut tx = Transaction::new(opts.sync);
+    let result = tx
+        .run(&mut npz, archive, dir, plan)
+        .and_then(|written| tx.finish().map(|()| written));
+    if result.is_err() {
+        tx.roll_back();
     }
     result
 }
 
-fn unpack_into<R: Read + Seek>(npz: &mut NpzReader<R>, dir: &Path) -> Result<Vec<PathBuf>> {
+/// One member to unpack: its file name in the archive, its name on disk
+/// (`KEY.npy`, relative to DIR) and the mode of the file it replaces.
+struct Target {
+    member: String,
+    on_disk: String,
+    old_mode: Option<u32>,
+}
+
+/// Checks every destination without writing anything.
+fn plan<R: Read + Seek>(npz: &NpzReader<R>, dir: &Path) -> Result<Vec<Target>> {
+    match fs::metadata(dir) {
+        Ok(md) if md.is_dir() => {}
+        Ok(_) => {
+            return Err(Error::from(io::Error::new(
+                io::ErrorKind::NotADirectory,
+                "exists and is not a directory",
+            ))
+            .in_path(dir));
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::from(e).in_path(dir)),
+    }
     // Member file name, and the name on disk: KEY.npy, as the contract says
     // (a member stored without the suffix still unpacks to KEY.npy; keys
     // are unique, the reader checked).
@@ -78,49 +159,294 @@ fn unpack_into<R: Read + Seek>(npz: &mut NpzReader<R>, dir: &Path) -> Result<Vec
         .iter()
         .map(|m| (m.file_name().to_owned(), format!("{}.npy", m.name())))
         .collect();
-    let mut staged = Vec::with_capacity(names.len());
-    for (member, on_disk) in &names {
-        let (mut tmp, guard) = crate::atomic::temp_file_in(dir)?;
-        {
-            let mut out = BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
-            io::copy(&mut npz.reader(member)?, &mut out)?;
-            out.flush()?;
+    let files: HashSet<&str> = names.iter().map(|(_, d)| d.as_str()).collect();
+    let mut dirs: HashSet<&str> = HashSet::new();
+    for (_, on_disk) in &names {
+        for (i, _) in on_disk.match_indices('/') {
+            dirs.insert(on_disk.get(..i).unwrap_or_default());
         }
-        staged.push((tmp, guard, on_disk));
     }
-    let mut written = Vec::with_capacity(staged.len());
-    for (tmp, _guard, name) in staged {
-        let target = make_parents(dir, name)?;
-        tmp.persist(&target)
-            .map_err(|e| Error::from(e.error).in_path(&target))?;
-        written.push(target);
+    let refuse = |member: &str, path: &Path, reason: &'static str| {
+        Error::new(ErrorKind::UnsafeName {
+            name: snippet(member),
+            reason,
+        })
+        .in_path(path)
+    };
+    let mut targets = Vec::with_capacity(names.len());
+    for (member, on_disk) in &names {
+        let (member, on_disk) = (member.clone(), on_disk.clone());
+        let mut path = dir.to_path_buf();
+        if dirs.contains(on_disk.as_str()) {
+            return Err(refuse(
+                &member,
+                &path.join(&on_disk),
+                "another member needs this path as a directory",
+            ));
+        }
+        let parts: Vec<&str> = on_disk.split('/').collect();
+        let mut exists = true;
+        for (i, part) in parts.iter().enumerate() {
+            path.push(part);
+            if part.len() > 255 {
+                return Err(refuse(
+                    &member,
+                    &path,
+                    "a path component is longer than file systems allow (255 bytes)",
+                ));
+            }
+            let last = i + 1 == parts.len();
+            if !last && files.contains(on_disk.get(..path_len(&parts, i)).unwrap_or_default()) {
+                return Err(refuse(
+                    &member,
+                    &path,
+                    "another member is a file at this path",
+                ));
+            }
+            if !exists {
+                continue;
+            }
+            match fs::symlink_metadata(&path) {
+                Ok(md) if md.is_dir() => {
+                    if last {
+                        return Err(refuse(&member, &path, "a directory exists at this path"));
+                    }
+                }
+                Ok(md) if last => {
+                    if md.is_file() {
+                        use std::os::unix::fs::PermissionsExt;
+                        let mode = md.permissions().mode() & 0o777;
+                        targets.push(Target {
+                            member: member.clone(),
+                            on_disk: on_disk.clone(),
+                            old_mode: Some(mode),
+                        });
+                    } else {
+                        targets.push(Target {
+                            member: member.clone(),
+                            on_disk: on_disk.clone(),
+                            old_mode: None,
+                        });
+                    }
+                }
+                Ok(_) => {
+                    return Err(refuse(
+                        &member,
+                        &path,
+                        "a path component exists and is not a directory",
+                    ));
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => exists = false,
+                Err(e) => return Err(Error::from(e).in_path(&path)),
+            }
+        }
+        if !exists {
+            targets.push(Target {
+                member,
+                on_disk,
+                old_mode: None,
+            });
+        }
     }
-    Ok(written)
+    Ok(targets)
 }
 
-/// Joins a checked member name under `dir`, creating its parent directories
-/// and refusing any existing component that is not a real directory.
-fn make_parents(dir: &Path, name: &str) -> Result<PathBuf> {
-    let mut parts: Vec<&str> = name.split('/').collect();
-    let file = parts.pop().unwrap_or(name);
-    let mut path = dir.to_path_buf();
-    for part in parts {
-        path.push(part);
-        match fs::symlink_metadata(&path) {
-            Ok(md) if md.is_dir() => {}
-            Ok(_) => {
-                return Err(Error::new(ErrorKind::UnsafeName {
-                    name: snippet(name),
-                    reason: "a path component exists and is not a directory",
-                })
-                .in_path(&path));
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                fs::create_dir(&path).map_err(|e| Error::from(e).in_path(&path))?;
-            }
-            Err(e) => return Err(Error::from(e).in_path(&path)),
+/// Byte length of the first `i + 1` components of `parts` joined by `/`.
+fn path_len(parts: &[&str], i: usize) -> usize {
+    parts.iter().take(i + 1).map(|p| p.len() + 1).sum::<usize>() - 1
+}
+
+/// What an unpack has done so far, to finish or undo it.
+struct Transaction {
+    sync: bool,
+    /// Directories this call created, in creation order.
+    created_dirs: Vec<PathBuf>,
+    /// Targets renamed into place, with the backup of what they replaced.
+    placed: Vec<(PathBuf, Option<tempfile::TempPath>)>,
+    /// Directories whose entries changed, to sync at the end.
+    touched: Vec<PathBuf>,
+}
+
+impl Transaction {
+    fn new(sync: bool) -> Self {
+        Transaction {
+            sync,
+            created_dirs: Vec::new(),
+            placed: Vec::new(),
+            touched: Vec::new(),
         }
     }
-    path.push(file);
-    Ok(path)
+
+    fn touch(&mut self, dir: &Path) {
+        if !self.touched.iter().any(|d| d == dir) {
+            self.touched.push(dir.to_path_buf());
+        }
+    }
+
+    /// Creates `path` and any missing ancestors, remembering each.
+    fn create_dirs(&mut self, path: &Path) -> Result<()> {
+        let mut missing = Vec::new();
+        let mut p = path;
+        loop {
+            match fs::symlink_metadata(p) {
+                Ok(md) if md.is_dir() => break,
+                // DIR itself may be a symlink to a directory.
+                Ok(_) if p == path && fs::metadata(p).is_ok_and(|m| m.is_dir()) => break,
+                Ok(_) => {
+                    return Err(Error::new(ErrorKind::UnsafeName {
+                        name: snippet(&p.to_string_lossy()),
+                        reason: "a path component exists and is not a directory",
+                    })
+                    .in_path(p));
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    missing.push(p.to_path_buf());
+                    match p.parent() {
+                        Some(parent) if !parent.as_os_str().is_empty() => p = parent,
+                        _ => break,
+                    }
+                }
+                Err(e) => return Err(Error::from(e).in_path(p)),
+            }
+        }
+        for d in missing.into_iter().rev() {
+            fs::create_dir(&d).map_err(|e| Error::from(e).in_path(&d))?;
+            self.touch(crate::atomic::parent_dir(&d));
+            self.created_dirs.push(d);
+        }
+        Ok(())
+    }
+
+    fn run<R: Read + Seek>(
+        &mut self,
+        npz: &mut NpzReader<R>,
+        archive: &Path,
+        dir: &Path,
+        targets: Vec<Target>,
+    ) -> Result<Vec<PathBuf>> {
+        self.create_dirs(dir)?;
+        // Stage every member; only its path stays open afterwards.
+        let mut staged = Vec::with_capacity(targets.len());
+        for t in &targets {
+            staged.push(self.stage(npz, archive, dir, t)?);
+        }
+        let mut written = Vec::with_capacity(targets.len());
+        for (t, (tmp, _guard)) in targets.iter().zip(staged) {
+            let target = dir.join(&t.on_disk);
+            let parent = crate::atomic::parent_dir(&target).to_path_buf();
+            self.create_dirs(&parent)?;
+            let backup = match t.old_mode {
+                Some(_) => Some(backup(&target)?),
+                None if fs::symlink_metadata(&target).is_ok() => Some(backup(&target)?),
+                None => None,
+            };
+            match tmp.persist(&target) {
+                Ok(()) => {}
+                Err(e) => {
+                    // Nothing was replaced: drop the backup link.
+                    drop(backup);
+                    return Err(Error::from(e.error).in_path(&target));
+                }
+            }
+            self.touch(&parent);
+            self.placed.push((target.clone(), backup));
+            written.push(target);
+        }
+        self.touch(dir);
+        Ok(written)
+    }
+
+    /// Streams one member into a temporary file in `dir` and closes it.
+    fn stage<R: Read + Seek>(
+        &mut self,
+        npz: &mut NpzReader<R>,
+        archive: &Path,
+        dir: &Path,
+        t: &Target,
+    ) -> Result<(tempfile::TempPath, crate::atomic::PendingGuard)> {
+        let (mut tmp, guard) = crate::atomic::temp_file_in(dir).map_err(|e| e.in_path(dir))?;
+        let in_dir = |e: io::Error| Error::from(e).in_path(dir);
+        {
+            let mut reader = npz.reader(&t.member).map_err(|e| e.in_path(archive))?;
+            let mut out = BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
+            let mut buf = vec![0u8; 1 << 16];
+            loop {
+                let n = reader
+                    .read(&mut buf)
+                    .map_err(|e| Error::from(e).in_path(archive))?;
+                if n == 0 {
+                    break;
+                }
+                out.write_all(buf.get(..n).unwrap_or_default())
+                    .map_err(in_dir)?;
+            }
+            out.flush().map_err(in_dir)?;
+        }
+        if let Some(mode) = t.old_mode {
+            use std::os::unix::fs::PermissionsExt;
+            tmp.as_file()
+                .set_permissions(fs::Permissions::from_mode(mode))
+                .map_err(in_dir)?;
+        }
+        if self.sync {
+            tmp.as_file().sync_all().map_err(in_dir)?;
+        }
+        Ok((tmp.into_temp_path(), guard))
+    }
+
+    /// Syncs the directories written to, then lets the backups go.
+    fn finish(&mut self) -> Result<()> {
+        if self.sync {
+            // Deepest first: a new directory's entries before its parent's
+            // entry for it.
+            let mut dirs = self.touched.clone();
+            dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+            // Best effort, as for every writer (atomic::sync_dir): the
+            // files themselves are synced and in place by now.
+            for d in &dirs {
+                crate::atomic::sync_dir(d);
+            }
+        }
+        // Dropping the backups' `TempPath`s removes the old files.
+        self.placed.clear();
+        self.created_dirs.clear();
+        Ok(())
+    }
+
+    /// Puts back what was replaced and removes what was created.
+    fn roll_back(&mut self) {
+        while let Some((target, backup)) = self.placed.pop() {
+            match backup {
+                Some(old) => {
+                    if let Err(e) = old.persist(&target) {
+                        // Could not put it back: keep it under its name.
+                        let _ = e.path.keep();
+                    }
+                }
+                None => {
+                    let _ = fs::remove_file(&target);
+                }
+            }
+        }
+        while let Some(d) = self.created_dirs.pop() {
+            // Only succeeds if nothing else was put in it.
+            let _ = fs::remove_dir(&d);
+        }
+    }
+}
+
+/// Keeps the file at `target` under a `.npymap-*.old` name beside it
+/// (a hard link, so `target` stays in place until it is replaced; a rename
+/// where the file system has no links). Removed when dropped.
+fn backup(target: &Path) -> Result<tempfile::TempPath> {
+    let parent = crate::atomic::parent_dir(target);
+    tempfile::Builder::new()
+        .prefix(".npymap-")
+        .suffix(".old")
+        .make_in(parent, |p| match fs::hard_link(target, p) {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => fs::rename(target, p),
+            other => other,
+        })
+        .map(tempfile::NamedTempFile::into_temp_path)
+        .map_err(|e| Error::from(e).in_path(target))
 }

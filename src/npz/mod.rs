@@ -28,10 +28,11 @@ mod archive;
 mod files;
 mod read;
 mod write;
+mod zipdir;
 
 pub use crate::atomic::AtomicFile;
 pub use archive::NpzArchive;
-pub use files::{pack, unpack};
+pub use files::{UnpackOptions, pack, unpack, unpack_with};
 pub use read::{DEFAULT_MAX_READ_LEN, MemberReader, NpzOptions, NpzReader};
 pub use write::{MemberWriter, NpzWriter, Sink};
 
@@ -63,7 +64,6 @@ impl Compression {
 /// how it is stored and its parsed `.npy` header (read without the payload).
 #[derive(Debug, Clone)]
 pub struct Member {
-    pub(crate) index: usize,
     pub(crate) key: String,
     pub(crate) file_name: String,
     pub(crate) compression: Compression,
@@ -78,6 +78,36 @@ impl Member {
     /// The key `np.load` gives: the file name without its trailing `.npy`.
     pub fn name(&self) -> &str {
         &self.key
+    }
+
+    /// The key for display on a terminal: as it is when every character is
+    /// printable, else Python's `repr` of it (quoted, with `\n`, `\x1b`,
+    /// ... escaped, as field names are in a descr), so a name cannot move
+    /// the cursor or forge lines.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut w = npymap::npz::NpzWriter::new(std::io::Cursor::new(Vec::new()));
+    /// let h = npymap::Header { dtype: npymap::Dtype::from_descr("<i1")?, fortran_order: false, shape: vec![] };
+    /// w.add_stored("a\x1b[2Kb", &h, &[0])?;
+    /// w.add_stored("plain é", &h, &[0])?;
+    /// let bytes = w.finish()?.into_inner();
+    /// let npz = npymap::npz::NpzArchive::from_bytes(&bytes)?;
+    /// assert_eq!(npz.members()[0].display_name(), "'a\\x1b[2Kb'");
+    /// assert_eq!(npz.members()[1].display_name(), "plain é");
+    /// # Ok::<(), npymap::Error>(())
+    /// ```
+    pub fn display_name(&self) -> String {
+        let mut quoted = String::new();
+        crate::dtype::py_repr_str(&self.key, &mut quoted);
+        let inner = quoted
+            .get(1..quoted.len().saturating_sub(1))
+            .unwrap_or_default();
+        if inner == self.key {
+            self.key.clone()
+        } else {
+            quoted
+        }
     }
 
     /// The file name as stored in the archive, e.g. `"x.npy"`.

@@ -7,12 +7,10 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::Path;
 
-use byteorder::{ByteOrder as _, LittleEndian};
 use flate2::read::DeflateDecoder;
-use zip::read::ZipFile;
 use zip::result::ZipError;
-use zip::{CompressionMethod, ZipArchive};
 
+use super::zipdir::{self, Entry};
 use super::{Compression, Member, check_name, find, key_of};
 use crate::error::{Error, ErrorKind, Result, snippet};
 use crate::header::{Header, ParseOptions};
@@ -64,7 +62,7 @@ impl Default for NpzOptions {
 /// # Ok::<(), npymap::Error>(())
 /// ```
 pub struct NpzReader<R: Read + Seek> {
-    zip: ZipArchive<R>,
+    reader: R,
     members: Vec<Member>,
     opts: NpzOptions,
 }
@@ -121,15 +119,20 @@ impl<R: Read + Seek> NpzReader<R> {
     /// As [`NpzReader::new`].
     pub fn with_options(mut reader: R, opts: NpzOptions) -> Result<Self> {
         let archive_len = reader.seek(SeekFrom::End(0))?;
-        reader.seek(SeekFrom::Start(0))?;
-        let mut zip = ZipArchive::new(reader).map_err(zip_error)?;
-        if zip.has_duplicate_names() {
-            let start = zip.central_directory_start();
-            let name = first_duplicate(zip.into_inner(), start).unwrap_or_else(|| "?".into());
-            return Err(ErrorKind::DuplicateMember { name }.into());
+        let entries = zipdir::read_entries(&mut reader, archive_len)?;
+        let mut names = HashSet::new();
+        if let Some(dup) = entries.iter().find(|e| !names.insert(e.name.as_str())) {
+            return Err(ErrorKind::DuplicateMember {
+                name: snippet(&dup.name),
+            }
+            .into());
         }
-        let members = list(&mut zip, archive_len, &opts)?;
-        Ok(NpzReader { zip, members, opts })
+        let members = list(&mut reader, entries, &opts)?;
+        Ok(NpzReader {
+            reader,
+            members,
+            opts,
+        })
     }
 
     /// The members in archive order.
@@ -164,11 +167,9 @@ impl<R: Read + Seek> NpzReader<R> {
     /// `MemberNotFound`, `Zip`, `Io`.
     pub fn reader(&mut self, name: &str) -> Result<MemberReader<'_, R>> {
         let m = find(&self.members, name)?;
-        let file = self
-            .zip
-            .by_index_raw(m.index)
-            .map_err(|e| zip_error(e).in_member(&m.file_name))?;
-        let mut r = MemberReader::new(file, m.compression, m.npy_len, m.crc32, &m.file_name);
+        self.reader.seek(SeekFrom::Start(m.data_start))?;
+        let raw = (&mut self.reader).take(m.compressed_len);
+        let mut r = MemberReader::new(raw, m.compression, m.npy_len, m.crc32, &m.file_name);
         if m.compression == Compression::Deflated {
             r.payload_check = Some(m.header.clone());
         }
@@ -220,65 +221,57 @@ impl<R: Read + Seek> NpzReader<R> {
 
     /// The reader the archive was opened on.
     pub fn into_inner(self) -> R {
-        self.zip.into_inner()
+        self.reader
     }
 }
 
-/// Lists and checks every member.
+/// Lists and checks every member, in directory order.
 fn list<R: Read + Seek>(
-    zip: &mut ZipArchive<R>,
-    archive_len: u64,
+    reader: &mut R,
+    entries: Vec<Entry>,
     opts: &NpzOptions,
 ) -> Result<Vec<Member>> {
-    let mut members = Vec::with_capacity(zip.len().min(1024));
+    let mut members = Vec::new();
+    members
+        .try_reserve_exact(entries.len())
+        .map_err(|_| Error::from(ErrorKind::Overflow { what: "members" }))?;
     let mut keys = HashSet::new();
-    for index in 0..zip.len() {
-        let file = zip.by_index_raw(index).map_err(zip_error)?;
-        let file_name = file.name().map_err(zip_error)?.into_owned();
-        let in_member = |e: Error| e.in_member(&file_name);
+    for e in entries {
+        let file_name = e.name;
+        let in_member = |err: Error| err.in_member(&file_name);
         // The error names the member already.
         check_name(&file_name)?;
         let key = key_of(&file_name).to_owned();
         if !keys.insert(key.clone()) {
-            return Err(ErrorKind::DuplicateMember { name: key }.into());
+            return Err(ErrorKind::DuplicateMember {
+                name: snippet(&key),
+            }
+            .into());
         }
-        if file.encrypted() {
+        if e.flags & 1 != 0 {
             return Err(in_member(zip_reason("encrypted members are not supported")));
         }
-        let compression = match file.compression() {
-            CompressionMethod::Stored => Compression::Stored,
-            CompressionMethod::Deflated => Compression::Deflated,
+        let compression = match e.method {
+            0 => Compression::Stored,
+            8 => Compression::Deflated,
             other => {
                 return Err(in_member(zip_reason(format!(
                     "compression method {other} is not supported (only stored and deflated)"
                 ))));
             }
         };
-        let (compressed_len, npy_len, crc32) = (file.compressed_size(), file.size(), file.crc32());
-        let data_start = file
-            .data_start()
-            .ok_or_else(|| in_member(zip_reason("local header not found")))?;
-        let data_end = data_start
-            .checked_add(compressed_len)
-            .ok_or(ErrorKind::Overflow { what: "member end" })
-            .map_err(|e| in_member(e.into()))?;
-        if data_end > archive_len {
-            return Err(in_member(
-                Error::new(ErrorKind::Truncated {
-                    what: "member data",
-                    needed: data_end,
-                    available: archive_len,
-                })
-                .at(data_start),
-            ));
-        }
+        let (compressed_len, npy_len, crc32) = (e.compressed_len, e.npy_len, e.crc32);
+        // `zipdir` checked that the data lies inside the archive.
+        let data_start = e.data_start;
         if compression == Compression::Stored && compressed_len != npy_len {
             return Err(in_member(zip_reason(format!(
                 "stored member is {compressed_len} bytes but declares {npy_len} uncompressed"
             ))));
         }
-        let mut reader = MemberReader::new(file, compression, npy_len, crc32, &file_name);
-        let header = Header::read_from(&mut reader, &opts.parse).map_err(in_member)?;
+        reader.seek(SeekFrom::Start(data_start))?;
+        let raw = reader.by_ref().take(compressed_len);
+        let mut stream = MemberReader::new(raw, compression, npy_len, crc32, &file_name);
+        let header = Header::read_from(&mut stream, &opts.parse).map_err(in_member)?;
         if compression == Compression::Stored {
             // Deflated members are checked once inflated: their declared size
             // is only a claim (see `MemberReader`).
@@ -286,7 +279,6 @@ fn list<R: Read + Seek>(
                 .map_err(in_member)?;
         }
         members.push(Member {
-            index,
             key,
             file_name,
             compression,
@@ -320,13 +312,13 @@ pub struct MemberReader<'a, R: Read + Seek> {
 }
 
 enum Data<'a, R: Read + Seek> {
-    Stored(ZipFile<'a, R>),
-    Deflated(DeflateDecoder<ZipFile<'a, R>>),
+    Stored(io::Take<&'a mut R>),
+    Deflated(DeflateDecoder<io::Take<&'a mut R>>),
 }
 
 impl<'a, R: Read + Seek> MemberReader<'a, R> {
     fn new(
-        raw: ZipFile<'a, R>,
+        raw: io::Take<&'a mut R>,
         compression: Compression,
         declared: u64,
         expected_crc: u32,
@@ -468,32 +460,4 @@ fn house_style(text: &str) -> String {
         Some(first) => first.to_lowercase().chain(chars).collect(),
         None => text,
     }
-}
-
-/// Finds the first repeated name in the central directory, for the error
-/// message only: the `zip` crate reports that names repeat, not which.
-fn first_duplicate<R: Read + Seek>(mut r: R, cd_start: u64) -> Option<String> {
-    const ENTRY: usize = 46;
-    r.seek(SeekFrom::Start(cd_start)).ok()?;
-    let mut seen = HashSet::new();
-    let mut fixed = [0u8; ENTRY];
-    for _ in 0..1_000_000 {
-        r.read_exact(&mut fixed).ok()?;
-        if fixed.get(..4)? != b"PK\x01\x02" {
-            return None;
-        }
-        let field = |at: usize| fixed.get(at..at + 2).map(LittleEndian::read_u16);
-        let (name_len, extra_len, comment_len) = (field(28)?, field(30)?, field(32)?);
-        let mut name = vec![0u8; usize::from(name_len)];
-        r.read_exact(&mut name).ok()?;
-        r.seek(SeekFrom::Current(
-            i64::from(extra_len) + i64::from(comment_len),
-        ))
-        .ok()?;
-        let name = String::from_utf8_lossy(&name).into_owned();
-        if !seen.insert(name.clone()) {
-            return Some(snippet(&name));
-        }
-    }
-    None
 }

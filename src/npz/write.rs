@@ -3,8 +3,10 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{self, BufWriter, Cursor, Seek, Write};
-use std::path::Path;
+use std::io::{self, BufWriter, Cursor, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
@@ -100,7 +102,9 @@ impl Sink for AtomicFile {
 /// # Ok::<(), npymap::Error>(())
 /// ```
 pub struct NpzWriter<W: Sink> {
-    zip: ZipWriter<W>,
+    // Dropped before `zip` (fields drop in order): see `Abandon`.
+    abandon: Abandon,
+    zip: ZipWriter<Guarded<W>>,
     keys: HashSet<String>,
     level: Option<i64>,
     /// Set while a [`MemberWriter`] is open or was dropped unfinished.
@@ -136,15 +140,31 @@ impl NpzWriter<AtomicFile> {
     /// # Errors
     /// As [`NpzWriter::create`].
     pub fn create_with(path: impl AsRef<Path>, durability: Durability) -> Result<Self> {
-        Ok(NpzWriter::new(AtomicFile::create_with(path, durability)?))
+        let path = path.as_ref();
+        Ok(NpzWriter::with_out(
+            AtomicFile::create_with(path, durability)?,
+            Some(path.to_path_buf()),
+        ))
     }
 }
 
 impl<W: Sink> NpzWriter<W> {
     /// Starts an archive written to `sink`.
     pub fn new(sink: W) -> Self {
+        NpzWriter::with_out(sink, None)
+    }
+
+    /// `out`: the path write errors name (instead of a temp file's).
+    fn with_out(sink: W, out: Option<PathBuf>) -> Self {
+        let dead = Arc::new(AtomicBool::new(false));
         NpzWriter {
-            zip: ZipWriter::new(sink),
+            abandon: Abandon(Arc::clone(&dead)),
+            zip: ZipWriter::new(Guarded {
+                inner: sink,
+                dead,
+                pos: 0,
+                out,
+            }),
             keys: HashSet::new(),
             level: None,
             open_member: None,
@@ -300,7 +320,108 @@ impl<W: Sink> NpzWriter<W> {
             ))
             .into());
         }
-        self.zip.finish().map_err(zip_error)?.complete()
+        let NpzWriter { abandon, zip, .. } = self;
+        let sink = zip.finish().map_err(zip_error)?;
+        // An earlier write failed (and was reported); the archive is not whole.
+        if sink.dead.load(Ordering::SeqCst) {
+            return Err(ErrorKind::Unsupported(
+                "the archive cannot be finished after a failed write".into(),
+            )
+            .into());
+        }
+        drop(abandon);
+        sink.inner.complete()
+    }
+}
+
+/// Marks the sink dead when the [`NpzWriter`] is dropped unfinished, so
+/// that the `zip` crate's `Drop`, which tries to finish the archive, writes
+/// nothing and prints nothing (it prints a debug line to stderr when that
+/// fails, e.g. on a full disk). The unfinished sink is then dropped: an
+/// [`AtomicFile`] removes its temp file.
+struct Abandon(Arc<AtomicBool>);
+
+impl Drop for Abandon {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// The sink as the `zip` crate sees it. After the first failed write (or
+/// once abandoned) it swallows everything: the error was already returned,
+/// and the crate's `Drop` must not fail again. Write errors name `out` and
+/// drop the temp-file path `tempfile` adds to them.
+struct Guarded<W> {
+    inner: W,
+    dead: Arc<AtomicBool>,
+    /// The position, kept while dead too: the `zip` crate asserts that it
+    /// does not go backwards.
+    pos: u64,
+    out: Option<PathBuf>,
+}
+
+impl<W> Guarded<W> {
+    fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::SeqCst)
+    }
+
+    fn failed(&self, e: io::Error) -> io::Error {
+        self.dead.store(true, Ordering::SeqCst);
+        let Some(out) = &self.out else {
+            return e;
+        };
+        // tempfile wraps the OS error in a `PathError` ("... (os error 28)
+        // at path \"/dir/.npymap-x.tmp\"") whose `source` skips it: take
+        // the error number back from the text, or at least cut the path.
+        let plain = match e.raw_os_error() {
+            Some(code) => io::Error::from_raw_os_error(code),
+            None => {
+                let text = e.to_string();
+                let code = text
+                    .split_once("(os error ")
+                    .and_then(|(_, rest)| rest.split_once(')'))
+                    .and_then(|(n, _)| n.parse::<i32>().ok());
+                match (code, text.split_once(" at path ")) {
+                    (Some(code), _) => io::Error::from_raw_os_error(code),
+                    (None, Some((msg, _))) => io::Error::new(e.kind(), msg.to_owned()),
+                    (None, None) => e,
+                }
+            }
+        };
+        Error::from(plain).in_path(out).into()
+    }
+}
+
+impl<W: Write> Write for Guarded<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.is_dead() {
+            self.pos = self.pos.saturating_add(buf.len() as u64);
+            return Ok(buf.len());
+        }
+        let n = self.inner.write(buf).map_err(|e| self.failed(e))?;
+        self.pos = self.pos.saturating_add(n as u64);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.is_dead() {
+            return Ok(());
+        }
+        self.inner.flush().map_err(|e| self.failed(e))
+    }
+}
+
+impl<W: Seek> Seek for Guarded<W> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        if self.is_dead() {
+            self.pos = match to {
+                SeekFrom::Start(n) => n,
+                SeekFrom::Current(d) | SeekFrom::End(d) => self.pos.saturating_add_signed(d),
+            };
+            return Ok(self.pos);
+        }
+        self.pos = self.inner.seek(to).map_err(|e| self.failed(e))?;
+        Ok(self.pos)
     }
 }
 
