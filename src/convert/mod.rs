@@ -215,23 +215,25 @@ impl Plan {
         out_base: u64,
     ) -> Result<()> {
         let input = source.header();
-        let src = source.payload();
+        let len = source.payload().len();
         let item = input.dtype.itemsize();
-        let mut buf = buffer(CHUNK_BYTES, "the conversion buffer")?;
+        // Read with `read_at` (a `pread` for files), so no mapped pages
+        // pile up however the kernel treats the release hints.
+        let mut ibuf = buffer(CHUNK_BYTES, "the conversion buffer")?;
+        let mut obuf = buffer(CHUNK_BYTES, "the conversion buffer")?;
         let mut at = 0usize;
-        while at < src.len() {
+        while at < len {
             for piece in pieces(&input.dtype) {
-                let (lo, hi) = (at + piece.start, at + piece.end);
-                let (Some(from), Some(out)) = (src.get(lo..hi), buf.get_mut(..piece.len())) else {
-                    return Err(ErrorKind::PayloadSize {
-                        expected: input.payload_len()?,
-                        actual: src.len() as u64,
-                    }
-                    .into());
+                let lo = at + piece.start;
+                let (Some(from), Some(out)) =
+                    (ibuf.get_mut(..piece.len()), obuf.get_mut(..piece.len()))
+                else {
+                    break;
                 };
+                source.read_at(lo as u64, from)?;
                 self.op.apply_piece(piece.start, from, out);
                 sink.write_at(out_base + lo as u64, out)?;
-                source.release(lo..hi);
+                source.release(lo..lo + piece.len());
             }
             at += item;
         }
