@@ -16,10 +16,14 @@ use std::process::{Command, Output};
 
 use common::cli::{listing, python};
 
-/// Whether the npymap binary is instrumented with AddressSanitizer.
+/// Whether the npymap binary is instrumented with AddressSanitizer (its
+/// runtime, linked in, defines `__asan_init`). Read once.
 fn asan() -> bool {
-    let bin = std::fs::read(env!("CARGO_BIN_EXE_npymap")).expect("read npymap binary");
-    bin.windows(11).any(|w| w == b"__asan_init")
+    static ASAN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ASAN.get_or_init(|| {
+        let bin = std::fs::read(env!("CARGO_BIN_EXE_npymap")).expect("read npymap binary");
+        bin.windows(11).any(|w| w == b"__asan_init")
+    })
 }
 
 /// Runs npymap in `dir` with its address space limited to `limit_mib` MiB
@@ -331,4 +335,72 @@ for e in range(4):
         dir,
     );
     no_temp_files(dir);
+}
+
+/// Under every address-space limit from "just enough to start" upwards,
+/// `convert` (tiled and element-by-element), `cmp` across orders and
+/// `append` with an order change either succeed or fail with
+/// `npymap: error:`, exit 2 and no temp file: never an abort
+/// ("memory allocation of N bytes failed") or a signal.
+#[test]
+fn allocation_failures_are_errors_not_aborts() {
+    if asan() {
+        eprintln!("skipped: ulimit -v cannot be used with AddressSanitizer's shadow memory");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    python(
+        r#"
+import numpy as np
+rng = np.random.default_rng(3)
+np.save('f.npy', rng.standard_normal((512, 1024)))
+w = np.frombuffer(rng.bytes(4 * 1500000), dtype='V1500000').reshape(2, 2)
+np.save('w.npy', w)
+np.save('wf.npy', np.asfortranarray(w))
+np.save('u.npy', np.array([['ab' * 200000, 'c'], ['', 'd' * 400000]], dtype='<U400000'))
+"#,
+        dir,
+    );
+    // The smallest limit (in MiB) at which npymap starts and reads a header.
+    let floor = (4..96)
+        .find(|&mib| limited(dir, mib, &["info", "f.npy"]).status.success())
+        .expect("npymap info never ran under ulimit -v");
+    let commands: [&[&str]; 5] = [
+        &["convert", "f.npy", "o.npy", "--order", "F"],
+        &["convert", "w.npy", "o.npy", "--order", "F"],
+        &["convert", "u.npy", "o.npy", "--byte-order", "big"],
+        &["cmp", "w.npy", "wf.npy"],
+        &["append", "d.npy", "wf.npy"],
+    ];
+    let mut failures = 0;
+    for mib in (floor..floor + 48).step_by(3) {
+        for args in commands {
+            std::fs::copy(dir.join("w.npy"), dir.join("d.npy")).unwrap();
+            let out = limited(dir, mib, args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            match out.status.code() {
+                Some(0) => {}
+                Some(2) => {
+                    failures += 1;
+                    assert!(
+                        stderr.starts_with("npymap: error: ") && !stderr.contains("panicked"),
+                        "{args:?} at {mib} MiB: {stderr}"
+                    );
+                }
+                code => panic!("{args:?} at {mib} MiB: exit {code:?}: {stderr}"),
+            }
+            no_temp_files(dir);
+            let _ = std::fs::remove_file(dir.join("o.npy"));
+        }
+    }
+    // The limits went from too little to enough.
+    assert!(
+        failures > 0,
+        "no command failed at the floor of {floor} MiB"
+    );
+    for args in commands {
+        std::fs::copy(dir.join("w.npy"), dir.join("d.npy")).unwrap();
+        ok(&limited(dir, floor + 48, args), &format!("{args:?}"));
+    }
 }

@@ -23,8 +23,8 @@ pub(crate) const WINDOW_BYTES: usize = 16 << 20;
 /// Largest edge of a tile, in elements.
 const TILE: usize = 32;
 /// Largest tile, in bytes: a tile stays in L1/L2 whatever the itemsize
-/// (32 x 32 elements up to 64-byte elements, down to 1 x 1).
-const TILE_BYTES: usize = 64 << 10;
+/// (32 x 32 elements up to 128-byte elements, down to 1 x 1).
+const TILE_BYTES: usize = 128 << 10;
 /// Elements of padding after each buffered row, so rows of a power-of-two
 /// length do not all map to the same cache sets (fewer for wide elements,
 /// none for short rows, so padding never multiplies a window's size).
