@@ -1,6 +1,8 @@
 //! Element-by-element conversions over contiguous runs: copy, byte-order
 //! swap (per leaf type, structs included) and NumPy's safe numeric casts.
 
+use std::ops::Range;
+
 use super::value::{decode_num, encode_num};
 use crate::dtype::{ByteOrder, Dtype, Scalar, ScalarKind};
 use crate::error::{ErrorKind, Result};
@@ -130,6 +132,10 @@ impl ElementOp {
                     .filter(|(x, y)| x.order != y.order)
                     .map(|(x, _)| x.run),
             )?;
+            let mut runs = runs;
+            // In offset order (runs never overlap), so a piece of an element
+            // finds its runs by binary search; see `apply_piece`.
+            runs.sort_by_key(|r| r.offset);
             return Ok(if runs.is_empty() {
                 ElementOp::Copy
             } else {
@@ -172,6 +178,79 @@ impl ElementOp {
             }
         }
     }
+}
+
+impl ElementOp {
+    /// Converts bytes `at..at + src.len()` of one element into `dst` (the
+    /// same length), for elements too large to convert whole. The piece
+    /// must not cut an indivisible unit (see [`split_point`]). Only `Copy`
+    /// and `Swap` keep the itemsize; a `Cast` element (16 bytes at most) is
+    /// always converted whole with [`ElementOp::apply`].
+    pub(crate) fn apply_piece(&self, at: usize, src: &[u8], dst: &mut [u8]) {
+        match self {
+            ElementOp::Copy => dst.copy_from_slice(src),
+            ElementOp::Swap { runs, .. } => {
+                dst.copy_from_slice(src);
+                let end = at + dst.len();
+                let first = runs.partition_point(|r| r.offset + r.unit * r.count <= at);
+                for r in runs.iter().skip(first).take_while(|r| r.offset < end) {
+                    let lo = r.offset.max(at);
+                    let hi = (r.offset + r.unit * r.count).min(end);
+                    if let Some(block) = dst.get_mut(lo - at..hi - at) {
+                        swap_units(block, r.unit);
+                    }
+                }
+            }
+            ElementOp::Cast { .. } => self.apply(src, dst),
+        }
+    }
+}
+
+/// The indivisible unit of an element of `dtype` that holds byte `at`: a
+/// whole number (a float or a complex is decoded whole), one UCS-4 code
+/// unit of a `U` string, one byte of `S`, `V` or padding. Walks the dtype
+/// (fields and subarray strides), so it needs no per-element table, however
+/// many scalars an element holds.
+pub(crate) fn unit_at(dtype: &Dtype, at: usize) -> Range<usize> {
+    let byte = at..at + 1;
+    match dtype {
+        Dtype::Scalar(s) => {
+            let unit = match s.kind() {
+                ScalarKind::Bytes | ScalarKind::Void => 1,
+                ScalarKind::Unicode => 4,
+                _ => s.itemsize(),
+            };
+            if at >= s.itemsize() || unit <= 1 {
+                return byte;
+            }
+            let start = at - at % unit;
+            start..start + unit
+        }
+        Dtype::Subarray { base, .. } => {
+            let size = base.itemsize();
+            if size == 0 || at >= dtype.itemsize() {
+                return byte;
+            }
+            let start = at - at % size;
+            let inner = unit_at(base, at - start);
+            start + inner.start..start + inner.end
+        }
+        Dtype::Struct(st) => st
+            .fields()
+            .iter()
+            .find(|f| at >= f.offset() && at < f.offset() + f.dtype().itemsize())
+            .map_or(byte, |f| {
+                let inner = unit_at(f.dtype(), at - f.offset());
+                f.offset() + inner.start..f.offset() + inner.end
+            }),
+    }
+}
+
+/// The largest offset `<= at` where an element of `dtype` may be cut into
+/// pieces: never inside an indivisible unit (see [`unit_at`]), so a piece
+/// can be byte-swapped and compared on its own.
+pub(crate) fn split_point(dtype: &Dtype, at: usize) -> usize {
+    at.min(unit_at(dtype, at).start)
 }
 
 /// Reverses each unit of each run in every element of `buf`.
@@ -337,5 +416,41 @@ mod tests {
         let mut out = [0u8; 8];
         op.apply(&[b'a', 0, 0, 0, b'b', 0, 0, 0], &mut out);
         assert_eq!(out, [0, 0, 0, b'a', 0, 0, 0, b'b']);
+    }
+
+    #[test]
+    fn pieces_cut_only_between_units_and_swap_like_whole_elements() {
+        // Odd offsets, so unit boundaries are not multiples of the unit.
+        let from =
+            d("[('a', '<i2'), ('c', '|S3'), ('u', '<U5'), ('z', '<c8', (3,)), ('b', '<f8')]");
+        let to = from.with_byte_order(ByteOrder::Big);
+        let size = from.itemsize();
+        let u = |at| unit_at(&from, at);
+        assert_eq!(u(0), 0..2);
+        assert_eq!(u(3), 3..4);
+        assert_eq!(u(5), 5..9);
+        assert_eq!(u(26), 25..33);
+        assert_eq!(u(size - 1), size - 8..size);
+        assert_eq!(split_point(&from, 6), 5);
+        assert_eq!(split_point(&from, 5), 5);
+        assert_eq!(split_point(&from, size), size);
+        let op = ElementOp::plan(&from, &to).unwrap();
+        let src: Vec<u8> = (0..size as u8).collect();
+        let mut whole = vec![0; size];
+        op.apply(&src, &mut whole);
+        // Every way of cutting at split points gives the whole-element result.
+        for step in 1..size {
+            let mut out = vec![0; size];
+            let mut at = 0;
+            while at < size {
+                let mut end = split_point(&from, (at + step).min(size));
+                if end <= at {
+                    end = unit_at(&from, at).end;
+                }
+                op.apply_piece(at, &src[at..end], &mut out[at..end]);
+                at = end;
+            }
+            assert_eq!(out, whole, "step {step}");
+        }
     }
 }

@@ -25,8 +25,54 @@ use crate::dtype::{ByteOrder, Dtype};
 use crate::error::{ErrorKind, Result};
 use crate::header::{Header, Version};
 
-/// Bytes of input converted per step of a streaming conversion.
+/// Bytes of input converted per step of a streaming conversion; also the
+/// largest piece of one element handled at a time: an element larger than
+/// this is converted (and compared) in pieces, so no buffer ever holds a
+/// whole element of hundreds of MB.
 const CHUNK_BYTES: usize = 1 << 20;
+
+/// Elements larger than this are moved one at a time (in pieces of at most
+/// [`CHUNK_BYTES`]) when the memory order changes, instead of through
+/// cache tiles, and compared by walking their dtype instead of a table of
+/// their scalars.
+const LARGE_ITEM: usize = 64 << 10;
+
+/// A zeroed buffer of `len` bytes, or an error (never an abort) when the
+/// memory is not there.
+pub(crate) fn buffer(len: usize, what: &str) -> Result<Vec<u8>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| {
+        ErrorKind::Io(std::io::Error::new(
+            std::io::ErrorKind::OutOfMemory,
+            format!("out of memory: cannot allocate {len} bytes for {what}"),
+        ))
+    })?;
+    v.resize(len, 0);
+    Ok(v)
+}
+
+/// The pieces `[start, end)` an element of `dtype` is cut into for
+/// streaming: at most [`CHUNK_BYTES`] each, never inside an indivisible
+/// unit (a number, a UCS-4 code unit).
+pub(crate) fn pieces(dtype: &Dtype) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let size = dtype.itemsize();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        if at >= size {
+            return None;
+        }
+        let want = size.min(at + CHUNK_BYTES);
+        let mut end = elementwise::split_point(dtype, want);
+        if end <= at {
+            // A unit longer than a piece cannot happen (units are at most
+            // 16 bytes); still, always make progress.
+            end = want;
+        }
+        let piece = at..end;
+        at = end;
+        Some(piece)
+    })
+}
 
 /// What `convert` changes; `None` keeps the input's choice.
 #[derive(Debug, Clone, Default)]
@@ -139,8 +185,11 @@ impl Plan {
                 transpose::WINDOW_BYTES,
             );
         }
+        if in_item > CHUNK_BYTES {
+            return self.write_large_elements(source, sink, out_base);
+        }
         let per_chunk = (CHUNK_BYTES / in_item).max(1);
-        let mut buf = vec![0u8; per_chunk * out_item];
+        let mut buf = buffer(per_chunk * out_item, "the conversion buffer")?;
         let mut at = out_base;
         let mut done = 0usize;
         for chunk in src.chunks(per_chunk * in_item) {
@@ -153,6 +202,42 @@ impl Plan {
             at += out.len() as u64;
             source.release(done..done + chunk.len());
             done += chunk.len();
+        }
+        sink.flush()
+    }
+
+    /// The elementwise path for elements larger than [`CHUNK_BYTES`]: each
+    /// element is converted in pieces (a byte swap applies the runs that
+    /// fall in each piece), so memory stays at one piece whatever the
+    /// itemsize. Only `Copy` and `Swap` get here (cast types are small).
+    fn write_large_elements(
+        &self,
+        source: &dyn Payload,
+        sink: &mut dyn Sink,
+        out_base: u64,
+    ) -> Result<()> {
+        let input = source.header();
+        let len = source.payload().len();
+        let item = input.dtype.itemsize();
+        // Read with `read_at` (a `pread` for files), so no mapped pages
+        // pile up however the kernel treats the release hints.
+        let mut ibuf = buffer(CHUNK_BYTES, "the conversion buffer")?;
+        let mut obuf = buffer(CHUNK_BYTES, "the conversion buffer")?;
+        let mut at = 0usize;
+        while at < len {
+            for piece in pieces(&input.dtype) {
+                let lo = at + piece.start;
+                let (Some(from), Some(out)) =
+                    (ibuf.get_mut(..piece.len()), obuf.get_mut(..piece.len()))
+                else {
+                    break;
+                };
+                source.read_at(lo as u64, from)?;
+                self.op.apply_piece(piece.start, from, out);
+                sink.write_at(out_base + lo as u64, out)?;
+                source.release(lo..lo + piece.len());
+            }
+            at += item;
         }
         sink.flush()
     }

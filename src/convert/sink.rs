@@ -26,17 +26,35 @@ pub(crate) struct FileSink<'f> {
 
 impl<'f> FileSink<'f> {
     /// Writes into `file` (which must be open for writing).
+    /// The merge buffer is reserved on first use, fallibly (see `write_at`).
     pub(crate) fn new(file: &'f File) -> Self {
         FileSink {
             file,
-            pending: Vec::with_capacity(COALESCE_BYTES),
+            pending: Vec::new(),
             pending_at: 0,
         }
+    }
+
+    /// Reserves the merge buffer: an error, never an abort, when the memory
+    /// is not there.
+    fn reserve(&mut self) -> Result<()> {
+        if self.pending.capacity() < COALESCE_BYTES {
+            self.pending
+                .try_reserve_exact(COALESCE_BYTES - self.pending.len())
+                .map_err(|_| {
+                    crate::ErrorKind::Io(std::io::Error::new(
+                        std::io::ErrorKind::OutOfMemory,
+                        format!("out of memory: cannot allocate {COALESCE_BYTES} bytes for the output buffer"),
+                    ))
+                })?;
+        }
+        Ok(())
     }
 }
 
 impl Sink for FileSink<'_> {
     fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<()> {
+        self.reserve()?;
         let contiguous = self.pending_at + self.pending.len() as u64 == offset;
         if contiguous && self.pending.len() + data.len() <= COALESCE_BYTES {
             self.pending.extend_from_slice(data);

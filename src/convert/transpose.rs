@@ -13,18 +13,39 @@
 //! L1-resident tile buffer, so no access walks a large power-of-two stride
 //! element by element.
 
-use super::Payload;
 use super::elementwise::ElementOp;
 use super::sink::Sink;
+use super::{LARGE_ITEM, Payload, buffer, pieces};
 use crate::error::Result;
 
 /// Bytes of input (and, separately, of output) a window holds by default.
 pub(crate) const WINDOW_BYTES: usize = 16 << 20;
-/// Edge of a tile, in elements.
+/// Largest edge of a tile, in elements.
 const TILE: usize = 32;
+/// Largest tile, in bytes: a tile stays in L1/L2 whatever the itemsize
+/// (32 x 32 elements up to 128-byte elements, down to 1 x 1).
+const TILE_BYTES: usize = 128 << 10;
 /// Elements of padding after each buffered row, so rows of a power-of-two
-/// length do not all map to the same cache sets.
+/// length do not all map to the same cache sets (fewer for wide elements,
+/// none for short rows, so padding never multiplies a window's size).
 const PAD: usize = 16;
+
+/// Edge of a square tile of `item`-byte elements within [`TILE_BYTES`].
+fn tile_edge(item: usize) -> usize {
+    let mut t = TILE;
+    while t > 1 && t * t * item > TILE_BYTES {
+        t -= 1;
+    }
+    t
+}
+
+/// Padding, in elements, after a buffered row of `len` elements of `item`
+/// bytes: [`PAD`] for the small types (as before), at most 256 bytes' worth
+/// for wider ones, and none when it would more than a quarter the row.
+fn pad(len: usize, item: usize) -> usize {
+    let p = PAD.min((256 / item.max(1)).max(1));
+    if p * 4 > len { 0 } else { p }
+}
 
 /// Splits a shape into (first dim, product of the middle dims, last dim).
 fn split(shape: &[usize]) -> (usize, usize, usize) {
@@ -96,20 +117,31 @@ pub(crate) fn reverse_axes(
         }
         .into());
     }
-    // A square block of about WINDOW_BYTES (at least a tile each way),
-    // clipped to the array; the middle axes fill what is left.
-    let budget = (window_bytes / out_item.max(in_item)).max(TILE * TILE);
+    let item = out_item.max(in_item);
+    if item > LARGE_ITEM {
+        return reverse_by_element(source, shape, op, in_item, sink, out_base);
+    }
+    // A square block of about `window_bytes` (at least one element),
+    // clipped to the array; the middle axes fill what is left. Sized in
+    // bytes: a window holds at most `window_bytes` of elements plus padding
+    // (at most a quarter more), whatever the itemsize.
+    let tile_n = tile_edge(item);
+    let budget = (window_bytes / item).max(1);
     let side = (budget as f64).sqrt() as usize;
-    let kb = dl.min(side.max(TILE));
+    let kb = dl.min(side.max(1));
     let ib = d0.min((budget / kb).max(1));
     let mb = m_count.min((budget / (ib * kb)).max(1));
     // Buffered rows are padded (see PAD) unless a window reads whole rows
     // of several middle positions in one run.
-    let in_stride = if kb == dl && mb > 1 { kb } else { kb + PAD };
-    let out_stride = ib + PAD;
-    let mut input = vec![0u8; ib * mb * in_stride * in_item];
-    let mut window = vec![0u8; kb * mb * out_stride * out_item];
-    let mut tile = vec![0u8; TILE * TILE * out_item];
+    let in_stride = if kb == dl && mb > 1 {
+        kb
+    } else {
+        kb + pad(kb, in_item)
+    };
+    let out_stride = ib + pad(ib, out_item);
+    let mut input = buffer(ib * mb * in_stride * in_item, "the transpose window")?;
+    let mut window = buffer(kb * mb * out_stride * out_item, "the transpose window")?;
+    let mut tile = buffer(tile_n * tile_n * out_item, "the transpose tile")?;
 
     for i0 in (0..d0).step_by(ib) {
         let ni = ib.min(d0 - i0);
@@ -138,10 +170,10 @@ pub(crate) fn reverse_axes(
                     }
                 }
                 for mm in 0..nm {
-                    for ii in (0..ni).step_by(TILE) {
-                        let ti = TILE.min(ni - ii);
-                        for kk in (0..nk).step_by(TILE) {
-                            let tk = TILE.min(nk - kk);
+                    for ii in (0..ni).step_by(tile_n) {
+                        let ti = tile_n.min(ni - ii);
+                        for kk in (0..nk).step_by(tile_n) {
+                            let tk = tile_n.min(nk - kk);
                             // Convert: tile row r = input row ii+r, columns kk..kk+tk.
                             for r in 0..ti {
                                 let s = (((ii + r) * nm + mm) * in_stride + kk) * in_item;
@@ -179,6 +211,67 @@ pub(crate) fn reverse_axes(
                     }
                 }
             }
+        }
+    }
+    sink.flush()
+}
+
+/// The axis reversal for elements larger than [`LARGE_ITEM`]: output
+/// elements in output order, each read from its input position and
+/// converted in pieces (see [`pieces`]), so memory is two pieces whatever
+/// the itemsize. Runs this long need no tiling to be fast.
+// Buffers hold one piece (at least one whole element for a cast, whose
+// types are 16 bytes at most); strides and the odometer follow `shape`,
+// whose size the caller checked against the payload.
+#[allow(clippy::indexing_slicing)]
+fn reverse_by_element(
+    source: &dyn Payload,
+    shape: &[usize],
+    op: &ElementOp,
+    in_item: usize,
+    sink: &mut dyn Sink,
+    out_base: u64,
+) -> Result<()> {
+    let layout = &source.header().dtype;
+    let out_item = op.out_itemsize(in_item);
+    let whole = matches!(op, ElementOp::Cast { .. });
+    let piece = super::CHUNK_BYTES.min(in_item.max(out_item));
+    let mut ibuf = buffer(piece, "the transpose buffer")?;
+    let mut obuf = buffer(piece, "the transpose buffer")?;
+    // C strides of the input shape, in elements.
+    let mut strides = vec![1usize; shape.len()];
+    for a in (0..shape.len().saturating_sub(1)).rev() {
+        strides[a] = strides[a + 1] * shape[a + 1];
+    }
+    // Output multi-index over the reversed shape (last output axis =
+    // input axis 0), counted like an odometer.
+    let mut idx = vec![0usize; shape.len()];
+    let count: usize = shape.iter().product();
+    for out_elem in 0..count {
+        let in_elem: usize = idx
+            .iter()
+            .enumerate()
+            .map(|(a, &i)| i * strides[shape.len() - 1 - a])
+            .sum();
+        let (src_at, dst_at) = (in_elem * in_item, out_elem * out_item);
+        if whole {
+            source.read_at(src_at as u64, &mut ibuf[..in_item])?;
+            op.apply(&ibuf[..in_item], &mut obuf[..out_item]);
+            sink.write_at(out_base + dst_at as u64, &obuf[..out_item])?;
+        } else {
+            for p in pieces(layout) {
+                let n = p.len();
+                source.read_at((src_at + p.start) as u64, &mut ibuf[..n])?;
+                op.apply_piece(p.start, &ibuf[..n], &mut obuf[..n]);
+                sink.write_at(out_base + (dst_at + p.start) as u64, &obuf[..n])?;
+            }
+        }
+        for (a, i) in idx.iter_mut().enumerate().rev() {
+            *i += 1;
+            if *i < shape[shape.len() - 1 - a] {
+                break;
+            }
+            *i = 0;
         }
     }
     sink.flush()
@@ -274,6 +367,40 @@ mod tests {
                     .collect();
                 assert_eq!(got, naive(&src, &shape), "shape {shape:?} window {window}");
             }
+        }
+    }
+
+    #[test]
+    fn large_elements_move_whole_in_pieces() {
+        // Elements past LARGE_ITEM take the element-by-element path, with a
+        // byte swap of a U field split across pieces (CHUNK_BYTES is 1 MiB).
+        let dt = crate::Dtype::from_descr_literal("[('a', '<i2'), ('u', '<U300000')]").unwrap();
+        let to = dt.with_byte_order(crate::dtype::ByteOrder::Big);
+        let op = ElementOp::plan(&dt, &to).unwrap();
+        let item = dt.itemsize();
+        let shape = [2usize, 3, 2];
+        let n: usize = shape.iter().product();
+        let bytes: Vec<u8> = (0..n * item).map(|i| (i % 251) as u8).collect();
+        let input = crate::convert::InMemory {
+            header: crate::Header {
+                dtype: dt.clone(),
+                fortran_order: false,
+                shape: shape.iter().map(|&d| d as u64).collect(),
+            },
+            bytes: bytes.clone(),
+            version: None,
+        };
+        let mut sink = VecSink::default();
+        reverse_axes(&input, &shape, &op, item, &mut sink, 0, WINDOW_BYTES).unwrap();
+        let order = naive(&(0..n as u32).collect::<Vec<_>>(), &shape);
+        for (out_pos, &in_elem) in order.iter().enumerate() {
+            let mut want = bytes[in_elem as usize * item..][..item].to_vec();
+            op.apply(&want.clone(), &mut want);
+            assert_eq!(
+                &sink.bytes[out_pos * item..][..item],
+                &want[..],
+                "element {out_pos}"
+            );
         }
     }
 }
