@@ -83,14 +83,14 @@ fn not_regular(path: &Path, md: &Metadata) -> Error {
         io::ErrorKind::InvalidInput,
         format!(
             "{}, not a regular file: refusing to replace it",
-            file_kind(md)
+            file_kind(&md.file_type())
         ),
     )
 }
 
-/// What a non-regular file is, for messages.
-fn file_kind(md: &Metadata) -> &'static str {
-    let ft = md.file_type();
+/// What a file that is not a regular file is, for messages about
+/// inputs and outputs alike ("a directory", "a pipe or FIFO", ...).
+pub(crate) fn file_kind(ft: &std::fs::FileType) -> &'static str {
     if ft.is_dir() {
         "a directory"
     } else if ft.is_char_device() {
@@ -98,7 +98,7 @@ fn file_kind(md: &Metadata) -> &'static str {
     } else if ft.is_block_device() {
         "a block device"
     } else if ft.is_fifo() {
-        "a fifo"
+        "a pipe or FIFO"
     } else if ft.is_socket() {
         "a socket"
     } else {

@@ -117,36 +117,11 @@ fn check_regular(meta: &std::fs::Metadata) -> Result<()> {
     if t.is_file() {
         return Ok(());
     }
-    let what = if t.is_dir() {
-        "a directory"
-    } else {
-        file_kind(&t)
-    };
+    let what = crate::atomic::file_kind(&t);
     Err(Error::from(std::io::Error::new(
         std::io::ErrorKind::InvalidInput,
         format!("not a regular file (it is {what})"),
     )))
-}
-
-#[cfg(unix)]
-fn file_kind(t: &std::fs::FileType) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    if t.is_fifo() {
-        "a pipe or FIFO"
-    } else if t.is_char_device() {
-        "a character device"
-    } else if t.is_block_device() {
-        "a block device"
-    } else if t.is_socket() {
-        "a socket"
-    } else {
-        "not a file"
-    }
-}
-
-#[cfg(not(unix))]
-fn file_kind(_: &std::fs::FileType) -> &'static str {
-    "not a file"
 }
 
 /// Checks that `available` payload bytes are exactly what the header implies.

@@ -201,7 +201,7 @@ fn out_that_is_not_a_regular_file_is_refused_and_never_replaced() {
     let _sock = std::os::unix::net::UnixListener::bind(d.join("sock")).unwrap();
     for (special, kind) in [
         ("null", "a character device"),
-        ("fifo", "a fifo"),
+        ("fifo", "a pipe or FIFO"),
         ("sock", "a socket"),
     ] {
         let out = d.join(special);
