@@ -14,7 +14,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::cli::{listing, python};
+use common::cli::{listing, ok, python};
 
 /// Whether the npymap binary is instrumented with AddressSanitizer (its
 /// runtime, linked in, defines `__asan_init`). Read once.
@@ -46,16 +46,6 @@ fn limited(dir: &Path, limit_mib: u64, args: &[&str]) -> Output {
         c
     };
     cmd.current_dir(dir).output().expect("run npymap")
-}
-
-fn ok(out: &Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what}: exit {:?}, stderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).expect("utf-8 stdout")
 }
 
 fn no_temp_files(dir: &Path) {
