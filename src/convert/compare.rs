@@ -1,11 +1,12 @@
 //! `cmp`: are two arrays equal elementwise? Byte order, memory order and
 //! format version may differ; NaN equals NaN and NaT equals NaT.
 
+use super::ldouble;
 use super::sink::Sink;
 use super::value::{Num, Value, decode_value};
 
 use super::{ConvertOptions, Payload, Plan};
-use crate::dtype::{ByteOrder, Dtype};
+use crate::dtype::{ByteOrder, Dtype, Scalar, ScalarKind};
 use crate::error::Result;
 use crate::header::Version;
 
@@ -76,6 +77,20 @@ fn same_value(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// Whether two leaves of the same type (up to byte order) hold equal
+/// values. Long doubles compare all 80 bits, not their nearest `f64`.
+fn same_leaf(sa: &Scalar, x: &[u8], sb: &Scalar, y: &[u8]) -> bool {
+    let (oa, ob) = (sa.byte_order(), sb.byte_order());
+    match (sa.kind(), sa.itemsize()) {
+        (ScalarKind::Float, 16) => ldouble::same(oa, x, ob, y),
+        (ScalarKind::Complex, 32) => {
+            let ((xr, xi), (yr, yi)) = (x.split_at(16), y.split_at(16));
+            ldouble::same(oa, xr, ob, yr) && ldouble::same(oa, xi, ob, yi)
+        }
+        _ => same_value(&decode_value(sa, x), &decode_value(sb, y)),
+    }
+}
+
 /// Compares elements of A (dtype `da`) and B (dtype `db`, equal up to byte order).
 struct ElementEq {
     la: Vec<(usize, crate::dtype::Scalar)>,
@@ -108,7 +123,7 @@ impl ElementEq {
         self.la.iter().zip(&self.lb).all(|((oa, sa), (ob, sb))| {
             let (sz_a, sz_b) = (sa.itemsize(), sb.itemsize());
             match (a.get(*oa..oa + sz_a), b.get(*ob..ob + sz_b)) {
-                (Some(x), Some(y)) => same_value(&decode_value(sa, x), &decode_value(sb, y)),
+                (Some(x), Some(y)) => same_leaf(sa, x, sb, y),
                 _ => false,
             }
         })
