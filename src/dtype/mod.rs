@@ -9,6 +9,7 @@
 
 mod parse;
 mod render;
+mod unprintable;
 
 use std::fmt;
 
