@@ -169,7 +169,8 @@ pub fn from_raw(raw: &Path, out: &Path, spec: &RawSpec) -> Result<Header> {
             dtype: spec.dtype.clone(),
             fortran_order: spec.fortran_order,
             shape,
-        };
+        }
+        .fold_subarray()?;
         if header.is_both_orders() {
             header.fortran_order = false;
         }
