@@ -21,6 +21,7 @@ use super::{CliError, with_path};
 /// An opened input: the map and the file it maps, and the progress bar
 /// that its consumption (pages released, windows read) advances.
 pub(crate) struct Input {
+    path: std::path::PathBuf,
     map: NpyMap,
     file: File,
     progress: Option<ProgressBar>,
@@ -38,15 +39,30 @@ pub(crate) fn enable_progress(on: bool) {
     PROGRESS.store(on && std::io::stderr().is_terminal(), Ordering::Relaxed);
 }
 
+/// The one message for an archive where an `.npy` is expected (cli.md §2.3).
+fn npz_given(path: &Path) -> CliError {
+    CliError(format!(
+        "{}: expected an .npy file, found an .npz archive (extract members with `npymap unpack`)",
+        path.display()
+    ))
+}
+
+/// Refuses an `.npz` archive at `path` where an `.npy` is expected, for
+/// commands that hand the path to the library rather than to [`open`].
+/// Other detection errors are left to the library's own open.
+pub(crate) fn refuse_npz(path: &Path) -> Result<(), CliError> {
+    match npymap::npy::detect_file(path) {
+        Ok(npymap::npy::Format::Npz) => Err(npz_given(path)),
+        _ => Ok(()),
+    }
+}
+
 /// Maps the `.npy` at `path` read-only; refuses object arrays (their
 /// payload is a pickle) and files whose size disagrees with the header.
 #[allow(unsafe_code)]
 pub(crate) fn open(path: &Path) -> Result<Input, CliError> {
     if npymap::npy::detect_file(path).map_err(with_path(path))? == npymap::npy::Format::Npz {
-        return Err(CliError(format!(
-            "{}: expected an .npy file, found an .npz archive (extract members with `npymap unpack`)",
-            path.display()
-        )));
+        return Err(npz_given(path));
     }
     let file = File::open(path).map_err(|e| with_path(path)(e.into()))?;
     // SAFETY: NpyMap::open requires that nobody modifies or truncates the
@@ -72,6 +88,7 @@ pub(crate) fn open(path: &Path) -> Result<Input, CliError> {
         bar
     });
     Ok(Input {
+        path: path.to_path_buf(),
         map,
         file,
         progress,
@@ -105,6 +122,10 @@ impl Payload for Input {
 
     fn version(&self) -> Option<Version> {
         self.map.version()
+    }
+
+    fn path(&self) -> Option<&Path> {
+        Some(&self.path)
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> npymap::Result<()> {

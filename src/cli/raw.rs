@@ -26,6 +26,7 @@ fn dtype_arg(d: &Dtype) -> String {
 }
 
 pub(crate) fn run_to(input: &Path, out: &Path) -> CmdResult {
+    super::input::refuse_npz(input)?;
     let h = to_raw(input, out).map_err(with_path(input))?;
     let shape: Vec<String> = h.shape.iter().map(u64::to_string).collect();
     let mut line = format!(
