@@ -68,6 +68,25 @@ fn shape_refuses_empty_dims_and_unbalanced_parentheses() {
         let shape = python("import numpy as np; print(np.load('o.npy').shape)", d);
         assert_eq!(shape.trim(), want, "{good}");
     }
+    // A comma-string DESCR, as a header reads it.
+    ok(
+        &npymap(&[
+            "from-raw",
+            &p(d, "r.bin"),
+            &p(d, "o.npy"),
+            "--dtype",
+            "i4,u1,(7,)u1,",
+        ]),
+        "comma string",
+    );
+    let dt = python(
+        "import numpy as np; a = np.load('o.npy'); print(a.shape, a.dtype.descr)",
+        d,
+    );
+    assert_eq!(
+        dt.trim(),
+        "(1,) [('f0', '<i4'), ('f1', '|u1'), ('f2', '|u1', (7,))]"
+    );
     for zero_d in ["", "()", " ( ) "] {
         std::fs::write(d.join("one.bin"), [7u8]).unwrap();
         let o = npymap(&[
@@ -436,4 +455,31 @@ fn every_npy_command_names_an_npz_input_the_same_way() {
         assert_eq!(stderr(&out), want, "{}", args.join(" "));
     }
     assert!(!d.join("o.npy").exists() && !d.join("o.npz").exists());
+}
+
+/// The fuzz target's properties hold for comma strings and folded
+/// subarrays (render, re-parse, JSON, header round trip).
+#[test]
+fn comma_strings_pass_the_descr_fuzz_checks() {
+    for s in [
+        "i4,f8",
+        "<i4, >f8",
+        "i4,",
+        "3i4",
+        "(2,3)f8",
+        ">2i4,u1",
+        "i4,(0,)f8",
+        "M8[D],m8[s],U3,c",
+        "()i4",
+        "(2,)(3,)i4",
+        "i4,,f8",
+        "(",
+        "2,3f8",
+        "(99999999999999999999999)i4",
+        "(2147483647,2)i4",
+    ] {
+        npymap::fuzzing::check_descr(s.as_bytes());
+        npymap::fuzzing::check_descr(format!("'{s}'").as_bytes());
+        npymap::fuzzing::check_descr(format!("[[\"{s}\", [2]]]").as_bytes());
+    }
 }

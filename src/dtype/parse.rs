@@ -493,6 +493,15 @@ fn from_comma_string(descr: &str) -> Result<Dtype> {
     build_struct(raw)
 }
 
+/// A string descr: a comma string or a simple type string.
+pub(crate) fn from_str(descr: &str) -> Result<Dtype> {
+    if is_comma_string(descr) {
+        from_comma_string(descr)
+    } else {
+        scalar_from_str(descr).map(Dtype::Scalar)
+    }
+}
+
 fn string<'b>(lit: &'b Lit<'_>) -> Option<&'b str> {
     match &lit.val {
         Val::Str(s) => Some(s),
@@ -507,8 +516,7 @@ pub(crate) fn from_lit(lit: &Lit<'_>, depth: usize) -> Result<Dtype> {
         return Err(ErrorKind::TooDeep { max: MAX_DEPTH }.into());
     }
     match &lit.val {
-        Val::Str(s) if is_comma_string(s) => from_comma_string(s),
-        Val::Str(s) => scalar_from_str(s).map(Dtype::Scalar),
+        Val::Str(s) => from_str(s),
         Val::Tuple(items) if items.len() == 2 => match items.as_slice() {
             [descr, shape] => subarray(from_lit(descr, depth + 1)?, shape),
             _ => Err(bad_structure("a subarray must be (descr, shape)")),
