@@ -285,6 +285,65 @@ impl Header {
         payload_len(&self.shape, self.dtype.itemsize())
     }
 
+    /// Folds a top-level subarray dtype into the shape, as NumPy does: no
+    /// NumPy array has one (`np.zeros(3, ('<i4', (2,)))` has shape `(3, 2)`
+    /// and dtype `<i4`), so this is the header `np.save` writes for the
+    /// same bytes. Nested subarrays fold outermost first. Any other dtype
+    /// is returned unchanged.
+    ///
+    /// # Errors
+    /// `TooManyDims` when the folded shape has more than [`MAX_DIMS`] axes;
+    /// `Unsupported` for Fortran order over two or more axes longer than 1
+    /// with a subarray of more than one element: each element's subarray
+    /// is in C order inside a Fortran-ordered outer array, a layout that is
+    /// neither C nor Fortran order of the folded shape.
+    pub fn fold_subarray(self) -> Result<Header> {
+        if !matches!(self.dtype, Dtype::Subarray { .. }) {
+            return Ok(self);
+        }
+        let outer_both = self.is_both_orders();
+        let Header {
+            mut dtype,
+            fortran_order,
+            mut shape,
+        } = self;
+        let mut sub_count: u64 = 1;
+        while let Dtype::Subarray { base, shape: sub } = dtype {
+            for &d in &sub {
+                sub_count = sub_count.saturating_mul(d);
+            }
+            shape.extend(sub);
+            dtype = *base;
+        }
+        if shape.len() > MAX_DIMS {
+            return Err(ErrorKind::TooManyDims {
+                ndim: shape.len(),
+                max: MAX_DIMS,
+            }
+            .into());
+        }
+        if fortran_order && !outer_both && sub_count > 1 {
+            return Err(ErrorKind::Unsupported(
+                "a top-level subarray dtype with fortran_order True over two or more axes \
+                 has no NumPy layout (each subarray is C-ordered inside a Fortran-ordered \
+                 array); give the base dtype and the full shape"
+                    .into(),
+            )
+            .into());
+        }
+        let mut folded = Header {
+            dtype,
+            // Outer axes at most one long: the bytes are the C order of the
+            // folded shape; a one-element subarray keeps Fortran order.
+            fortran_order: fortran_order && sub_count <= 1,
+            shape,
+        };
+        if folded.is_both_orders() {
+            folded.fortran_order = false;
+        }
+        Ok(folded)
+    }
+
     /// Whether the array is contiguous in both C and Fortran order (at most
     /// one dimension above 1, or no elements), in which case NumPy writes
     /// `fortran_order: False`.
@@ -343,6 +402,11 @@ impl Header {
     /// # Ok::<(), npymap::Error>(())
     /// ```
     pub fn to_bytes(&self, version: Option<Version>) -> Result<Vec<u8>> {
+        if matches!(self.dtype, Dtype::Subarray { .. }) {
+            // NumPy cannot load a top-level subarray header: write the
+            // folded header `np.save` writes for the same bytes.
+            return self.clone().fold_subarray()?.to_bytes(version);
+        }
         let text = self.dict_text();
         match version {
             Some(v) => wrap(&text, v),
@@ -589,9 +653,11 @@ fn interpret(lit: &Lit<'_>) -> Result<Header> {
     }
     let dtype = Dtype::from_lit(descr)?;
     payload_len(&shape, dtype.itemsize()).map_err(|e| e.at(shape_lit.at as u64))?;
-    Ok(Header {
+    Header {
         dtype,
         fortran_order,
         shape,
-    })
+    }
+    .fold_subarray()
+    .map_err(|e| e.at(descr.at as u64))
 }

@@ -9,6 +9,7 @@ use npymap::convert::{Payload, append_to_file};
 use super::{CmdResult, input, with_path};
 
 pub(crate) fn run(dst: &Path, sources: &[PathBuf], durability: Durability) -> CmdResult {
+    input::refuse_npz(dst)?;
     let opened = sources
         .iter()
         .map(|p| input::open(p))

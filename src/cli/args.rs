@@ -25,24 +25,32 @@ pub(crate) fn shape_arg(s: &str) -> Result<Shape, String> {
     shape(s).map(Shape)
 }
 
-/// A SHAPE: comma-separated dims (`3,4`); the empty string is `()`.
+/// A SHAPE: comma-separated dims (`3,4`), optionally inside one pair of
+/// parentheses (`(3,4)`), with spaces around dims and one trailing comma
+/// allowed (`12,`); `""` and `()` are the 0-d shape. Empty dims (`3,,4`),
+/// unbalanced or nested parentheses are refused (spec/cli.md §2.4).
 pub(crate) fn shape(s: &str) -> Result<Vec<u64>, String> {
+    let invalid = |why: String| format!("invalid shape {s:?}: {why} (expected e.g. 3,4)");
     let t = s.trim();
-    if t.is_empty() || t == "()" {
+    let inner = match (t.strip_prefix('('), t.strip_suffix(')')) {
+        (Some(rest), Some(_)) => rest.strip_suffix(')').unwrap_or(rest).trim(),
+        (None, None) => t,
+        _ => return Err(invalid("unbalanced parentheses".into())),
+    };
+    if inner.is_empty() {
         return Ok(Vec::new());
     }
-    let t = t.trim_start_matches('(').trim_end_matches(')');
-    t.split(',')
+    let body = inner.strip_suffix(',').unwrap_or(inner);
+    body.split(',')
         .map(str::trim)
-        .enumerate()
-        .filter(|(n, d)| !(d.is_empty() && *n > 0))
-        .map(|(_, d)| {
+        .map(|d| {
+            if d.is_empty() {
+                return Err(invalid("empty dimension".into()));
+            }
             d.parse::<u64>()
                 .ok()
                 .filter(|&v| i64::try_from(v).is_ok())
-                .ok_or_else(|| {
-                    format!("invalid shape {s:?}: {d:?} is not a dimension (expected e.g. 3,4)")
-                })
+                .ok_or_else(|| invalid(format!("{d:?} is not a dimension")))
         })
         .collect()
 }
@@ -99,6 +107,11 @@ mod tests {
         assert_eq!(shape("5,"), Ok(vec![5]));
         assert!(shape("3,-1").is_err());
         assert!(shape("a").is_err());
+        assert_eq!(shape("(3, 4)"), Ok(vec![3, 4]));
+        assert_eq!(shape("(5,)"), Ok(vec![5]));
+        for bad in ["3,,4", "(3,4", "3,4)", "((12,))", ",", "(,)", "5,,"] {
+            assert!(shape(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -66,6 +66,24 @@ fn shrank(path: &Path) -> Error {
     .in_path(path)
 }
 
+/// The one message for an archive where an `.npy` is expected (cli.md §2.3).
+fn npz_given(path: &Path) -> CliError {
+    CliError(format!(
+        "{}: expected an .npy file, found an .npz archive (extract members with `npymap unpack`)",
+        path.display()
+    ))
+}
+
+/// Refuses an `.npz` archive at `path` where an `.npy` is expected, for
+/// commands that hand the path to the library rather than to [`open`].
+/// Other detection errors are left to the library's own open.
+pub(crate) fn refuse_npz(path: &Path) -> Result<(), CliError> {
+    match npymap::npy::detect_file(path) {
+        Ok(npymap::npy::Format::Npz) => Err(npz_given(path)),
+        _ => Ok(()),
+    }
+}
+
 /// Maps the `.npy` at `path` read-only; refuses object arrays (their
 /// payload is a pickle), files whose size disagrees with the header, and
 /// anything but a regular file (`npy::open_input`). The path is opened
@@ -74,10 +92,7 @@ fn shrank(path: &Path) -> Error {
 pub(crate) fn open(path: &Path) -> Result<Input, CliError> {
     let file = npymap::npy::open_input(path).map_err(with_path(path))?;
     if npymap::npy::detect_open(&file).map_err(with_path(path))? == npymap::npy::Format::Npz {
-        return Err(CliError(format!(
-            "{}: expected an .npy file, found an .npz archive (extract members with `npymap unpack`)",
-            path.display()
-        )));
+        return Err(npz_given(path));
     }
     // SAFETY: NpyMap::from_file requires that nobody modifies or truncates
     // the file while it is mapped. npymap itself never writes bytes it has
@@ -164,6 +179,10 @@ impl Payload for Input {
 
     fn version(&self) -> Option<Version> {
         self.map.version()
+    }
+
+    fn path(&self) -> Option<&Path> {
+        Some(&self.path)
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> npymap::Result<()> {

@@ -36,6 +36,9 @@ pub(crate) fn run(
         .iter()
         .map(|a| name_and_path(a))
         .collect::<Result<Vec<_>, _>>()?;
+    for (_, path) in &inputs {
+        super::input::refuse_npz(path)?;
+    }
     let compression = if compress {
         Compression::Deflated
     } else {

@@ -31,6 +31,7 @@ fn dtype_arg(d: &Dtype) -> String {
 }
 
 pub(crate) fn run_to(input: &Path, out: &Path, durability: Durability) -> CmdResult {
+    super::input::refuse_npz(input)?;
     // The flags are printed before OUT is renamed into place: when they
     // cannot be printed, the command fails and OUT is left as it was.
     let mut failed: Option<CliError> = None;

@@ -1,12 +1,13 @@
 //! `cmp`: are two arrays equal elementwise? Byte order, memory order and
 //! format version may differ; NaN equals NaN and NaT equals NaT.
 
+use super::ldouble;
 use super::sink::Sink;
 use super::value::{Num, Value, decode_value};
 
 use super::elementwise::unit_at;
 use super::{CHUNK_BYTES, ConvertOptions, LARGE_ITEM, Payload, Plan, buffer, pieces};
-use crate::dtype::{ByteOrder, Dtype, ScalarKind};
+use crate::dtype::{ByteOrder, Dtype, Scalar, ScalarKind};
 use crate::error::Result;
 use crate::header::Version;
 
@@ -99,9 +100,7 @@ fn range_equal(dtype: &Dtype, base: usize, lo: usize, a: &[u8], b: &[u8]) -> boo
             ) || end - start < s.itemsize();
             match (x, y) {
                 (Some(x), Some(y)) if bytewise => x == y,
-                (Some(x), Some(y)) => {
-                    x == y || same_value(&decode_value(s, x), &decode_value(s, y))
-                }
+                (Some(x), Some(y)) => x == y || same_leaf(s, x, s, y),
                 _ => false,
             }
         }
@@ -118,6 +117,20 @@ fn range_equal(dtype: &Dtype, base: usize, lo: usize, a: &[u8], b: &[u8]) -> boo
             .fields()
             .iter()
             .all(|f| range_equal(f.dtype(), base + f.offset(), lo, a, b)),
+    }
+}
+
+/// Whether two leaves of the same type (up to byte order) hold equal
+/// values. Long doubles compare all 80 bits, not their nearest `f64`.
+fn same_leaf(sa: &Scalar, x: &[u8], sb: &Scalar, y: &[u8]) -> bool {
+    let (oa, ob) = (sa.byte_order(), sb.byte_order());
+    match (sa.kind(), sa.itemsize()) {
+        (ScalarKind::Float, 16) => ldouble::same(oa, x, ob, y),
+        (ScalarKind::Complex, 32) => {
+            let ((xr, xi), (yr, yi)) = (x.split_at(16), y.split_at(16));
+            ldouble::same(oa, xr, ob, yr) && ldouble::same(oa, xi, ob, yi)
+        }
+        _ => same_value(&decode_value(sa, x), &decode_value(sb, y)),
     }
 }
 
@@ -148,7 +161,7 @@ impl ElementEq {
         self.la.iter().zip(&self.lb).all(|((oa, sa), (ob, sb))| {
             let (sz_a, sz_b) = (sa.itemsize(), sb.itemsize());
             match (a.get(*oa..oa + sz_a), b.get(*ob..ob + sz_b)) {
-                (Some(x), Some(y)) => same_value(&decode_value(sa, x), &decode_value(sb, y)),
+                (Some(x), Some(y)) => same_leaf(sa, x, sb, y),
                 _ => false,
             }
         })

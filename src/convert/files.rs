@@ -24,6 +24,10 @@ pub trait Payload {
     fn version(&self) -> Option<Version> {
         None
     }
+    /// The file the source was read from, if any, for error messages.
+    fn path(&self) -> Option<&Path> {
+        None
+    }
     /// Copies `buf.len()` payload bytes at `offset` into `buf`. Random-access
     /// work (transposes) reads its windows this way; a file-backed source can
     /// use `pread` so no mapped pages pile up. Default: copy from `payload()`.
@@ -177,7 +181,8 @@ pub fn from_raw(raw: &Path, out: &Path, spec: &RawSpec, durability: Durability) 
             dtype: spec.dtype.clone(),
             fortran_order: spec.fortran_order,
             shape,
-        };
+        }
+        .fold_subarray()?;
         if header.is_both_orders() {
             header.fortran_order = false;
         }
@@ -316,14 +321,21 @@ pub fn append_to_file(
     let mut rows: u64 = 0;
     let mut plans = Vec::with_capacity(sources.len());
     for src in sources {
+        // A source that does not fit is named, not `dst`.
+        let in_src = |e: Error| match src.path() {
+            Some(p) => e.in_path(p),
+            None => e,
+        };
         let sh = src.header();
         if sh.dtype.with_byte_order(ByteOrder::Little) != h.dtype.with_byte_order(ByteOrder::Little)
         {
-            return Err(ErrorKind::DtypeMismatch {
-                expected: h.dtype.to_string(),
-                found: sh.dtype.to_string(),
-            }
-            .into());
+            return Err(in_src(
+                ErrorKind::DtypeMismatch {
+                    expected: h.dtype.to_string(),
+                    found: sh.dtype.to_string(),
+                }
+                .into(),
+            ));
         }
         let fits = sh.shape.len() == h.shape.len()
             && sh
@@ -333,11 +345,13 @@ pub fn append_to_file(
                 .enumerate()
                 .all(|(n, (a, b))| n == axis || a == b);
         if !fits {
-            return Err(ErrorKind::ShapeMismatch {
-                expected: shape_text(&h.shape, Some(axis)),
-                found: shape_text(&sh.shape, None),
-            }
-            .into());
+            return Err(in_src(
+                ErrorKind::ShapeMismatch {
+                    expected: shape_text(&h.shape, Some(axis)),
+                    found: shape_text(&sh.shape, None),
+                }
+                .into(),
+            ));
         }
         rows = rows
             .checked_add(sh.shape.get(axis).copied().unwrap_or(0))

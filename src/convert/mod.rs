@@ -10,6 +10,7 @@
 pub mod compare;
 mod elementwise;
 mod files;
+mod ldouble;
 pub(crate) mod sink;
 pub mod stats;
 mod transpose;

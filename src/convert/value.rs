@@ -304,6 +304,15 @@ fn shortest_sci(x: f64, size: usize) -> String {
     }
 }
 
+/// A long double (x87, 16 bytes) as NumPy's `str` prints it: its own
+/// shortest round-trip digits, not those of the nearest `f64`.
+fn long_double_text(order: ByteOrder, b: &[u8]) -> String {
+    match super::ldouble::sci_text(order, b).as_str() {
+        sci @ ("nan" | "inf" | "-inf") => sci.to_string(),
+        sci => py_float(0.0, sci),
+    }
+}
+
 /// A float as Python prints a NumPy scalar of that width (`repr(float(x))`
 /// digits, shortest for the storage width).
 pub fn format_float(x: f64, size: usize) -> String {
@@ -368,9 +377,12 @@ pub fn format_datetime(v: Option<i64>, unit: TimeUnit, mult: u32) -> String {
     }
 }
 
-/// A timedelta64 value as NumPy's `str()` prints it (`5 seconds`).
+/// A timedelta64 value as NumPy's `str()` prints it: the count times the
+/// unit's multiplier (wrapping in 64 bits, as NumPy does) and the unit's
+/// name (`15 seconds` for 5 of `m8[3s]`, `2 generic time units`).
 pub fn format_timedelta(v: Option<i64>, unit: TimeUnit, mult: u32) -> String {
     let Some(v) = v else { return "NaT".into() };
+    let v = v.wrapping_mul(i64::from(mult));
     let name = match unit {
         TimeUnit::Years => "years",
         TimeUnit::Months => "months",
@@ -385,13 +397,9 @@ pub fn format_timedelta(v: Option<i64>, unit: TimeUnit, mult: u32) -> String {
         TimeUnit::Picos => "picoseconds",
         TimeUnit::Femtos => "femtoseconds",
         TimeUnit::Attos => "attoseconds",
-        TimeUnit::Generic => return format!("{v}"),
+        TimeUnit::Generic => "generic time units",
     };
-    if mult == 1 {
-        format!("{v} {name}")
-    } else {
-        format!("{v} {mult}{}", unit.as_str())
-    }
+    format!("{v} {name}")
 }
 
 fn py_bytes(b: &[u8]) -> String {
@@ -426,6 +434,24 @@ pub fn format_element(s: &Scalar, b: &[u8]) -> String {
         let t = format_float(x, size);
         t.strip_suffix(".0").map(str::to_string).unwrap_or(t)
     };
+    if s.kind() == ScalarKind::Float && s.itemsize() == 16 {
+        return long_double_text(s.byte_order(), b);
+    }
+    if s.kind() == ScalarKind::Complex && s.itemsize() == 32 {
+        let (re, im) = b.split_at(b.len() / 2);
+        let strip = |t: String| t.strip_suffix(".0").map(str::to_string).unwrap_or(t);
+        let imag = strip(long_double_text(s.byte_order(), im));
+        let zero = super::ldouble::sci_text(s.byte_order(), re) == "0e0";
+        return if zero {
+            format!("{imag}j")
+        } else {
+            let sign = if imag.starts_with('-') { "" } else { "+" };
+            format!(
+                "({}{sign}{imag}j)",
+                strip(long_double_text(s.byte_order(), re))
+            )
+        };
+    }
     match decode_value(s, b) {
         Value::Num(Num::Bool(v)) => if v { "True" } else { "False" }.into(),
         Value::Num(Num::Int(v)) => v.to_string(),

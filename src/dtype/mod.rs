@@ -9,6 +9,7 @@
 
 mod parse;
 mod render;
+mod unprintable;
 
 use std::fmt;
 
@@ -358,14 +359,16 @@ impl Dtype {
         Dtype::from_lit(&lit)
     }
 
-    /// Parses a simple type string without quotes: `<f8`, `f8`, `=i4`,
-    /// `|S3`, `<M8[ns]`, or one of NumPy's names (`float32`, `bool`, ...).
+    /// Parses a type string without quotes: `<f8`, `f8`, `=i4`, `|S3`,
+    /// `<M8[ns]`, one of NumPy's names (`float32`, `bool`, ...), or a
+    /// comma string (`i4,f8`: fields `f0`, `f1`; `3i4`: a subarray), as a
+    /// header's string descr is read.
     ///
     /// # Errors
     /// `Dtype` when NumPy would not understand the string, or it names a type
     /// with no size (`S`, `U0`).
     pub fn from_descr(text: &str) -> Result<Dtype> {
-        parse::scalar_from_str(text).map(Dtype::Scalar)
+        parse::from_str(text)
     }
 
     /// Builds a dtype from the JSON form of a descr (see [`Dtype::to_json`]).

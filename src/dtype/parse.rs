@@ -88,8 +88,9 @@ fn char_code(c: char) -> Option<(ScalarKind, usize)> {
         'H' => (UInt, 2),
         'i' => (Int, 4),
         'I' => (UInt, 4),
-        'l' | 'q' | 'p' => (Int, 8),
-        'L' | 'Q' | 'P' => (UInt, 8),
+        'l' | 'q' | 'p' | 'n' => (Int, 8),
+        'L' | 'Q' | 'P' | 'N' => (UInt, 8),
+        'c' => (Bytes, 1),
         'e' => (Float, 2),
         'f' => (Float, 4),
         'd' => (Float, 8),
@@ -143,6 +144,14 @@ pub(crate) fn scalar_from_str(descr: &str) -> Result<Scalar> {
     };
     if body.is_empty() {
         return Err(bad(descr, "missing type code"));
+    }
+    // NumPy's names for the flexible types without a size: `np.dtype`
+    // gives them itemsize 0, which npymap refuses (dtypes.md §1).
+    if matches!(
+        body,
+        "str" | "bytes" | "void" | "unicode" | "str_" | "bytes_"
+    ) {
+        return Err(bad(descr, "zero itemsize"));
     }
     if let Some((kind, size)) = named(body) {
         return Scalar::new(kind, order, size);
@@ -336,6 +345,11 @@ fn subarray(base: Dtype, shape_lit: &Lit<'_>) -> Result<Dtype> {
             )));
         }
     };
+    subarray_of(base, dims)
+}
+
+/// `base` repeated over `dims` (as `(base, dims)` in a descr), checked.
+fn subarray_of(base: Dtype, dims: Vec<i128>) -> Result<Dtype> {
     if dims.is_empty() {
         return Ok(base);
     }
@@ -380,6 +394,114 @@ fn subarray(base: Dtype, shape_lit: &Lit<'_>) -> Result<Dtype> {
     })
 }
 
+/// Whether a descr string is in NumPy's comma-string form: fields
+/// separated by commas (`'i4,f8'`), or a repeat count or shape before the
+/// type (`'3i4'`, `'(2,3)f8'`).
+fn is_comma_string(s: &str) -> bool {
+    s.contains(',')
+        || s.trim_start_matches(['<', '>', '|', '='])
+            .starts_with(|c: char| c.is_ascii_digit() || c == '(')
+}
+
+/// Splits at commas outside parentheses and brackets.
+fn split_top_level(s: &str) -> Vec<&str> {
+    let (mut out, mut depth, mut start) = (Vec::new(), 0i32, 0usize);
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(s.get(start..i).unwrap_or(""));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(s.get(start..).unwrap_or(""));
+    out
+}
+
+/// One item of a comma string: an optional byte order, an optional repeat
+/// (`3` or `(2,3)`), then a type string (`'>2i4'`, `'(2,)f8'`, `'2 i4'`).
+fn comma_item(descr: &str, item: &str) -> Result<Dtype> {
+    let (order, rest) = match item.strip_prefix(['<', '>', '|', '=']) {
+        Some(r) if r.starts_with(|c: char| c.is_ascii_digit() || c == '(') => {
+            (item.get(..1).unwrap_or(""), r)
+        }
+        _ => ("", item),
+    };
+    let not_understood = || bad(descr, "comma-string item not understood");
+    let (dims, ty): (Vec<i128>, &str) = if let Some(r) = rest.strip_prefix('(') {
+        let (inside, after) = r.split_once(')').ok_or_else(not_understood)?;
+        let inside = inside.trim();
+        let inside = inside.strip_suffix(',').unwrap_or(inside);
+        let dims = if inside.trim().is_empty() {
+            Vec::new()
+        } else {
+            inside
+                .split(',')
+                .map(|d| d.trim().parse::<i128>().map_err(|_| not_understood()))
+                .collect::<Result<_>>()?
+        };
+        (dims, after)
+    } else {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let (n, after) = rest.split_at(digits);
+        let dims = if n.is_empty() {
+            Vec::new()
+        } else {
+            vec![n.parse::<i128>().map_err(|_| not_understood())?]
+        };
+        (dims, after)
+    };
+    let ty = format!("{order}{}", ty.trim_start());
+    let base = scalar_from_str(&ty).map_err(|e| match e.kind() {
+        ErrorKind::Dtype { reason, .. } => bad(descr, format!("{reason} in item {item:?}")),
+        _ => e,
+    })?;
+    subarray_of(Dtype::Scalar(base), dims)
+}
+
+/// NumPy's comma string: several items make a struct with fields `f0`,
+/// `f1`, ... (one trailing comma allowed, `'i4,'` is a one-field struct);
+/// a single item with a repeat is a subarray.
+fn from_comma_string(descr: &str) -> Result<Dtype> {
+    let mut items = split_top_level(descr);
+    let trailing = items.len() > 1 && items.last().is_some_and(|s| s.trim().is_empty());
+    if trailing {
+        items.pop();
+    }
+    if items.len() == 1 && !trailing {
+        return comma_item(descr, items.first().map_or("", |s| s.trim()));
+    }
+    if items.len() > MAX_FIELDS {
+        return Err(bad_structure(format!("more than {MAX_FIELDS} fields")));
+    }
+    let mut raw = Vec::with_capacity(items.len());
+    for (n, item) in items.iter().enumerate() {
+        let item = item.trim();
+        if item.is_empty() {
+            return Err(bad(descr, "empty item in a comma string"));
+        }
+        raw.push(RawField {
+            name: format!("f{n}"),
+            title: None,
+            dtype: comma_item(descr, item)?,
+            pad: false,
+        });
+    }
+    build_struct(raw)
+}
+
+/// A string descr: a comma string or a simple type string.
+pub(crate) fn from_str(descr: &str) -> Result<Dtype> {
+    if is_comma_string(descr) {
+        from_comma_string(descr)
+    } else {
+        scalar_from_str(descr).map(Dtype::Scalar)
+    }
+}
+
 fn string<'b>(lit: &'b Lit<'_>) -> Option<&'b str> {
     match &lit.val {
         Val::Str(s) => Some(s),
@@ -394,7 +516,7 @@ pub(crate) fn from_lit(lit: &Lit<'_>, depth: usize) -> Result<Dtype> {
         return Err(ErrorKind::TooDeep { max: MAX_DEPTH }.into());
     }
     match &lit.val {
-        Val::Str(s) => scalar_from_str(s).map(Dtype::Scalar),
+        Val::Str(s) => from_str(s),
         Val::Tuple(items) if items.len() == 2 => match items.as_slice() {
             [descr, shape] => subarray(from_lit(descr, depth + 1)?, shape),
             _ => Err(bad_structure("a subarray must be (descr, shape)")),

@@ -81,22 +81,23 @@ pub(crate) fn py_repr_str(s: &str, out: &mut String) {
     out.push(quote);
 }
 
-/// `str.isprintable()` for non-ASCII characters: false for the Latin-1
-/// controls, separators (Zs, Zl, Zp), format characters (Cf), surrogates
-/// and private use that Python escapes. Checked against CPython 3.11's
-/// Unicode 14.0 tables, where it differs only on unassigned code points,
-/// which are treated as printable (see `spec/leniency.md`).
+/// `str.isprintable()` for non-ASCII characters: false for the code points
+/// Python's `repr` escapes (categories Cc, Cf, Cs, Co, Cn, Zl, Zp, Zs),
+/// from a table generated from CPython's Unicode database
+/// (`testdata/gen_unprintable.py`; version in `unprintable.rs`).
 fn is_printable(c: char) -> bool {
     let u = c as u32;
-    !matches!(u,
-        0x80..=0xa0 | 0xad | 0x600..=0x605 | 0x61c | 0x6dd | 0x70f | 0x890 | 0x891
-        | 0x8e2 | 0x1680 | 0x180e | 0x2000..=0x200f | 0x2028..=0x202f
-        | 0x205f..=0x2064 | 0x2066..=0x206f | 0x3000 | 0xd800..=0xf8ff | 0xfeff
-        | 0xfff9..=0xfffb | 0xfffe | 0xffff | 0x110bd | 0x110cd | 0x13430..=0x1343f
-        | 0x1bca0..=0x1bca3 | 0x1d173..=0x1d17a
-        // Tags are format characters; the variation selectors after them
-        // (U+E0100..U+E01EF) are printable marks.
-        | 0xe0000..=0xe00ff | 0xe01f0..=0xe0fff | 0xf0000..=0x10ffff)
+    super::unprintable::UNPRINTABLE
+        .binary_search_by(|&(lo, hi)| {
+            if hi < u {
+                std::cmp::Ordering::Less
+            } else if lo > u {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_err()
 }
 
 fn shape_repr(shape: &[u64], out: &mut String) {

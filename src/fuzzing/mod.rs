@@ -141,8 +141,10 @@ pub fn check_descr(data: &[u8]) {
         return;
     };
     if let Ok(d) = Dtype::from_descr(text) {
-        let scalar = d.as_scalar().expect("from_descr gives a scalar");
-        assert_eq!(Dtype::from_descr(&scalar.descr()).ok(), Some(d.clone()));
+        // Comma strings (`i4,f8`) give structs and subarrays.
+        if let Some(scalar) = d.as_scalar() {
+            assert_eq!(Dtype::from_descr(&scalar.descr()).ok(), Some(d.clone()));
+        }
         check_dtype(&d);
     }
     match Dtype::from_descr_literal(text) {
@@ -309,6 +311,22 @@ fn check_layout(d: &Dtype) {
 /// and re-parsing to `h`; writing the re-parsed header again gives the same
 /// bytes.
 pub(crate) fn check_writes(h: &Header, version: Option<Version>) -> Option<Vec<u8>> {
+    // A top-level subarray is written (and read) folded into the shape.
+    let folded;
+    let h = if matches!(h.dtype, Dtype::Subarray { .. }) {
+        match h.clone().fold_subarray() {
+            Ok(f) => {
+                folded = f;
+                &folded
+            }
+            Err(_) => {
+                assert!(h.to_bytes(version).is_err(), "unfoldable {h:?} was written");
+                return None;
+            }
+        }
+    } else {
+        h
+    };
     let bytes = match h.to_bytes(version) {
         Ok(b) => b,
         Err(e) => {
