@@ -502,7 +502,7 @@ fn unpack_syncs_each_file_before_its_rename_and_the_directories_after() {
     std::fs::create_dir(&dest).unwrap();
     std::fs::write(dest.join("a.npy"), b"old").unwrap();
     let log = root.path().join("trace");
-    let out = Command::new("strace")
+    let out = common::cli::strace()
         .args([
             "-f",
             "-o",
@@ -563,7 +563,7 @@ fn unpack_syncs_each_file_before_its_rename_and_the_directories_after() {
     assert!(pos(&format!("sync {d}/sub")) > last_rename, "{events:#?}");
 
     // --no-sync: the same unpack over the same files, no sync at all.
-    let out = Command::new("strace")
+    let out = common::cli::strace()
         .args(["-f", "-o", s(&log), "-e", "trace=fsync,fdatasync"])
         .arg(env!("CARGO_BIN_EXE_npymap"))
         .args(["--no-sync", "unpack", s(&npz), s(&dest)])

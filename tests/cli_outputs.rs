@@ -19,7 +19,7 @@ fn s(p: &Path) -> String {
 /// (with a note on stderr) when strace is not installed.
 fn strace(args: &[&str], cwd: &Path, calls: &str) -> Option<String> {
     let log = cwd.join("strace.log");
-    let out = match Command::new("strace")
+    let out = match common::cli::strace()
         .args(["-f", "-o"])
         .arg(&log)
         .args(["-e", &format!("trace={calls}")])

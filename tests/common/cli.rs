@@ -71,3 +71,13 @@ pub fn listing(dir: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// `strace` ready to trace npymap. LeakSanitizer cannot run under ptrace
+/// (the ASan run of `.ci/run` would fail every traced command), so leak
+/// checking is off for the traced process; the same commands run
+/// untraced under ASan elsewhere in the suite.
+pub fn strace() -> std::process::Command {
+    let mut c = std::process::Command::new("strace");
+    c.env("ASAN_OPTIONS", "detect_leaks=0");
+    c
+}
