@@ -255,10 +255,16 @@ pub fn check_convert(data: &[u8]) {
     if dtype.has_object() {
         return;
     }
-    let header = Header {
+    // Files hold a top-level subarray folded into the shape (the parser
+    // folds it, or refuses a Fortran-ordered one NumPy has no layout for),
+    // so conversions only ever see folded headers.
+    let Ok(header) = (Header {
         dtype,
         fortran_order: case.fortran_order,
         shape: case.shape.clone(),
+    })
+    .fold_subarray() else {
+        return;
     };
     let Ok(nbytes) = header.payload_len() else {
         return;
