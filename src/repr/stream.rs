@@ -51,6 +51,28 @@ pub(super) struct Pieces {
     quotes: Vec<char>,
     /// The next entry of `quotes` a write uses.
     next_quote: usize,
+    byte_widths: ByteWidths,
+}
+
+/// How many characters each byte of an `S` value escapes to with `'`
+/// quotes, taken from the escaping function itself.
+struct ByteWidths([u8; 256]);
+
+impl ByteWidths {
+    fn new() -> ByteWidths {
+        let mut widths = [0; 256];
+        let mut text = String::new();
+        for (b, w) in (0..=255u8).zip(widths.iter_mut()) {
+            text.clear();
+            py_escape_bytes(&[b], '\'', &mut text);
+            *w = u8::try_from(text.chars().count()).unwrap_or(u8::MAX);
+        }
+        ByteWidths(widths)
+    }
+
+    fn get(&self, b: u8) -> u64 {
+        u64::from(self.0.get(usize::from(b)).copied().unwrap_or(0))
+    }
 }
 
 /// `source[offset..offset + len]`, read into the front of `buf`.
@@ -86,6 +108,7 @@ impl Pieces {
             text: String::new(),
             quotes: Vec::new(),
             next_quote: 0,
+            byte_widths: ByteWidths::new(),
         }
     }
 
@@ -352,8 +375,16 @@ impl Pieces {
                         let content = bytes.get(..=last).unwrap_or_default();
                         singles += content.iter().filter(|&&b| b == b'\'').count() as u64;
                         doubles += content.iter().filter(|&&b| b == b'"').count() as u64;
-                        escape_nuls(&mut self.text, pending, true, quote, body_dest)?;
-                        py_escape_bytes(content, quote, &mut self.text);
+                        if let Dest::Count(len) = body_dest {
+                            // Counted from the per-byte lengths, without escaping.
+                            let widths = &self.byte_widths;
+                            let text: u64 = content.iter().map(|&b| widths.get(b)).sum();
+                            let nuls = pending.saturating_mul(widths.get(0));
+                            *len = len.saturating_add(nuls).saturating_add(text);
+                        } else {
+                            escape_nuls(&mut self.text, pending, true, quote, body_dest)?;
+                            py_escape_bytes(content, quote, &mut self.text);
+                        }
                         pending = n - 1 - last as u64;
                     }
                 }
