@@ -394,23 +394,22 @@ impl Walker<'_> {
             return self.put(node, word, out);
         }
         let (len, stride) = self.axis(axis);
+        // The printed items, `None` for the `...` of a summarised axis: no
+        // list of them is built (a row of `--full` can be billions long).
         let cut = self.summarise && len > 2 * EDGE_ITEMS;
-        let items = positions(len, self.summarise).map(Some);
-        // `None` marks the `...` of a summarised axis.
-        let items: Vec<Option<u64>> = if cut {
-            let mut v: Vec<_> = items.collect();
-            v.insert(EDGE_ITEMS as usize, None);
-            v
-        } else {
-            items.collect()
-        };
+        let count = if cut { 2 * EDGE_ITEMS + 1 } else { len };
+        let items = (0..count).map(|k| match k {
+            _ if !cut || k < EDGE_ITEMS => Some(k),
+            _ if k == EDGE_ITEMS => None,
+            _ => Some(len - count + k),
+        });
         let at = |i: u64| offset.saturating_add(i.saturating_mul(stride));
         out.push("[")?;
         if axis + 1 == ndim {
             // A row: words separated by ", ", wrapped to fit.
             let elem_width = width.saturating_sub(1) as u64;
-            let last = items.len().saturating_sub(1);
-            for (k, item) in items.into_iter().enumerate() {
+            let last = count.saturating_sub(1);
+            for (k, item) in (0..).zip(items) {
                 let word = match item {
                     Some(i) => self.word(node, at(i))?,
                     None => Word::Text("...".to_string()),
@@ -430,7 +429,7 @@ impl Walker<'_> {
             }
         } else {
             // Blocks: one per line, a blank line per extra dimension below.
-            for (k, item) in items.into_iter().enumerate() {
+            for (k, item) in items.enumerate() {
                 if k > 0 {
                     out.push(",")?;
                     for _ in axis + 1..ndim {
