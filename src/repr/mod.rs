@@ -11,10 +11,12 @@
 //!
 //! Elements are read on demand through a [`ByteSource`], by logical (C
 //! order) index, with Fortran strides for Fortran-order payloads. Nothing
-//! is copied beyond the element being looked at, so a summarised repr of a
-//! many-gigabyte payload reads only the printed elements, and the output is
-//! written line by line ([`write_array_repr`]), so even a `full` repr uses
-//! memory bounded by one output line plus the formats of the fields.
+//! is copied beyond the element being looked at (and an element over
+//! 64 KiB is read and printed in pieces: the `stream` module), so a
+//! summarised repr of a many-gigabyte payload reads only the printed
+//! elements, and the output is written as it is produced
+//! ([`write_array_repr`]), so even a `full` repr uses memory bounded by a
+//! constant plus the formats of the fields, whatever the itemsize.
 //!
 //! Known limits: `longdouble` values are formatted from their nearest `f64`
 //! (see the `float` module); object arrays are refused.
@@ -125,7 +127,10 @@ pub fn array_repr(header: &Header, payload: &[u8], full: bool) -> Result<String>
 
 /// Writes what [`array_repr`] returns to `out`, reading elements from
 /// `source` as they are needed (each printed element up to three times:
-/// ranges, widths, text). No trailing newline.
+/// ranges, widths, text; the strings of an element over 64 KiB twice, in
+/// pieces of 64 KiB: length, text). No read asks for more than 64 KiB,
+/// and no write carries more than the text of one such piece or one small
+/// element. No trailing newline.
 ///
 /// # Errors
 /// As [`array_repr`] (except `PayloadSize`), plus the source's read errors
