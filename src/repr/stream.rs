@@ -401,7 +401,7 @@ impl Pieces {
                     doubles += content.chars().filter(|&c| c == '"').count() as u64;
                     escape_nuls(&mut self.text, pending, false, quote, body_dest)?;
                     py_escape_str(&content, quote, &mut self.text);
-                    pending = units - kept;
+                    pending = units.saturating_sub(kept);
                 }
             }
             body_dest.put(&self.text)?;
@@ -413,7 +413,11 @@ impl Pieces {
             let Dest::Count(len) = body else {
                 return Ok(());
             };
-            let len = if double { len - singles } else { len };
+            let len = if double {
+                len.saturating_sub(singles)
+            } else {
+                len
+            };
             let prefix = if bytes_kind { 3 } else { 2 };
             if let Dest::Count(n) = dest {
                 *n = n.saturating_add(len).saturating_add(prefix);
