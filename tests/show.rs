@@ -319,7 +319,7 @@ fn summarised_repr_reads_only_printed_elements() {
     assert_eq!(&String::from_utf8(text).unwrap(), want);
 }
 
-/// Payloads over the CLI's in-memory limit (64 MiB) go through the
+/// Payloads over the CLI's in-memory limit (16 MiB) go through the
 /// on-demand file reader.
 #[test]
 fn large_payload_is_shown_without_reading_it_whole() {
@@ -335,7 +335,7 @@ fn large_payload_is_shown_without_reading_it_whole() {
         .status()
         .expect("python3 with numpy is required for these tests");
     assert!(status.success());
-    assert!(std::fs::metadata(&path).unwrap().len() > 64 << 20);
+    assert!(std::fs::metadata(&path).unwrap().len() > 16 << 20);
     let want = &numpy_reprs(std::slice::from_ref(&path), false)[&path.display().to_string()];
     let out = run_show(&[path.to_str().unwrap()]);
     assert!(

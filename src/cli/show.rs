@@ -1,10 +1,11 @@
 //! `npymap show PATH [--full]`: the array as NumPy's `repr` prints it.
 //!
-//! Payloads under [`FULL_READ_LIMIT`] are read whole and formatted with
-//! [`repr::array_repr`]. Larger payloads are never read whole: the
-//! formatter pulls only the elements it prints through a [`FileSource`]
-//! (seek + read of one element at a time, buffered), and writes the text
-//! line by line, so memory stays bounded whatever the file size — even with
+//! Payloads up to [`FULL_READ_LIMIT`] are read whole; larger ones are never
+//! read whole: the formatter pulls only the elements it prints through a
+//! [`FileSource`] (seek + read of one element, or of one piece of a large
+//! element, at a time, buffered). Either way [`repr::write_array_repr`]
+//! writes the text as it goes, large elements piece by piece, so memory
+//! stays bounded whatever the file size and the itemsize — even with
 //! `--full`, which then streams the whole payload (three passes).
 
 use std::fs::File;
@@ -19,7 +20,7 @@ use npymap::{Error, ErrorKind};
 use super::{CliError, CmdResult, with_path};
 
 /// Payloads up to this many bytes are read into memory in one go.
-const FULL_READ_LIMIT: u64 = 64 << 20;
+const FULL_READ_LIMIT: u64 = 16 << 20;
 
 /// Payload bytes read on demand from an open file.
 struct FileSource {
@@ -117,8 +118,18 @@ pub(crate) fn run(path: &Path, full: bool) -> CmdResult {
         .map_err(|e| with_path(path)(e.into()))?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let written = if payload_len <= FULL_READ_LIMIT {
-        let mut payload = vec![0; usize::try_from(payload_len).unwrap_or(0)];
+    let mut payload = Vec::new();
+    let mut file_source;
+    let mut memory_source;
+    let source: &mut dyn ByteSource = if payload_len <= FULL_READ_LIMIT {
+        let len = usize::try_from(payload_len).unwrap_or(0);
+        payload.try_reserve_exact(len).map_err(|_| {
+            CliError(format!(
+                "{}: out of memory: cannot allocate {len} bytes for the payload",
+                path.display()
+            ))
+        })?;
+        payload.resize(len, 0);
         file.read_exact(&mut payload).map_err(|e| match e.kind() {
             // Its length was checked against the header a moment ago.
             IoErrorKind::UnexpectedEof => CliError(format!(
@@ -127,26 +138,27 @@ pub(crate) fn run(path: &Path, full: bool) -> CmdResult {
             )),
             _ => with_path(path)(e.into()),
         })?;
-        let text = repr::array_repr(header, &payload, full).map_err(with_path(path))?;
-        writeln!(out, "{text}").and_then(|()| out.flush())
+        memory_source = payload.as_slice();
+        &mut memory_source
     } else {
-        let mut source = FileSource {
+        file_source = FileSource {
             reader: BufReader::with_capacity(1 << 16, file),
             data_offset: parsed.data_offset,
             position: None,
         };
-        let mut sink = Tracked {
-            inner: &mut out,
-            failed: None,
-        };
-        match repr::write_array_repr(header, &mut source, full, &mut sink) {
-            Ok(()) => writeln!(out).and_then(|()| out.flush()),
-            // A failed write is about stdout; any other error about PATH.
-            Err(e) => match sink.failed.take() {
-                Some(io) => Err(io),
-                None => return Err(with_path(path)(e)),
-            },
-        }
+        &mut file_source
+    };
+    let mut sink = Tracked {
+        inner: &mut out,
+        failed: None,
+    };
+    let written = match repr::write_array_repr(header, source, full, &mut sink) {
+        Ok(()) => writeln!(out).and_then(|()| out.flush()),
+        // A failed write is about stdout; any other error about PATH.
+        Err(e) => match sink.failed.take() {
+            Some(io) => Err(io),
+            None => return Err(with_path(path)(e)),
+        },
     };
     // A reader that stops early (`| head`) is not an error; anything else
     // is, naming stdout.

@@ -410,6 +410,14 @@ fn py_bytes(b: &[u8]) -> String {
     };
     let mut out = String::from("b");
     out.push(quote);
+    py_escape_bytes(b, quote, &mut out);
+    out.push(quote);
+    out
+}
+
+/// The text between the quotes of Python's `repr` of the bytes `b` quoted
+/// with `quote`: a long value can so be written piece by piece.
+pub(crate) fn py_escape_bytes(b: &[u8], quote: char, out: &mut String) {
     for &c in b {
         match c {
             b'\\' => out.push_str("\\\\"),
@@ -424,8 +432,6 @@ fn py_bytes(b: &[u8]) -> String {
             c => out.push_str(&format!("\\x{c:02x}")),
         }
     }
-    out.push(quote);
-    out
 }
 
 /// One element of a simple dtype, formatted as Python shows the scalar.

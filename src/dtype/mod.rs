@@ -15,7 +15,7 @@ use std::fmt;
 
 pub use parse::{MAX_FIELDS, MAX_NESTING};
 pub(crate) use parse::{scalar_from_str, struct_from_pairs};
-pub(crate) use render::py_repr_str;
+pub(crate) use render::{py_escape_str, py_repr_str};
 
 use crate::error::{ErrorKind, Result};
 

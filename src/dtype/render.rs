@@ -53,6 +53,13 @@ pub(crate) fn py_repr_str(s: &str, out: &mut String) {
         '\''
     };
     out.push(quote);
+    py_escape_str(s, quote, out);
+    out.push(quote);
+}
+
+/// The text between the quotes of Python's `repr` of `s` quoted with
+/// `quote`: `repr` of a long string can so be written piece by piece.
+pub(crate) fn py_escape_str(s: &str, quote: char, out: &mut String) {
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -78,7 +85,6 @@ pub(crate) fn py_repr_str(s: &str, out: &mut String) {
             }
         }
     }
-    out.push(quote);
 }
 
 /// `str.isprintable()` for non-ASCII characters: false for the code points

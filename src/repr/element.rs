@@ -81,9 +81,9 @@ pub(super) enum Node {
 /// One field of a record: where it sits and how it prints.
 #[derive(Debug, Clone)]
 pub(super) struct FieldNode {
-    offset: usize,
-    size: usize,
-    node: Node,
+    pub(super) offset: usize,
+    pub(super) size: usize,
+    pub(super) node: Node,
 }
 
 fn time_int(scalar: &Scalar, bytes: &[u8]) -> Option<i64> {
@@ -337,9 +337,7 @@ impl Node {
             Node::Text { scalar } => out.push_str(&format_element(scalar, bytes)),
             Node::Void => {
                 out.push_str("b'");
-                for b in bytes {
-                    let _ = write!(out, "\\x{b:02X}");
-                }
+                void_body(bytes, out);
                 out.push('\'');
             }
             Node::Time {
@@ -384,7 +382,14 @@ impl Node {
     }
 }
 
-fn field_out_of_range() -> Error {
+/// The text between the quotes of an unstructured void: `\xHH` per byte.
+pub(super) fn void_body(bytes: &[u8], out: &mut String) {
+    for b in bytes {
+        let _ = write!(out, "\\x{b:02X}");
+    }
+}
+
+pub(super) fn field_out_of_range() -> Error {
     ErrorKind::Dtype {
         descr: None,
         reason: "field extends past the end of the element".to_string(),

@@ -11,10 +11,12 @@
 //!
 //! Elements are read on demand through a [`ByteSource`], by logical (C
 //! order) index, with Fortran strides for Fortran-order payloads. Nothing
-//! is copied beyond the element being looked at, so a summarised repr of a
-//! many-gigabyte payload reads only the printed elements, and the output is
-//! written line by line ([`write_array_repr`]), so even a `full` repr uses
-//! memory bounded by one output line plus the formats of the fields.
+//! is copied beyond the element being looked at (and an element over
+//! 64 KiB is read and printed in pieces: the `stream` module), so a
+//! summarised repr of a many-gigabyte payload reads only the printed
+//! elements, and the output is written as it is produced
+//! ([`write_array_repr`]), so even a `full` repr uses memory bounded by a
+//! constant plus the formats of the fields, whatever the itemsize.
 //!
 //! Known limits: `longdouble` values are formatted from their nearest `f64`
 //! (see the `float` module); object arrays are refused.
@@ -22,12 +24,14 @@
 mod dtype_text;
 mod element;
 mod float;
+mod stream;
 
 use std::io::Write;
 use std::iter::Chain;
 use std::ops::Range;
 
 use element::{Node, Pass};
+use stream::Pieces;
 
 use crate::dtype::Dtype;
 use crate::error::{Error, ErrorKind, Result};
@@ -123,7 +127,10 @@ pub fn array_repr(header: &Header, payload: &[u8], full: bool) -> Result<String>
 
 /// Writes what [`array_repr`] returns to `out`, reading elements from
 /// `source` as they are needed (each printed element up to three times:
-/// ranges, widths, text). No trailing newline.
+/// ranges, widths, text; the strings of an element over 64 KiB twice, in
+/// pieces of 64 KiB: length, text). No read asks for more than 64 KiB,
+/// and no write carries more than the text of one such piece or one small
+/// element. No trailing newline.
 ///
 /// # Errors
 /// As [`array_repr`] (except `PayloadSize`), plus the source's read errors
@@ -170,30 +177,31 @@ pub fn write_array_repr(
     }
     let mut text = Out {
         sink: out,
-        line: String::new(),
+        held: String::new(),
         col: 0,
     };
-    text.push("array(");
+    text.push("array(")?;
     if count == 0 {
-        text.push("[]");
+        text.push("[]")?;
     } else {
+        // Large elements are read and formatted in pieces (`stream`).
+        let large = layout.itemsize > stream::SMALL;
         let mut walker = Walker {
             layout: &layout,
             source,
-            buf: vec![0; layout.itemsize],
+            buf: if large {
+                Vec::new()
+            } else {
+                vec![0; layout.itemsize]
+            },
+            pieces: large.then(Pieces::new),
             summarise,
         };
         let mut node = Node::new(layout.dtype, layout.shape.is_empty(), threshold)?;
-        walker.visit(0, 0, &mut |b| {
-            node.observe(b, Pass::Range);
-            Ok(())
-        })?;
+        walker.observe(&mut node, Pass::Range, 0, 0)?;
         node.end_range_pass()?;
         if node.needs_width_pass() {
-            walker.visit(0, 0, &mut |b| {
-                node.observe(b, Pass::Width);
-                Ok(())
-            })?;
+            walker.observe(&mut node, Pass::Width, 0, 0)?;
         }
         node.end_width_pass();
         let hanging = "array([".len();
@@ -209,17 +217,17 @@ pub fn write_array_repr(
         extras.push(format!("dtype={}", dtype_text::short_repr(layout.dtype)));
     }
     if extras.is_empty() {
-        text.push(")");
+        text.push(")")?;
     } else {
-        text.push(",");
+        text.push(",")?;
         let extra = format!("{})", extras.join(", "));
         if text.col + extra.chars().count() + 1 > LINE_WIDTH {
             text.newline(false)?;
-            text.push(&" ".repeat("array(".len()));
+            text.push(&" ".repeat("array(".len()))?;
         } else {
-            text.push(" ");
+            text.push(" ")?;
         }
-        text.push(&extra);
+        text.push(&extra)?;
     }
     text.finish()
 }
@@ -301,8 +309,18 @@ fn positions(len: u64, summarise: bool) -> Chain<Range<u64>, Range<u64>> {
 struct Walker<'a> {
     layout: &'a Layout<'a>,
     source: &'a mut dyn ByteSource,
+    /// One whole element, when elements are small.
     buf: Vec<u8>,
+    /// Scratch for reading and formatting large elements in pieces.
+    pieces: Option<Pieces>,
     summarise: bool,
+}
+
+/// The text of one printed element: formatted, or (for large elements)
+/// only measured, to be written in pieces.
+enum Word {
+    Text(String),
+    Large { offset: u64, len: u64 },
 }
 
 impl Walker<'_> {
@@ -312,26 +330,56 @@ impl Walker<'_> {
         (len, stride)
     }
 
-    fn read(&mut self, offset: u64) -> Result<&[u8]> {
-        self.source.read_at(offset, &mut self.buf)?;
-        Ok(&self.buf)
-    }
-
-    /// Calls `f` with each printed element from `axis` on, in C order.
-    fn visit(
-        &mut self,
-        axis: usize,
-        offset: u64,
-        f: &mut dyn FnMut(&[u8]) -> Result<()>,
-    ) -> Result<()> {
+    /// Feeds each printed element from `axis` on, in C order, to `node`'s
+    /// statistics.
+    fn observe(&mut self, node: &mut Node, pass: Pass, axis: usize, offset: u64) -> Result<()> {
         if axis == self.layout.shape.len() {
-            return f(self.read(offset)?);
+            return match &mut self.pieces {
+                Some(pieces) => {
+                    let size = self.layout.itemsize as u64;
+                    pieces.observe(node, &mut *self.source, offset, size, pass)
+                }
+                None => {
+                    self.source.read_at(offset, &mut self.buf)?;
+                    node.observe(&self.buf, pass);
+                    Ok(())
+                }
+            };
         }
         let (len, stride) = self.axis(axis);
         for i in positions(len, self.summarise) {
-            self.visit(axis + 1, offset.saturating_add(i.saturating_mul(stride)), f)?;
+            let at = offset.saturating_add(i.saturating_mul(stride));
+            self.observe(node, pass, axis + 1, at)?;
         }
         Ok(())
+    }
+
+    /// The element at `offset`, formatted or measured.
+    fn word(&mut self, node: &Node, offset: u64) -> Result<Word> {
+        match &mut self.pieces {
+            Some(pieces) => {
+                let size = self.layout.itemsize as u64;
+                let len = pieces.measure(node, &mut *self.source, offset, size)?;
+                Ok(Word::Large { offset, len })
+            }
+            None => {
+                self.source.read_at(offset, &mut self.buf)?;
+                let mut word = String::new();
+                node.format(&self.buf, &mut word)?;
+                Ok(Word::Text(word))
+            }
+        }
+    }
+
+    fn put(&mut self, node: &Node, word: Word, out: &mut Out<'_>) -> Result<()> {
+        match (word, &mut self.pieces) {
+            (Word::Text(text), _) => out.push(&text),
+            (Word::Large { offset, .. }, Some(pieces)) => {
+                let size = self.layout.itemsize as u64;
+                pieces.write(node, &mut *self.source, offset, size, out)
+            }
+            (Word::Large { .. }, None) => Ok(()),
+        }
     }
 
     /// `_formatArray`'s recurser: writes the block at `axis` whose first
@@ -347,52 +395,52 @@ impl Walker<'_> {
     ) -> Result<()> {
         let ndim = self.layout.shape.len();
         if axis == ndim {
-            let mut word = String::new();
-            node.format(self.read(offset)?, &mut word)?;
-            out.push(&word);
-            return Ok(());
+            let word = self.word(node, offset)?;
+            return self.put(node, word, out);
         }
         let (len, stride) = self.axis(axis);
+        // The printed items, `None` for the `...` of a summarised axis: no
+        // list of them is built (a row of `--full` can be billions long).
         let cut = self.summarise && len > 2 * EDGE_ITEMS;
-        let items = positions(len, self.summarise).map(Some);
-        // `None` marks the `...` of a summarised axis.
-        let items: Vec<Option<u64>> = if cut {
-            let mut v: Vec<_> = items.collect();
-            v.insert(EDGE_ITEMS as usize, None);
-            v
-        } else {
-            items.collect()
-        };
+        let count = if cut { 2 * EDGE_ITEMS + 1 } else { len };
+        let items = (0..count).map(|k| match k {
+            _ if !cut || k < EDGE_ITEMS => Some(k),
+            _ if k == EDGE_ITEMS => None,
+            _ => Some(len - count + k),
+        });
         let at = |i: u64| offset.saturating_add(i.saturating_mul(stride));
-        out.push("[");
+        out.push("[")?;
         if axis + 1 == ndim {
             // A row: words separated by ", ", wrapped to fit.
-            let elem_width = width.saturating_sub(1);
-            let last = items.len().saturating_sub(1);
-            for (k, item) in items.into_iter().enumerate() {
-                let mut word = String::new();
-                match item {
-                    Some(i) => node.format(self.read(at(i))?, &mut word)?,
-                    None => word.push_str("..."),
-                }
-                if out.col + word.chars().count() > elem_width && out.col > hanging {
+            let elem_width = width.saturating_sub(1) as u64;
+            let last = count.saturating_sub(1);
+            for (k, item) in (0..).zip(items) {
+                let word = match item {
+                    Some(i) => self.word(node, at(i))?,
+                    None => Word::Text("...".to_string()),
+                };
+                let len = match &word {
+                    Word::Text(text) => text.chars().count() as u64,
+                    Word::Large { len, .. } => *len,
+                };
+                if (out.col as u64).saturating_add(len) > elem_width && out.col > hanging {
                     out.newline(true)?;
-                    out.push(&" ".repeat(hanging));
+                    out.push(&" ".repeat(hanging))?;
                 }
-                out.push(&word);
+                self.put(node, word, out)?;
                 if k != last {
-                    out.push(", ");
+                    out.push(", ")?;
                 }
             }
         } else {
             // Blocks: one per line, a blank line per extra dimension below.
-            for (k, item) in items.into_iter().enumerate() {
+            for (k, item) in items.enumerate() {
                 if k > 0 {
-                    out.push(",");
+                    out.push(",")?;
                     for _ in axis + 1..ndim {
                         out.newline(false)?;
                     }
-                    out.push(&" ".repeat(hanging));
+                    out.push(&" ".repeat(hanging))?;
                 }
                 match item {
                     Some(i) => self.emit(
@@ -403,47 +451,50 @@ impl Walker<'_> {
                         hanging + 1,
                         width.saturating_sub(1),
                     )?,
-                    None => out.push("..."),
+                    None => out.push("...")?,
                 }
             }
         }
-        out.push("]");
-        Ok(())
+        out.push("]")
     }
 }
 
-/// The output, one line buffered: wrapping needs the current line's length
-/// (in characters, as Python counts) and may strip its trailing spaces.
+/// The output, written through as it comes, except trailing whitespace:
+/// wrapping needs the current line's length (in characters, as Python
+/// counts) and may strip the line's trailing spaces. A line can be as long
+/// as an element's text (hundreds of MB), so it is never held whole.
 struct Out<'w> {
     sink: &'w mut dyn Write,
-    line: String,
+    /// Whitespace at the end of the text so far, not yet written.
+    held: String,
     col: usize,
 }
 
 impl Out<'_> {
-    fn push(&mut self, s: &str) {
-        self.line.push_str(s);
+    fn push(&mut self, s: &str) -> Result<()> {
         self.col += s.chars().count();
+        let body = s.trim_end();
+        if !body.is_empty() {
+            self.sink.write_all(self.held.as_bytes())?;
+            self.held.clear();
+            self.sink.write_all(body.as_bytes())?;
+        }
+        self.held.push_str(s.get(body.len()..).unwrap_or_default());
+        Ok(())
     }
 
     fn newline(&mut self, strip: bool) -> Result<()> {
-        if strip {
-            let keep = self.line.trim_end().len();
-            self.line.truncate(keep);
+        if !strip {
+            self.sink.write_all(self.held.as_bytes())?;
         }
-        self.line.push('\n');
-        self.flush_line()
-    }
-
-    fn flush_line(&mut self) -> Result<()> {
-        self.sink.write_all(self.line.as_bytes())?;
-        self.line.clear();
+        self.held.clear();
+        self.sink.write_all(b"\n")?;
         self.col = 0;
         Ok(())
     }
 
-    fn finish(mut self) -> Result<()> {
-        self.flush_line()?;
+    fn finish(self) -> Result<()> {
+        self.sink.write_all(self.held.as_bytes())?;
         self.sink.flush()?;
         Ok(())
     }
