@@ -293,6 +293,8 @@ impl Header {
     ///
     /// # Errors
     /// `TooManyDims` when the folded shape has more than [`MAX_DIMS`] axes;
+    /// `Overflow` when the folded shape's size check fails (see
+    /// [`Header::payload_len`]);
     /// `Unsupported` for Fortran order over two or more axes longer than 1
     /// with a subarray of more than one element: each element's subarray
     /// is in C order inside a Fortran-ordered outer array, a layout that is
@@ -341,6 +343,12 @@ impl Header {
         if folded.is_both_orders() {
             folded.fortran_order = false;
         }
+        // Folding can make a zero-itemsize dtype (a subarray with a 0 in its
+        // shape) non-zero and so bring the size check of the folded shape
+        // into play: `('S9', (2, 0))` over `(2**62,)` is `S9` over
+        // `(2**62, 2, 0)`, which NumPy refuses as too big. Reader and writer
+        // both go through here, so both refuse it.
+        folded.payload_len()?;
         Ok(folded)
     }
 

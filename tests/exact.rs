@@ -483,3 +483,47 @@ fn comma_strings_pass_the_descr_fuzz_checks() {
         npymap::fuzzing::check_descr(format!("[[\"{s}\", [2]]]").as_bytes());
     }
 }
+
+/// A subarray with a 0 in its shape has itemsize 0, so its outer shape is
+/// not size-checked; folded, the base's itemsize applies and NumPy refuses
+/// the array as too big. Reader and writer must refuse it too (found by the
+/// `roundtrip` fuzz target: the writer wrote a header the parser refused).
+#[test]
+fn a_fold_that_makes_the_array_too_big_is_refused_like_numpy() {
+    let text =
+        "{'descr': ('|S9', (2, 0)), 'fortran_order': False, 'shape': (4611686018427387904,), }";
+    let mut dict = text.to_owned();
+    while (10 + dict.len() + 1) % 64 != 0 {
+        dict.push(' ');
+    }
+    dict.push('\n');
+    let mut file = b"\x93NUMPY\x01\x00".to_vec();
+    file.extend_from_slice(&u16::try_from(dict.len()).unwrap().to_le_bytes());
+    file.extend_from_slice(dict.as_bytes());
+    let err = npymap::Header::parse(&file).unwrap_err();
+    assert_eq!(err.kind().code(), "overflow", "{err}");
+    let header = npymap::Header {
+        dtype: npymap::Dtype::from_descr_literal("('|S9', (2, 0))").unwrap(),
+        fortran_order: false,
+        shape: vec![1 << 62],
+    };
+    assert_eq!(header.payload_len().unwrap(), 0, "unfolded: zero itemsize");
+    let err = header.to_bytes(None).unwrap_err();
+    assert_eq!(err.kind().code(), "overflow", "{err}");
+    // NumPy: ValueError: array is too big.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.npy");
+    std::fs::write(&path, &file).unwrap();
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, numpy as np\ntry:\n    np.load(sys.argv[1])\nexcept ValueError as e:\n    print('ValueError', e)",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("ValueError array is too big"),
+        "{out:?}"
+    );
+}
