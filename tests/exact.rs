@@ -493,7 +493,7 @@ fn a_fold_that_makes_the_array_too_big_is_refused_like_numpy() {
     let text =
         "{'descr': ('|S9', (2, 0)), 'fortran_order': False, 'shape': (4611686018427387904,), }";
     let mut dict = text.to_owned();
-    while (10 + dict.len() + 1) % 64 != 0 {
+    while !(10 + dict.len() + 1).is_multiple_of(64) {
         dict.push(' ');
     }
     dict.push('\n');
