@@ -15,7 +15,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use common::cli::python;
+use common::cli::{limited, python};
 use npymap::{npy, repr};
 use sha2::{Digest, Sha256};
 
@@ -266,38 +266,6 @@ fn large_elements_print_like_numpy_in_pieces() {
         bad.len(),
         bad.join("\n")
     );
-}
-
-/// Whether the npymap binary is instrumented with AddressSanitizer (its
-/// runtime, linked in, defines `__asan_init`). Read once.
-fn asan() -> bool {
-    static ASAN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ASAN.get_or_init(|| {
-        let bin = std::fs::read(env!("CARGO_BIN_EXE_npymap")).expect("read npymap binary");
-        bin.windows(11).any(|w| w == b"__asan_init")
-    })
-}
-
-/// Runs npymap in `dir` with its address space limited to `limit_mib` MiB
-/// (unless ASan is in use: then without a limit, and says so).
-fn limited(dir: &Path, limit_mib: u64, args: &[&str]) -> Output {
-    let exe = env!("CARGO_BIN_EXE_npymap");
-    let mut cmd = if asan() {
-        eprintln!("npymap is built with AddressSanitizer: running without ulimit -v");
-        let mut c = Command::new(exe);
-        c.args(args);
-        c
-    } else {
-        let mut c = Command::new("sh");
-        c.arg("-c")
-            .arg(r#"ulimit -v "$1" || exit 97; shift; exec "$@""#)
-            .arg("sh")
-            .arg((limit_mib * 1024).to_string())
-            .arg(exe)
-            .args(args);
-        c
-    };
-    cmd.current_dir(dir).output().expect("run npymap")
 }
 
 /// Address space for `show` of an element whose text is 45 MB: npymap

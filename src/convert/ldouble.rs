@@ -6,7 +6,7 @@ use crate::dtype::ByteOrder;
 
 /// Sign-and-exponent word and 64-bit mantissa (explicit integer bit) of
 /// the first 10 significant bytes of a 16-byte long double.
-fn parts(order: ByteOrder, b: &[u8]) -> (u16, u64) {
+pub(crate) fn parts(order: ByteOrder, b: &[u8]) -> (u16, u64) {
     let mut le = [0u8; 10];
     match order {
         ByteOrder::Big => {

@@ -79,22 +79,7 @@ fn read_float(order: ByteOrder, b: &[u8]) -> f64 {
 /// x87 80-bit extended precision (NumPy's `longdouble` on x86-64, stored
 /// in 16 bytes) rounded to f64.
 fn x87_to_f64(order: ByteOrder, b: &[u8]) -> f64 {
-    let mut le = [0u8; 10];
-    match order {
-        ByteOrder::Big => {
-            for (d, s) in le.iter_mut().zip(b.iter().rev()) {
-                *d = *s;
-            }
-        }
-        _ => {
-            for (d, s) in le.iter_mut().zip(b) {
-                *d = *s;
-            }
-        }
-    }
-    let [m0, m1, m2, m3, m4, m5, m6, m7, e0, e1] = le;
-    let mant = u64::from_le_bytes([m0, m1, m2, m3, m4, m5, m6, m7]);
-    let se = u16::from_le_bytes([e0, e1]);
+    let (se, mant) = super::ldouble::parts(order, b);
     let sign = if se & 0x8000 != 0 { -1.0 } else { 1.0 };
     let exp = i32::from(se & 0x7fff);
     let v = if exp == 0x7fff {
