@@ -7,9 +7,8 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use npymap::{ErrorKind, npy, repr};
 
@@ -28,22 +27,7 @@ for p in json.load(sys.stdin):
     out[p] = repr(np.load(p, max_header_size=2**31))
 json.dump(out, sys.stdout)
 "#;
-    let mut child = Command::new("python3")
-        .args(["-c", script, if full { "full" } else { "default" }])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 with numpy is required for these tests");
-    let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(serde_json::to_string(&list).unwrap().as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "python3/numpy failed");
-    serde_json::from_slice(&output.stdout).expect("json from python")
+    common::cli::python_json(script, &[if full { "full" } else { "default" }], paths)
 }
 
 /// The npy fixtures of the manifest, without object arrays.

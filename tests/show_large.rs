@@ -13,7 +13,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use common::cli::{limited, python};
 use npymap::{npy, repr};
@@ -115,22 +115,7 @@ for p in json.load(sys.stdin):
     np.set_printoptions(threshold=1000)
 json.dump(out, sys.stdout)
 "#;
-    let mut child = Command::new("python3")
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 with numpy is required for these tests");
-    let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(serde_json::to_string(&list).unwrap().as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "python3/numpy failed");
-    serde_json::from_slice(&output.stdout).expect("json from python")
+    common::cli::python_json(script, &[], paths)
 }
 
 /// `None` when equal; else where the texts first differ, with context.

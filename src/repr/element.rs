@@ -373,8 +373,7 @@ impl Node {
                 node,
                 threshold,
             } => {
-                let count = shape.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
-                let summarise = count.is_none_or(|c| c > *threshold);
+                let summarise = summarises(shape, *threshold);
                 format_subarray(shape, *base_size, node, summarise, bytes, out)?;
             }
         }
@@ -395,6 +394,15 @@ pub(super) fn field_out_of_range() -> Error {
         reason: "field extends past the end of the element".to_string(),
     }
     .into()
+}
+
+/// Whether a subarray of `shape` prints summarised (`...`): NumPy
+/// summarises when its size passes the print threshold.
+pub(super) fn summarises(shape: &[u64], threshold: u64) -> bool {
+    shape
+        .iter()
+        .try_fold(1u64, |a, &d| a.checked_mul(d))
+        .is_none_or(|c| c > threshold)
 }
 
 /// `SubArrayFormat.format_array`: nested lists joined by `, `, each axis

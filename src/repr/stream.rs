@@ -12,7 +12,7 @@
 //! one piece (at most ten characters per byte), and one quote per large
 //! text leaf of the element being printed.
 
-use super::element::{Node, Pass, field_out_of_range, void_body};
+use super::element::{Node, Pass, field_out_of_range, summarises, void_body};
 use super::{ByteSource, EDGE_ITEMS, Out};
 use crate::convert::value::{Value, decode_value, py_escape_bytes};
 use crate::dtype::{Scalar, ScalarKind, py_escape_str};
@@ -241,8 +241,7 @@ impl Pieces {
                 node,
                 threshold,
             } => {
-                let count = shape.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
-                let summarise = count.is_none_or(|c| c > *threshold);
+                let summarise = summarises(shape, *threshold);
                 let base = *base_size as u64;
                 self.subarray(shape, base, node, summarise, source, offset, dest)
             }

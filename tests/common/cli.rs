@@ -113,3 +113,31 @@ pub fn limited(dir: &Path, limit_mib: u64, args: &[&str]) -> Output {
     };
     cmd.current_dir(dir).output().expect("run npymap")
 }
+
+/// Runs the Python `script` (with `args` as `sys.argv[1:]`), feeding it
+/// the JSON list of `paths` on stdin, and parses what it prints as JSON.
+pub fn python_json<T: serde::de::DeserializeOwned>(
+    script: &str,
+    args: &[&str],
+    paths: &[std::path::PathBuf],
+) -> T {
+    use std::io::Write;
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 with numpy is required for these tests");
+    let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::to_string(&list).unwrap().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "python3/numpy failed");
+    serde_json::from_slice(&output.stdout).expect("json from python")
+}
