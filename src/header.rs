@@ -180,6 +180,48 @@ fn preamble(bytes: &[u8], opts: &ParseOptions) -> Result<(Version, u64)> {
 }
 
 impl Header {
+    /// A C-order header for `dtype` and `shape`.
+    #[must_use]
+    pub fn new(dtype: Dtype, shape: &[usize]) -> Header {
+        Header {
+            dtype,
+            fortran_order: false,
+            shape: shape.iter().map(|&d| d as u64).collect(),
+        }
+    }
+
+    /// A C-order header for elements of type `T` (its
+    /// [`Element::native_dtype`](crate::Element::native_dtype)) and `shape`.
+    ///
+    /// # Errors
+    /// `Unsupported` when `T` does not name a dtype on its own (`[u8; N]`,
+    /// a [`Record`](crate::Record) without a description): build the header
+    /// with [`Header::new`] and the dtype instead.
+    ///
+    /// # Examples
+    /// ```
+    /// let h = npymap::Header::for_type::<f64>(&[2, 3])?;
+    /// assert_eq!(h.dtype.descr(), "'<f8'");
+    /// assert_eq!(h.shape, [2, 3]);
+    /// # Ok::<(), npymap::Error>(())
+    /// ```
+    pub fn for_type<T: crate::Element>(shape: &[usize]) -> Result<Header> {
+        let dtype = T::native_dtype().ok_or_else(|| {
+            Error::new(ErrorKind::Unsupported(format!(
+                "{} does not name a dtype on its own; give the dtype (Header::new)",
+                std::any::type_name::<T>()
+            )))
+        })?;
+        Ok(Header::new(dtype, shape))
+    }
+
+    /// The same header in Fortran (column-major) order.
+    #[must_use]
+    pub fn fortran(mut self) -> Header {
+        self.fortran_order = true;
+        self
+    }
+
     /// Parses the preamble and header at the start of `bytes` (the rest of
     /// the file may follow; it is not read).
     ///

@@ -5,6 +5,7 @@
 //!
 //! | module | holds |
 //! |---|---|
+//! | [`array`] | [`Array`]: an owned array (values, shape, order), what the one-call reads return |
 //! | [`atomic`] | [`atomic::AtomicFile`]: every file the crate writes appears whole or not at all |
 //! | [`error`] | the crate's [`Error`] with an [`ErrorKind`] and context |
 //! | [`literal`] | the Python-literal grammar headers are written in |
@@ -34,6 +35,7 @@
     )
 )]
 
+pub mod array;
 pub mod atomic;
 pub mod convert;
 pub mod dtype;
@@ -54,6 +56,7 @@ pub mod view;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
+pub use array::Array;
 pub use dtype::{ByteOrder, Dtype, Field, Scalar, ScalarKind, Struct, TimeUnit};
 pub use error::{Error, ErrorKind, Result};
 pub use header::{Header, ParseOptions, ParsedHeader, Version};

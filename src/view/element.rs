@@ -50,6 +50,14 @@ pub trait Element:
     #[doc(hidden)]
     fn expected(order: ByteOrder) -> String;
 
+    /// The NumPy dtype of this type in the machine's byte order, as
+    /// `np.save` writes it (`'<f8'` for `f64`, `'|b1'` for `bool`, `'<c16'`
+    /// for `Complex<f64>`, `'<f2'` for [`half::f16`], a record's
+    /// [`Record::dtype`]), or `None` when the type alone does not say
+    /// (`[u8; N]` stands for `S<N>`, `V<N>` or a record alike; a record
+    /// without a description).
+    fn native_dtype() -> Option<Dtype>;
+
     /// The value with each swap unit's bytes reversed.
     #[doc(hidden)]
     #[must_use]
@@ -109,7 +117,7 @@ impl<T: Record> Element for T {
         if dtype.itemsize() != std::mem::size_of::<T>() {
             return None;
         }
-        match T::dtype() {
+        match <T as Record>::dtype() {
             Some(described) if described == *dtype => Some(Fit::Native),
             Some(described) if described == dtype.with_byte_order(ByteOrder::NATIVE) => {
                 Some(Fit::Unswappable)
@@ -130,8 +138,12 @@ impl<T: Record> Element for T {
         }
     }
 
+    fn native_dtype() -> Option<Dtype> {
+        <T as Record>::dtype()
+    }
+
     fn expected(_order: ByteOrder) -> String {
-        match T::dtype() {
+        match <T as Record>::dtype() {
             Some(d) => d.descr(),
             None => format!(
                 "a structured dtype of itemsize {}",
@@ -178,6 +190,9 @@ macro_rules! number {
             }
             fn expected(order: ByteOrder) -> String {
                 scalar_expected($kind, order, std::mem::size_of::<$t>())
+            }
+            fn native_dtype() -> Option<Dtype> {
+                Dtype::scalar($kind, Some(ByteOrder::NATIVE), std::mem::size_of::<$t>()).ok()
             }
             #[inline]
             fn swapped(self) -> Self {
@@ -229,6 +244,9 @@ impl Element for bool {
     fn expected(_order: ByteOrder) -> String {
         "'|b1'".to_string()
     }
+    fn native_dtype() -> Option<Dtype> {
+        Dtype::scalar(ScalarKind::Bool, None, 1).ok()
+    }
     #[inline]
     fn swapped(self) -> Self {
         self
@@ -259,6 +277,9 @@ impl<const N: usize> Element for [u8; N] {
     fn expected(_order: ByteOrder) -> String {
         format!("'|S{N}', '|V{N}' or a {N}-byte structured dtype")
     }
+    fn native_dtype() -> Option<Dtype> {
+        None
+    }
     #[inline]
     fn swapped(self) -> Self {
         self
@@ -278,6 +299,26 @@ mod tests {
         let v = Complex::new(1.5f32, -2.0);
         assert_eq!(v.swapped().swapped(), v);
         assert_eq!(v.swapped().re.to_bits(), 1.5f32.to_bits().swap_bytes());
+    }
+
+    #[test]
+    fn native_dtypes_are_numpys() {
+        let le = cfg!(target_endian = "little");
+        let d = |t: Option<Dtype>| t.map(|d| d.descr());
+        let n = |s: &str| {
+            Some(if le {
+                format!("'<{s}'")
+            } else {
+                format!("'>{s}'")
+            })
+        };
+        assert_eq!(d(f64::native_dtype()), n("f8"));
+        assert_eq!(d(f16::native_dtype()), n("f2"));
+        assert_eq!(d(Complex::<f64>::native_dtype()), n("c16"));
+        assert_eq!(d(i8::native_dtype()), Some("'|i1'".to_string()));
+        assert_eq!(d(u8::native_dtype()), Some("'|u1'".to_string()));
+        assert_eq!(d(bool::native_dtype()), Some("'|b1'".to_string()));
+        assert_eq!(d(<[u8; 4]>::native_dtype()), None);
     }
 
     #[test]
