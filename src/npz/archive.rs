@@ -96,6 +96,15 @@ impl<'a> NpzArchive<'a> {
         self.reader.read(name)
     }
 
+    /// A member as an owned, typed array, with every check of
+    /// [`NpzReader::read_array`].
+    ///
+    /// # Errors
+    /// As [`NpzReader::read_array`].
+    pub fn read_array<T: crate::Element>(&mut self, name: &str) -> Result<crate::array::Array<T>> {
+        self.reader.read_array(name)
+    }
+
     /// The buffer the archive lives in.
     pub fn bytes(&self) -> &'a [u8] {
         self.bytes
