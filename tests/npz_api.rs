@@ -161,3 +161,46 @@ fn hostile_archives_give_errors_through_typed_reads() {
     }
     assert!(seen >= 8, "only {seen} hostile archives");
 }
+
+/// 13.7: a member's `Misaligned` error gives the payload's offset in the
+/// archive, not the (aligned) offset 128 inside the member.
+#[test]
+fn misaligned_member_error_names_archive_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(numpy_archive(dir.path(), false)).unwrap();
+    let le_start = NpzArchive::from_bytes(&bytes)
+        .unwrap()
+        .member("le")
+        .unwrap()
+        .payload_range()
+        .unwrap()
+        .start;
+    // Place the archive in an 8-aligned buffer at a shift that leaves the
+    // `<i4` payload off a 4-byte boundary, whatever NumPy's zip layout.
+    let shift = if (le_start + 1).is_multiple_of(4) {
+        2
+    } else {
+        1
+    };
+    let mut words = vec![0u64; (bytes.len() + shift).div_ceil(8)];
+    let buf: &mut [u8] = bytemuck::cast_slice_mut(&mut words);
+    buf[shift..shift + bytes.len()].copy_from_slice(&bytes);
+    let npz = NpzArchive::from_bytes(&buf[shift..shift + bytes.len()]).unwrap();
+    // The element view reads any member in place (swapped from big-endian).
+    assert_eq!(
+        npz.view("be").unwrap().to_vec::<f64>().unwrap(),
+        [1.5, -2.25, 1e300]
+    );
+    let le = npz.view("le").unwrap();
+    assert_eq!(le.to_vec::<i32>().unwrap(), [-2, -1, 0, 1, 2, 3]);
+    let err = le.as_slice::<i32>().unwrap_err();
+    assert_eq!(err.kind().code(), "misaligned", "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains(&format!("at offset {le_start}")), "{msg}");
+    assert!(!msg.contains("offset 128"), "{msg}");
+    // Deflated members cannot be viewed in place.
+    let cbytes = std::fs::read(numpy_archive(dir.path(), true)).unwrap();
+    let c = NpzArchive::from_bytes(&cbytes).unwrap();
+    let err = c.view("le").unwrap_err();
+    assert_eq!(err.kind().code(), "not_stored", "{err}");
+}
