@@ -297,7 +297,7 @@ impl ReadElement for String {
                     Some(c) => text.push(c),
                     None => {
                         return Err(ErrorKind::UnsupportedCast {
-                            from: s.descr(),
+                            from: dtype.descr(),
                             to: "String".to_string(),
                             reason: format!(
                                 "element {i} holds U+{u:04X}, {}, which a Rust String cannot hold \
