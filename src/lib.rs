@@ -17,6 +17,7 @@
 //! | [`npz`] | `.npz` archives: [`npz::NpzReader`], [`npz::NpzArchive`] (zero-copy stored members), [`npz::NpzWriter`] |
 //! | [`convert`] | streaming conversions with bounded memory: byte order, C <-> F, safe casts, raw <-> npy, [`convert::stats`], [`convert::compare`] |
 //! | [`repr`] | an array as NumPy's `repr` prints it: [`repr::array_repr`] |
+//! | [`typed`] | the everyday API: [`read`], [`write`], [`save`] (and `read_npy` / `write_npy` with `ndarray`), for numbers, text (`U`), byte strings (`S`) and dates (`M8` / `m8`) |
 //!
 //! Feature `ndarray` adds `ArrayView` / `ArrayViewMut` views with C or
 //! Fortran strides and owned arrays from the reader.
@@ -49,6 +50,7 @@ pub mod mmap;
 pub mod npy;
 pub mod npz;
 pub mod repr;
+pub mod typed;
 pub mod view;
 
 /// The README's examples, compiled and run as doctests.
@@ -60,6 +62,11 @@ pub use array::Array;
 pub use dtype::{ByteOrder, Dtype, Field, Scalar, ScalarKind, Struct, TimeUnit};
 pub use error::{Error, ErrorKind, Result};
 pub use header::{Header, ParseOptions, ParsedHeader, Version};
+pub use typed::{
+    DateTime64, LossyString, ReadElement, TimeDelta64, WriteElement, read, save, write, write_with,
+};
+#[cfg(feature = "ndarray")]
+pub use typed::{read_npy, write_npy};
 pub use view::{
     Element, Elements, ElementsMut, FieldView, FieldViewMut, NpyView, NpyViewMut, Record,
 };

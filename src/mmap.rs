@@ -462,6 +462,39 @@ impl NpyMap {
         self.view().chunks(rows)
     }
 
+    /// The payload as a zero-copy `ndarray` view with the header's shape
+    /// and order (feature `ndarray`); see [`NpyView::as_array`].
+    ///
+    /// # Errors
+    /// As [`NpyView::as_array`].
+    ///
+    /// # Examples
+    /// ```
+    /// use npymap::mmap::NpyMap;
+    /// // SAFETY: the test data is not modified while mapped.
+    /// let map = unsafe { NpyMap::open("testdata/npy/c_2x3.npy")? };
+    /// assert_eq!(map.as_array::<f64>()?[[1, 2]], 5.0);
+    /// let e = map.as_array_dim::<f64, ndarray::Ix3>().unwrap_err();
+    /// assert!(e.to_string().contains("expected 3 dimensions, found 2 (shape (2, 3))"));
+    /// # Ok::<(), npymap::Error>(())
+    /// ```
+    #[cfg(feature = "ndarray")]
+    pub fn as_array<T: Element>(&self) -> Result<ndarray::ArrayViewD<'_, T>> {
+        self.view().as_array()
+    }
+
+    /// As [`as_array`](Self::as_array) with a fixed dimensionality `D`; see
+    /// [`NpyView::as_array_dim`].
+    ///
+    /// # Errors
+    /// As [`NpyView::as_array_dim`].
+    #[cfg(feature = "ndarray")]
+    pub fn as_array_dim<T: Element, D: ndarray::Dimension>(
+        &self,
+    ) -> Result<ndarray::ArrayView<'_, T, D>> {
+        self.view().as_array_dim()
+    }
+
     /// Gives the kernel an access-pattern hint for the whole payload.
     ///
     /// # Errors
