@@ -26,6 +26,7 @@ fn shape_err(e: ndarray::ShapeError) -> crate::Error {
     ErrorKind::Unsupported(format!("ndarray view: {e}")).into()
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "ndarray")))]
 impl<'a> NpyView<'a> {
     /// The payload as an `ndarray` view with the header's shape and order
     /// (zero-copy; same requirements as [`as_slice`](Self::as_slice)).
@@ -69,6 +70,7 @@ impl<'a> NpyView<'a> {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "ndarray")))]
 impl NpyViewMut<'_> {
     /// The payload as a mutable `ndarray` view with the header's shape and order.
     ///
