@@ -60,6 +60,7 @@ pub(crate) fn check_ndim<D: Dimension>(shape: &[u64]) -> Result<()> {
     .into())
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "ndarray")))]
 impl<'a> NpyView<'a> {
     /// The payload as an `ndarray` view with the header's shape and order
     /// (zero-copy; same requirements as [`as_slice`](Self::as_slice)).
@@ -104,6 +105,7 @@ impl<'a> NpyView<'a> {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "ndarray")))]
 impl NpyViewMut<'_> {
     /// The payload as a mutable `ndarray` view with the header's shape and order.
     ///
