@@ -5,7 +5,7 @@
 //!
 //! | module | holds |
 //! |---|---|
-//! | [`array`](mod@array) | [`Array`]: an owned array (values, shape, order), what the one-call reads return |
+//! | [`array`](mod@array) | [`Array`]: an owned array (values in the machine's byte order, shape, order) |
 //! | [`atomic`] | [`atomic::AtomicFile`]: every file the crate writes appears whole or not at all |
 //! | [`error`] | the crate's [`Error`] with an [`ErrorKind`] and context |
 //! | [`literal`] | the Python-literal grammar headers are written in |
@@ -20,10 +20,20 @@
 //! | [`typed`] | the everyday API: [`read`], [`write`](fn@write), [`save`] (and `read_npy` / `write_npy` with `ndarray`), for numbers, text (`U`), byte strings (`S`) and dates (`M8` / `m8`) |
 //!
 //! Feature `ndarray` adds `ArrayView` / `ArrayViewMut` views with C or
-//! Fortran strides and owned arrays from the reader.
+//! Fortran strides (`NpyView::as_array`, `NpyViewMut::as_array_mut`) and
+//! owned arrays from the reader (`NpyReader::read_array`); docs.rs marks
+//! these items with the feature they need.
 //!
-//! The format as implemented, with every limit and leniency, is specified
-//! in the repository's `spec/` folder.
+//! The crates whose types appear in this API are re-exported —
+//! [`half`] (`f2`), [`num_complex`] (`c8`, `c16`), [`bytemuck`] and, with
+//! the feature, `ndarray` — so code that names them through `npymap::`
+//! always gets the versions npymap was built with.
+//!
+//! The repository's `examples/` folder holds everyday tasks end to end
+//! (`cargo run --example map_modes`, `raw_memmap`, `append`, `convert`),
+//! each checked against NumPy-made files by `cargo test`. The format as
+//! implemented, with every limit and leniency, is specified in the
+//! repository's `spec/` folder.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![deny(unsafe_code)]

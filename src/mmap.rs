@@ -19,10 +19,16 @@
 //! # }
 //! ```
 //!
-//! Opening reads the header with ordinary file reads and maps only the
-//! payload, lazily: the cost of opening does not depend on the file's size.
-//! An empty payload (zero-size arrays) is not mapped at all, since a
-//! zero-length map is not possible.
+//! What is mapped: a read-only `.npy` map ([`NpyMap::open`],
+//! [`NpyMap::from_file`]) maps the whole file and parses the header from the
+//! map (an `fstat` and an `mmap`, the system calls a raw map costs); a
+//! writable one ([`NpyMapMut`]) reads the header with ordinary file reads and
+//! maps only the payload; a raw file maps only `offset .. offset + nbytes`.
+//! Either way pages are read when first touched, so the cost of opening does
+//! not depend on the file's size, and the views handed out cover the payload
+//! only. A zero-length range (an empty raw payload, a writable map of a
+//! zero-size array) is not mapped at all, since a zero-length map is not
+//! possible.
 //!
 //! # The mmap hazard
 //!
@@ -33,10 +39,11 @@
 //! which Rust counts as undefined behaviour. No library can prevent that, so
 //! every function that creates a map is `unsafe` and its `# Safety` section
 //! states the caller's promise, as `memmap2` does. What this crate does on
-//! its side: it checks the file's length against the header before mapping,
-//! never maps a file it is about to rewrite (`npy::save` and friends write a
-//! temporary file and rename it over the old one, so existing maps keep the
-//! old inode), and never truncates a file through a map it holds. Functions
+//! its side: it checks the file's length against the header before handing
+//! out any view, never maps a file it is about to rewrite (`npy::save` and
+//! friends write a temporary file and rename it over the old one, so
+//! existing maps keep the old inode), and never truncates a file through a
+//! map it holds. Functions
 //! that do truncate a file in place (`npy::recover`, [`NpyMapMut::create`])
 //! say so; mapping that same file elsewhere at the time breaks the promise
 //! of the other map's `# Safety` section.
