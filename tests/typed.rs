@@ -623,6 +623,8 @@ fn write_npy_matches_np_save_for_every_layout() {
     npymap::write_npy(p("neg"), &a.slice(s![..;-1, ..])).unwrap();
     npymap::write_npy(p("perm"), &a3.view().permuted_axes([1, 0, 2])).unwrap();
     npymap::write_npy(p("col"), &a.slice(s![.., 2..3])).unwrap();
+    npymap::write_npy(p("row"), &a.slice(s![1..2, ..]).t()).unwrap();
+    npymap::write_npy(p("empty_t"), &Array2::<f64>::zeros((0, 3)).t()).unwrap();
     let strings = ndarray::arr2(&[["a", "bc"], ["déf", ""]]);
     npymap::write_npy(p("u_t"), &strings.t()).unwrap();
     let refs = np_save_bytes(
@@ -636,11 +638,15 @@ fn write_npy_matches_np_save_for_every_layout() {
             ("perm", "np.transpose(a3, (1, 0, 2))"),
             ("col", "a[:, 2:3]"),
             ("u_t", "np.array([['a', 'bc'], ['déf', '']]).T"),
+            ("row", "a[1:2, :].T"),
+            ("empty_t", "np.zeros((0, 3)).T"),
         ],
     );
-    for (name, reference) in ["c", "f", "t", "strided", "neg", "perm", "col", "u_t"]
-        .iter()
-        .zip(&refs)
+    for (name, reference) in [
+        "c", "f", "t", "strided", "neg", "perm", "col", "u_t", "row", "empty_t",
+    ]
+    .iter()
+    .zip(&refs)
     {
         assert_eq!(
             std::fs::read(p(name)).unwrap(),
