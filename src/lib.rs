@@ -17,7 +17,7 @@
 //! | [`npz`] | `.npz` archives: [`npz::NpzReader`], [`npz::NpzArchive`] (zero-copy stored members), [`npz::NpzWriter`] |
 //! | [`convert`] | streaming conversions with bounded memory: byte order, C <-> F, safe casts, raw <-> npy, [`convert::stats`], [`convert::compare`] |
 //! | [`repr`] | an array as NumPy's `repr` prints it: [`repr::array_repr`] |
-//! | [`typed`] | the everyday API: [`read`], [`write`], [`save`] (and `read_npy` / `write_npy` with `ndarray`), for numbers, text (`U`), byte strings (`S`) and dates (`M8` / `m8`) |
+//! | [`typed`] | the everyday API: [`read`], [`write()`], [`save`] (and `read_npy` / `write_npy` with `ndarray`), for numbers, text (`U`), byte strings (`S`) and dates (`M8` / `m8`) |
 //!
 //! Feature `ndarray` adds `ArrayView` / `ArrayViewMut` views with C or
 //! Fortran strides and owned arrays from the reader.
