@@ -30,7 +30,7 @@
 //! always gets the versions npymap was built with.
 //!
 //! The repository's `examples/` folder holds everyday tasks end to end
-//! (`cargo run --example map_modes`, `raw_memmap`, `append`, `convert`),
+//! (`cargo run --example read_write`, `strings_dates`, `ndarray`, `map_modes`, `raw_memmap`, `append`, `convert`),
 //! each checked against NumPy-made files by `cargo test`. The format as
 //! implemented, with every limit and leniency, is specified in the
 //! repository's `spec/` folder.

@@ -4,9 +4,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use half::f16;
+#[cfg(feature = "ndarray")]
 use ndarray::{Array2, Ix2, Ix3, IxDyn, s};
 use npymap::{
     Array, DateTime64, Dtype, Header, LossyString, NpyView, TimeDelta64, TimeUnit, read, save,
@@ -421,6 +422,22 @@ fn typed_errors_name_both_sides() {
         msg("object.npy", read::<f64>(at("object.npy")).unwrap_err()),
         "object dtype: the payload is a Python pickle, which npymap does not load (at byte 128)"
     );
+}
+
+/// A wrong number of dimensions names both counts and the file's shape
+/// (ndarray itself says only `IncompatibleShape`).
+#[cfg(feature = "ndarray")]
+#[test]
+fn dimensionality_errors_name_the_shape() {
+    let td = common::testdata().join("npy");
+    let at = |name: &str| td.join(name);
+    let msg = |name: &str, e: npymap::Error| {
+        let text = e.to_string();
+        let prefix = format!("{}: ", at(name).display());
+        text.strip_prefix(&prefix)
+            .map(str::to_string)
+            .unwrap_or(text)
+    };
     let e = npymap::read_npy::<f64, Ix2>(at("c_2x3x4.npy")).unwrap_err();
     assert_eq!(
         msg("c_2x3x4.npy", e),
@@ -570,7 +587,8 @@ fn hostile_files_are_refused_with_a_precise_error() {
     assert!(e.to_string().contains("zero bytes each"), "{e}");
 }
 
-fn np_save_bytes(dir: &Path, names_and_exprs: &[(&str, &str)]) -> Vec<PathBuf> {
+#[cfg(feature = "ndarray")]
+fn np_save_bytes(dir: &Path, names_and_exprs: &[(&str, &str)]) -> Vec<std::path::PathBuf> {
     let mut script = String::from(
         "import numpy as np, sys, os\n\
          d = sys.argv[1]\n\
@@ -589,6 +607,7 @@ fn np_save_bytes(dir: &Path, names_and_exprs: &[(&str, &str)]) -> Vec<PathBuf> {
         .collect()
 }
 
+#[cfg(feature = "ndarray")]
 /// `write_npy` of every layout is byte-identical to `np.save` of the same
 /// array; `read_npy` and the conversions give the values back.
 #[test]
@@ -604,6 +623,8 @@ fn write_npy_matches_np_save_for_every_layout() {
     npymap::write_npy(p("neg"), &a.slice(s![..;-1, ..])).unwrap();
     npymap::write_npy(p("perm"), &a3.view().permuted_axes([1, 0, 2])).unwrap();
     npymap::write_npy(p("col"), &a.slice(s![.., 2..3])).unwrap();
+    npymap::write_npy(p("row"), &a.slice(s![1..2, ..]).t()).unwrap();
+    npymap::write_npy(p("empty_t"), &Array2::<f64>::zeros((0, 3)).t()).unwrap();
     let strings = ndarray::arr2(&[["a", "bc"], ["déf", ""]]);
     npymap::write_npy(p("u_t"), &strings.t()).unwrap();
     let refs = np_save_bytes(
@@ -617,11 +638,15 @@ fn write_npy_matches_np_save_for_every_layout() {
             ("perm", "np.transpose(a3, (1, 0, 2))"),
             ("col", "a[:, 2:3]"),
             ("u_t", "np.array([['a', 'bc'], ['déf', '']]).T"),
+            ("row", "a[1:2, :].T"),
+            ("empty_t", "np.zeros((0, 3)).T"),
         ],
     );
-    for (name, reference) in ["c", "f", "t", "strided", "neg", "perm", "col", "u_t"]
-        .iter()
-        .zip(&refs)
+    for (name, reference) in [
+        "c", "f", "t", "strided", "neg", "perm", "col", "u_t", "row", "empty_t",
+    ]
+    .iter()
+    .zip(&refs)
     {
         assert_eq!(
             std::fs::read(p(name)).unwrap(),

@@ -18,7 +18,7 @@ const BLOCK: usize = 1 << 16;
 /// records), text (`String`, `&str`: `U<n>`), byte strings (`Vec<u8>`,
 /// `&[u8]`: `S<n>`) and dates ([`DateTime64`], [`TimeDelta64`]).
 ///
-/// [`crate::write`] and [`crate::save`] take the dtype from the values as
+/// [`crate::write()`] and [`crate::save`] take the dtype from the values as
 /// `np.array` does: `U<n>` / `S<n>` with `n` the longest value (at least
 /// 1), the dates' own unit. [`crate::write_with`] takes it from a header
 /// instead (a wider string, the other byte order). The trait is sealed.

@@ -1,12 +1,12 @@
 //! The everyday API: one typed call to read or write a whole `.npy` file.
 //!
 //! [`read`] gives an owned [`Array`] (values in the machine's byte order,
-//! shape, memory order); [`write`](fn@write), [`write_with`] and [`save`] write
+//! shape, memory order); [`write()`], [`write_with`] and [`save`] write
 //! NumPy's exact bytes atomically through [`npy::save_with`]. The element
 //! types are [`ReadElement`] and [`WriteElement`]: every [`Element`]
 //! (numbers, `bool`, complex, `f16`, records) plus text (`U<n>`), byte
 //! strings (`S<n>`) and dates (`M8`, `m8`). With the `ndarray` feature,
-//! [`read_npy`] and [`write_npy`] do the same for `ndarray` arrays of any
+//! `read_npy` and `write_npy` do the same for `ndarray` arrays of any
 //! layout. The rules are in the repository's `spec/api.md`.
 //!
 //! This layer adds no parser and no writer of its own: the header is read
@@ -131,10 +131,10 @@ pub fn write<T: WriteElement>(path: impl AsRef<Path>, shape: &[usize], data: &[T
 }
 
 /// Writes `array` as the `.npy` file at `path` in its own memory order
-/// (`fortran_order` as the array says), as [`write`](fn@write) does.
+/// (`fortran_order` as the array says), as [`write()`] does.
 ///
 /// # Errors
-/// As [`write`](fn@write).
+/// As [`write()`].
 ///
 /// # Examples
 /// ```
@@ -156,11 +156,11 @@ pub fn save<T: WriteElement>(path: impl AsRef<Path>, array: &Array<T>) -> Result
 
 /// Writes `data` (in the header's memory order) as the `.npy` file at
 /// `path` with `header`'s dtype, shape and order: for a dtype other than
-/// the one [`write`](fn@write) picks, such as a wider `'<U10'`, the other byte order
+/// the one [`write()`] picks, such as a wider `'<U10'`, the other byte order
 /// (`'>i4'`), or the dtype of a `[u8; N]` record.
 ///
 /// # Errors
-/// As [`write`](fn@write), plus `DtypeMismatch` when `T` cannot be written as the
+/// As [`write()`], plus `DtypeMismatch` when `T` cannot be written as the
 /// header's dtype and `UnsupportedCast` naming a value too long for its
 /// `U<n>` / `S<n>` (NumPy cuts such a value; npymap refuses).
 ///
