@@ -7,6 +7,7 @@
 //! the way in or out.
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::header::shape_text;
 
 /// An owned n-dimensional array: values in storage order plus shape and
 /// memory order.
@@ -205,21 +206,6 @@ impl<T: Clone, D: ndarray::Dimension> From<ndarray::Array<T, D>> for Array<T> {
             fortran_order: fortran.unwrap_or(false),
             data,
         }
-    }
-}
-
-/// `(2, 3)`-style text, as NumPy prints a shape.
-pub(crate) fn shape_text(shape: &[usize]) -> String {
-    match shape {
-        [d] => format!("({d},)"),
-        _ => format!(
-            "({})",
-            shape
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
     }
 }
 

@@ -467,6 +467,34 @@ impl Header {
     }
 }
 
+/// A shape as NumPy prints the tuple: `()`, `(3,)`, `(2, 3)`.
+///
+/// The one spelling used by every message and listing that shows a shape
+/// (the library's errors and the CLI's `info`, `cmp` and `recover`).
+///
+/// ```
+/// use npymap::header::shape_text;
+/// assert_eq!(shape_text(&[] as &[u64]), "()");
+/// assert_eq!(shape_text(&[3u64]), "(3,)");
+/// assert_eq!(shape_text(&[2usize, 3]), "(2, 3)");
+/// assert_eq!(shape_text(&["*", "4"]), "(*, 4)");
+/// ```
+pub fn shape_text<D: std::fmt::Display>(dims: &[D]) -> String {
+    let mut out = String::from("(");
+    for (n, d) in dims.iter().enumerate() {
+        if n > 0 {
+            out.push_str(", ");
+        }
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{d}");
+    }
+    if dims.len() == 1 {
+        out.push(',');
+    }
+    out.push(')');
+    out
+}
+
 /// Product of `shape`, checked; 0 for any shape holding a 0 (whatever the
 /// other dims are, so the result does not depend on the order of the dims).
 pub(crate) fn element_count(shape: &[u64]) -> Result<u64> {

@@ -297,6 +297,48 @@ fn to_memmap(advice: Advice) -> Option<memmap2::Advice> {
     }
 }
 
+/// A whole `.npy` file mapped read-only, its header not parsed yet: what
+/// [`NpyMap::map_file`] returns. Nothing has read the mapped bytes.
+#[derive(Debug)]
+pub struct MappedFile {
+    map: Option<Mmap>,
+    file_len: u64,
+}
+
+impl MappedFile {
+    /// The addresses the map occupies (empty for an empty file): every
+    /// byte [`parse`](Self::parse) and the resulting [`NpyMap`] read lies
+    /// in this range.
+    pub fn address_range(&self) -> std::ops::Range<usize> {
+        let bytes = self.map.as_deref().unwrap_or_default();
+        let start = bytes.as_ptr() as usize;
+        start..start.saturating_add(bytes.len())
+    }
+
+    /// The file's length when it was mapped.
+    pub fn file_len(&self) -> u64 {
+        self.file_len
+    }
+
+    /// Parses the header from the map and checks the file's length
+    /// against it: the second half of [`NpyMap::from_file`].
+    ///
+    /// # Errors
+    /// As [`NpyMap::from_file`].
+    pub fn parse(self) -> Result<NpyMap> {
+        let parsed = Header::parse(self.map.as_deref().unwrap_or_default())?;
+        let meta = Meta::checked(parsed, self.file_len)?;
+        let start = usize::try_from(meta.data_offset).map_err(|_| ErrorKind::Overflow {
+            what: "data offset",
+        })?;
+        Ok(NpyMap {
+            meta,
+            map: self.map,
+            start,
+        })
+    }
+}
+
 /// A read-only map of a `.npy` or raw file (NumPy's mode `r`).
 ///
 /// Hands out [`NpyView`]s of the payload; there is no way to get mutable
@@ -351,6 +393,25 @@ impl NpyMap {
     /// # Safety
     /// As [`NpyMap::open`].
     pub unsafe fn from_file(file: &File) -> Result<NpyMap> {
+        // SAFETY: forwarded to our caller (see `# Safety`).
+        unsafe { NpyMap::map_file(file) }?.parse()
+    }
+
+    /// The first half of [`NpyMap::from_file`]: maps the whole file
+    /// read-only without reading a byte of it. [`MappedFile::parse`] is
+    /// the second half. For a caller that must know the mapped address
+    /// range before any page of it is touched, such as a `SIGBUS` handler
+    /// that turns a fault in a file truncated meanwhile into an error (the
+    /// CLI's does): the header is parsed from the map, so a truncation
+    /// during the parse faults there too.
+    ///
+    /// # Errors
+    /// `Io` (the `fstat` or the `mmap`), `Overflow` for a file larger than
+    /// the address space.
+    ///
+    /// # Safety
+    /// As [`NpyMap::open`], for the [`MappedFile`] and the map made from it.
+    pub unsafe fn map_file(file: &File) -> Result<MappedFile> {
         // The whole file is mapped and the header parsed from the map:
         // fstat, mmap — the same system calls as mapping a raw file, so
         // opening costs what the floor costs.
@@ -360,12 +421,7 @@ impl NpyMap {
         // SAFETY: forwarded to our caller (see `# Safety`); the range is
         // the file's own length.
         let map = unsafe { map_ro(file, 0, whole)? };
-        let parsed = Header::parse(map.as_deref().unwrap_or_default())?;
-        let meta = Meta::checked(parsed, file_len)?;
-        let start = usize::try_from(meta.data_offset).map_err(|_| ErrorKind::Overflow {
-            what: "data offset",
-        })?;
-        Ok(NpyMap { meta, map, start })
+        Ok(MappedFile { map, file_len })
     }
 
     /// Maps a headerless raw file read-only, as `np.memmap(mode='r')`.

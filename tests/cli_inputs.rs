@@ -253,6 +253,76 @@ fn to_raw_and_from_raw_of_an_input_truncated_midway_name_it() {
     }
 }
 
+/// A header is parsed from the map too: an input truncated while its
+/// (long) header is being parsed is the same error, never a SIGBUS death.
+/// The header has 100,000 fields (about 1.6 MB, tens of milliseconds to
+/// parse); another thread truncates and rewrites the file in a loop while
+/// `stats` runs again and again for two seconds.
+#[test]
+fn an_input_truncated_while_its_header_is_parsed_is_an_error() {
+    use std::io::Write as _;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tmpdir();
+    let input = dir.path().join("wide.npy");
+    let fields: Vec<String> = (0..100_000).map(|i| format!("('f{i}', '<u1')")).collect();
+    let dict = format!(
+        "{{'descr': [{}], 'fortran_order': False, 'shape': (0,), }}",
+        fields.join(", ")
+    );
+    let mut header = dict.into_bytes();
+    while (header.len() + 13) % 64 != 0 {
+        header.push(b' ');
+    }
+    header.push(b'\n');
+    let mut bytes = b"\x93NUMPY\x02\x00".to_vec();
+    bytes.extend_from_slice(&u32::try_from(header.len()).unwrap().to_le_bytes());
+    bytes.extend_from_slice(&header);
+    std::fs::write(&input, &bytes).unwrap();
+    // The file as written is valid: stats parses it and refuses the
+    // structured dtype (exit 2), the outcome every undisturbed run has.
+    let res = npymap(&["stats", input.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(2));
+    assert!(stderr.contains("stats needs a bool, int, uint or float array, not [('f0', '|u1'),"));
+
+    /// Sets the flag when dropped, also when an assertion below fails, so
+    /// the scope's join of the truncating thread never waits forever.
+    struct StopOnDrop<'a>(&'a AtomicBool);
+    impl Drop for StopOnDrop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let _stop = StopOnDrop(&stop);
+        s.spawn(|| {
+            while !stop.load(Ordering::SeqCst) {
+                let mut f = OpenOptions::new().write(true).open(&input).unwrap();
+                f.set_len(4096).unwrap();
+                std::thread::sleep(Duration::from_millis(3));
+                f.write_all(&bytes).unwrap();
+                std::thread::sleep(Duration::from_millis(3));
+            }
+        });
+        let start = Instant::now();
+        let mut runs = 0;
+        while start.elapsed() < Duration::from_secs(2) {
+            let out = bin().arg("stats").arg(&input).output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let start: String = stderr.chars().take(300).collect();
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "run {runs}: {:?} (a signal has no code); stderr starts: {start}",
+                out.status
+            );
+            runs += 1;
+        }
+        assert!(runs > 5, "only {runs} runs");
+    });
+}
+
 // ---- §3: non-regular inputs ----
 
 fn small_npy(dir: &Path) -> PathBuf {

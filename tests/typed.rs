@@ -52,6 +52,17 @@ cases = {
 }
 "#;
 
+/// An error's message after the `PATH: ` prefix every file error starts
+/// with (asserted).
+fn without_path(e: &npymap::Error, path: &Path) -> String {
+    let text = e.to_string();
+    let prefix = format!("{}: ", path.display());
+    match text.strip_prefix(&prefix) {
+        Some(rest) => rest.to_string(),
+        None => panic!("{text:?} does not start with {prefix:?}"),
+    }
+}
+
 fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
 }
@@ -385,13 +396,7 @@ fn lone_surrogates_fail_as_string_and_become_replacement_chars_lossily() {
 fn typed_errors_name_both_sides() {
     let td = common::testdata().join("npy");
     let at = |name: &str| td.join(name);
-    let msg = |name: &str, e: npymap::Error| {
-        let text = e.to_string();
-        let prefix = format!("{}: ", at(name).display());
-        text.strip_prefix(&prefix)
-            .map(str::to_string)
-            .unwrap_or(text)
-    };
+    let msg = |name: &str, e: npymap::Error| without_path(&e, &at(name));
     assert_eq!(
         msg("f8_le.npy", read::<f32>(at("f8_le.npy")).unwrap_err()),
         "dtype mismatch: expected '<f4' (f32), found '<f8'"
@@ -431,13 +436,7 @@ fn typed_errors_name_both_sides() {
 fn dimensionality_errors_name_the_shape() {
     let td = common::testdata().join("npy");
     let at = |name: &str| td.join(name);
-    let msg = |name: &str, e: npymap::Error| {
-        let text = e.to_string();
-        let prefix = format!("{}: ", at(name).display());
-        text.strip_prefix(&prefix)
-            .map(str::to_string)
-            .unwrap_or(text)
-    };
+    let msg = |name: &str, e: npymap::Error| without_path(&e, &at(name));
     let e = npymap::read_npy::<f64, Ix2>(at("c_2x3x4.npy")).unwrap_err();
     assert_eq!(
         msg("c_2x3x4.npy", e),
@@ -467,7 +466,7 @@ fn write_errors_are_exact_and_leave_the_destination_alone() {
     let path = dir.path().join("x.npy");
     std::fs::write(&path, b"keep").unwrap();
     let check = |e: npymap::Error, want: &str| {
-        assert_eq!(e.to_string(), format!("{}: {want}", path.display()));
+        assert_eq!(without_path(&e, &path), want);
         assert_eq!(std::fs::read(&path).unwrap(), b"keep");
         assert_eq!(common::cli::listing(dir.path()), ["x.npy"]);
     };
@@ -498,6 +497,39 @@ fn write_errors_are_exact_and_leave_the_destination_alone() {
         write(&path, &[1], &[[0u8; 4]]).unwrap_err(),
         "unsupported: [u8; 4] does not name a dtype on its own; give the dtype (write_with)",
     );
+}
+
+/// Owned text and bytes are written in blocks; an element too long for the
+/// dtype is named by its index in the whole array, past the first block too.
+#[test]
+fn too_long_owned_values_are_named_by_their_index_in_the_array() {
+    let dir = tmp();
+    let path = dir.path().join("long.npy");
+    let n = 70_000;
+    let mut text = vec![String::from("ab"); n];
+    text[n - 1] = "abc".into();
+    let header = Header::new(Dtype::from_descr("<U2").unwrap(), &[n]);
+    let check = |e: npymap::Error, want: &str| assert_eq!(without_path(&e, &path), want);
+    check(
+        write_with(&path, &header, &text).unwrap_err(),
+        &format!(
+            "cannot cast element {} (3 characters) to '<U2': it is longer than the dtype holds \
+             (NumPy would cut it; npymap refuses)",
+            n - 1
+        ),
+    );
+    let mut bytes = vec![b"ab".to_vec(); n];
+    bytes[n - 1] = b"abc".to_vec();
+    let header = Header::new(Dtype::from_descr("|S2").unwrap(), &[n]);
+    check(
+        write_with(&path, &header, &bytes).unwrap_err(),
+        &format!(
+            "cannot cast element {} (3 bytes) to '|S2': it is longer than the dtype holds \
+             (NumPy would cut it; npymap refuses)",
+            n - 1
+        ),
+    );
+    assert!(!path.exists());
 }
 
 /// Explicit dtypes: the other byte order, a wider string, `[u8; N]` as `V4`.

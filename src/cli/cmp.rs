@@ -4,18 +4,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use npymap::convert::compare::{Comparison, compare};
+use npymap::header::shape_text;
 
 use super::{CmdResult, input, with_path};
-
-fn tuple(v: &[u64]) -> String {
-    match v {
-        [one] => format!("({one},)"),
-        _ => format!(
-            "({})",
-            v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
-        ),
-    }
-}
 
 pub(crate) fn run(a: &Path, b: &Path) -> CmdResult {
     let ia = input::open(a)?;
@@ -23,10 +14,15 @@ pub(crate) fn run(a: &Path, b: &Path) -> CmdResult {
     let result = compare(&ia, &ib).map_err(with_path(a))?;
     let line = match result {
         Comparison::Equal => return Ok(ExitCode::SUCCESS),
-        Comparison::Shape(x, y) => format!("shapes differ: {} vs {}", tuple(&x), tuple(&y)),
+        Comparison::Shape(x, y) => {
+            format!("shapes differ: {} vs {}", shape_text(&x), shape_text(&y))
+        }
         Comparison::Dtype(x, y) => format!("dtypes differ: {x} vs {y}"),
         Comparison::Value { index, a, b } => {
-            format!("first difference at index {}: {a} vs {b}", tuple(&index))
+            format!(
+                "first difference at index {}: {a} vs {b}",
+                shape_text(&index)
+            )
         }
     };
     super::stdout::print(&format!("{line}\n"))?;

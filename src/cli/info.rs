@@ -4,6 +4,7 @@ use std::io::BufReader;
 use std::path::Path;
 use std::process::ExitCode;
 
+use npymap::header::shape_text;
 use npymap::npy::{self, Format};
 use npymap::npz::{Member, NpzReader};
 use npymap::{Dtype, ParseOptions, ParsedHeader};
@@ -55,21 +56,6 @@ fn dtype_name(d: &Dtype) -> String {
         }
         Dtype::Subarray { .. } => "subarray".into(),
         Dtype::Struct(s) => format!("structured, {} fields", s.fields().len()),
-    }
-}
-
-fn shape_text(shape: &[u64]) -> String {
-    match shape {
-        [] => "()".into(),
-        [one] => format!("({one},)"),
-        _ => format!(
-            "({})",
-            shape
-                .iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
     }
 }
 

@@ -38,8 +38,8 @@ pub(crate) struct Input {
     file: File,
     path: PathBuf,
     progress: Option<ProgressBar>,
-    /// This input's entry in [`INPUTS`], cleared on drop.
-    slot: Option<&'static Slot<MappedInput>>,
+    /// This input's entry in [`INPUTS`] (the whole mapping), cleared on drop.
+    registration: Registration,
 }
 
 /// Payloads smaller than this finish too fast for a progress bar.
@@ -94,30 +94,34 @@ pub(crate) fn open(path: &Path) -> Result<Input, CliError> {
     if npymap::npy::detect_open(&file).map_err(with_path(path))? == npymap::npy::Format::Npz {
         return Err(npz_given(path));
     }
-    // SAFETY: NpyMap::from_file requires that nobody modifies or truncates
+    // SAFETY: NpyMap::map_file requires that nobody modifies or truncates
     // the file while it is mapped. npymap itself never writes bytes it has
     // mapped: outputs go to a temp file that is renamed into place, which
     // leaves a mapped input's inode intact even when IN == OUT, and an
     // in-place `append DST DST` writes only past the payload and the header,
     // neither of which is inside the mapped payload slice. Another process
     // may still truncate the file: touching a lost page then raises SIGBUS,
-    // which `on_sigbus` turns into an error for the range registered below
-    // (spec/cli.md §3.1). A file rewritten in place by another process can
-    // still give inconsistent results; that is the user's promise (§3.1).
-    let map = unsafe { NpyMap::from_file(&file) }.map_err(with_path(path))?;
-    let payload = map.view().payload();
-    let len = payload.len() as u64;
-    let slot = (!payload.is_empty()).then(|| {
-        let start = payload.as_ptr() as usize;
+    // which `on_sigbus` turns into an error for the whole mapping, which is
+    // registered below before any byte of it is read — the header is
+    // parsed from the map (spec/cli.md §3.1). A file rewritten in place by
+    // another process can still give inconsistent results; that is the
+    // user's promise (§3.1).
+    let mapped = unsafe { NpyMap::map_file(&file) }.map_err(with_path(path))?;
+    let range = mapped.address_range();
+    let registration = Registration((!range.is_empty()).then(|| {
         register_input(MappedInput {
-            start,
-            end: start.saturating_add(payload.len()),
+            start: range.start,
+            end: range.end,
             fd: file.as_raw_fd(),
-            file_len: map.data_offset().saturating_add(len),
+            file_len: mapped.file_len(),
             shrank: line(path, SHRANK),
             unreadable: line(path, "could not be read (an I/O error in a mapped page)"),
         })
-    });
+    }));
+    // A parse error drops `registration` before `mapped`: no entry
+    // outlives its range.
+    let map = mapped.parse().map_err(with_path(path))?;
+    let len = map.view().payload().len() as u64;
     let progress = (PROGRESS.load(Ordering::Relaxed) && len >= PROGRESS_MIN_BYTES).then(|| {
         let bar = ProgressBar::new(len);
         bar.set_style(
@@ -135,7 +139,7 @@ pub(crate) fn open(path: &Path) -> Result<Input, CliError> {
         file,
         path: path.to_path_buf(),
         progress,
-        slot,
+        registration,
     })
 }
 
@@ -158,13 +162,29 @@ impl Drop for Input {
     fn drop(&mut self) {
         // Before the map goes (the fields drop after this), so that no
         // entry outlives its range.
-        if let Some(slot) = self.slot.take() {
-            let _guard = INPUTS_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-            slot.clear();
-        }
+        self.registration.clear();
         if let Some(bar) = &self.progress {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// A mapped input's entry in [`INPUTS`], taken out when dropped (or
+/// cleared), which must happen before the map it describes is unmapped.
+struct Registration(Option<&'static Slot<MappedInput>>);
+
+impl Registration {
+    fn clear(&mut self) {
+        if let Some(slot) = self.0.take() {
+            let _guard = INPUTS_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+            slot.clear();
+        }
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.clear();
     }
 }
 

@@ -5,19 +5,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use npymap::atomic::Durability;
+use npymap::header::shape_text;
 use npymap::npy;
 
 use super::{CmdResult, with_path};
-
-fn shape_text(shape: &[u64]) -> String {
-    match shape {
-        [one] => format!("({one},)"),
-        _ => {
-            let dims: Vec<String> = shape.iter().map(u64::to_string).collect();
-            format!("({})", dims.join(", "))
-        }
-    }
-}
 
 pub(crate) fn run(path: &Path, durability: Durability) -> CmdResult {
     let r = npy::recover_with_durability(path, durability).map_err(with_path(path))?;

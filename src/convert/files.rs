@@ -288,10 +288,7 @@ fn shape_text(shape: &[u64], free: Option<usize>) -> String {
             }
         })
         .collect();
-    match dims.as_slice() {
-        [one] => format!("({one},)"),
-        _ => format!("({})", dims.join(", ")),
-    }
+    crate::header::shape_text(&dims)
 }
 
 /// Appends each source to the `.npy` at `dst` along its growth axis (axis 0

@@ -232,18 +232,31 @@ fn empty_elements<T: Element>(count: usize) -> Result<Vec<T>> {
     vec_of(count, T::zero())
 }
 
-/// The scalar of `dtype` when it is of a kind `want` accepts.
-fn scalar_of(dtype: &Dtype, want: impl Fn(ScalarKind) -> bool) -> Option<&Scalar> {
-    dtype.as_scalar().filter(|s| want(s.kind()))
+/// A type read from a simple dtype element by element: text, byte
+/// strings and dates. One [`ReadElement`] impl per type comes from it
+/// (the `scalar_read!` macro), so the dtype check, the length check and
+/// the mismatch error are written once.
+trait ScalarRead: Sized {
+    /// The dtype the type reads, as errors spell it (`'<U<n>'`).
+    fn expected() -> String;
+    /// Whether a scalar of `kind` reads as this type.
+    fn accepts(kind: ScalarKind) -> bool;
+    /// Decodes element `index` (its bytes `b`) of `dtype`, whose scalar is `s`.
+    fn one(dtype: &Dtype, s: &Scalar, index: usize, b: &[u8]) -> Result<Self>;
 }
 
-/// Decodes each element of a simple dtype with `f`.
-fn decode_each<V>(
-    s: &Scalar,
-    payload: &[u8],
-    count: usize,
-    mut f: impl FnMut(usize, &[u8]) -> Result<V>,
-) -> Result<Vec<V>> {
+/// The scalar of `dtype` when `T` reads it; otherwise the mismatch error
+/// naming both sides.
+fn scalar_for<T: ScalarRead>(dtype: &Dtype) -> Result<&Scalar> {
+    dtype
+        .as_scalar()
+        .filter(|s| T::accepts(s.kind()))
+        .ok_or_else(|| mismatch(&T::expected(), &short_type_name::<T>(), dtype))
+}
+
+/// Decodes `count` elements of `dtype` as `T`, checking the payload length.
+fn decode_scalars<T: ScalarRead>(dtype: &Dtype, payload: &[u8], count: usize) -> Result<Vec<T>> {
+    let s = scalar_for::<T>(dtype)?;
     let itemsize = s.itemsize();
     check_len(payload, count, itemsize)?;
     let mut out = vec_with_room(count)?;
@@ -251,70 +264,89 @@ fn decode_each<V>(
         return Ok(out);
     }
     for (i, b) in payload.chunks_exact(itemsize).enumerate() {
-        out.push(f(i, b)?);
+        out.push(T::one(dtype, s, i, b)?);
     }
     Ok(out)
 }
+
+/// The value `decode_value` gives for `b`, picked by `pick`; a value of
+/// another kind (which `accepts` already rules out) is the mismatch error.
+fn picked<T: ScalarRead>(
+    dtype: &Dtype,
+    s: &Scalar,
+    b: &[u8],
+    pick: impl FnOnce(Value) -> Option<T>,
+) -> Result<T> {
+    pick(decode_value(s, b)).ok_or_else(|| mismatch(&T::expected(), &short_type_name::<T>(), dtype))
+}
+
+macro_rules! scalar_read {
+    ($($t:ty),*) => {$(
+        impl ReadElement for $t {
+            fn check(dtype: &Dtype) -> Result<()> {
+                scalar_for::<Self>(dtype).map(|_| ())
+            }
+
+            fn decode(dtype: &Dtype, payload: &[u8], count: usize) -> Result<Vec<Self>> {
+                decode_scalars(dtype, payload, count)
+            }
+        }
+    )*};
+}
+
+scalar_read!(String, LossyString, Vec<u8>, DateTime64, TimeDelta64);
+
+const UNICODE: &str = "'<U<n>'";
 
 /// `U<n>` read as `String`: each element's text without its trailing NULs
 /// (as NumPy returns it). A code unit that is no Unicode scalar value
 /// (a lone surrogate, which NumPy stores as it is, or a value past
 /// U+10FFFF) is an error naming the element; [`LossyString`] reads it as
 /// U+FFFD instead.
-impl ReadElement for String {
-    fn check(dtype: &Dtype) -> Result<()> {
-        match scalar_of(dtype, |k| k == ScalarKind::Unicode) {
-            Some(_) => Ok(()),
-            None => Err(mismatch("'<U<n>'", "String", dtype)),
-        }
+impl ScalarRead for String {
+    fn expected() -> String {
+        UNICODE.into()
     }
 
-    fn decode(dtype: &Dtype, payload: &[u8], count: usize) -> Result<Vec<Self>> {
-        Self::check(dtype)?;
-        let Some(s) = dtype.as_scalar() else {
-            return Err(mismatch("'<U<n>'", "String", dtype));
-        };
+    fn accepts(kind: ScalarKind) -> bool {
+        kind == ScalarKind::Unicode
+    }
+
+    fn one(dtype: &Dtype, s: &Scalar, i: usize, b: &[u8]) -> Result<Self> {
         let big = s.byte_order() == ByteOrder::Big;
-        decode_each(s, payload, count, |i, b| {
-            let units = b.chunks_exact(4).map(|c| {
-                let q = [
-                    c.first().copied().unwrap_or(0),
-                    c.get(1).copied().unwrap_or(0),
-                    c.get(2).copied().unwrap_or(0),
-                    c.get(3).copied().unwrap_or(0),
-                ];
+        let units: Vec<u32> = b
+            .chunks_exact(4)
+            .map(|c| {
+                let q: [u8; 4] = c.try_into().unwrap_or_default();
                 if big {
                     u32::from_be_bytes(q)
                 } else {
                     u32::from_le_bytes(q)
                 }
-            });
-            let units: Vec<u32> = units.collect();
-            let end = units.iter().rposition(|&u| u != 0).map_or(0, |p| p + 1);
-            let mut text = String::with_capacity(end);
-            for &u in units.get(..end).unwrap_or_default() {
-                match char::from_u32(u) {
-                    Some(c) => text.push(c),
-                    None => {
-                        return Err(ErrorKind::UnsupportedCast {
-                            from: dtype.descr(),
-                            to: "String".to_string(),
-                            reason: format!(
-                                "element {i} holds U+{u:04X}, {}, which a Rust String cannot hold \
-                                 (read it as LossyString to get U+FFFD in its place)",
-                                if (0xD800..0xE000).contains(&u) {
-                                    "a lone surrogate"
-                                } else {
-                                    "past U+10FFFF"
-                                }
-                            ),
+            })
+            .collect();
+        let end = units.iter().rposition(|&u| u != 0).map_or(0, |p| p + 1);
+        let mut text = String::with_capacity(end);
+        for &u in units.get(..end).unwrap_or_default() {
+            let Some(c) = char::from_u32(u) else {
+                return Err(ErrorKind::UnsupportedCast {
+                    from: dtype.descr(),
+                    to: "String".to_string(),
+                    reason: format!(
+                        "element {i} holds U+{u:04X}, {}, which a Rust String cannot hold \
+                         (read it as LossyString to get U+FFFD in its place)",
+                        if (0xD800..0xE000).contains(&u) {
+                            "a lone surrogate"
+                        } else {
+                            "past U+10FFFF"
                         }
-                        .into());
-                    }
+                    ),
                 }
-            }
-            Ok(text)
-        })
+                .into());
+            };
+            text.push(c);
+        }
+        Ok(text)
     }
 }
 
@@ -332,44 +364,38 @@ impl ReadElement for String {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct LossyString(pub String);
 
-impl ReadElement for LossyString {
-    fn check(dtype: &Dtype) -> Result<()> {
-        match scalar_of(dtype, |k| k == ScalarKind::Unicode) {
-            Some(_) => Ok(()),
-            None => Err(mismatch("'<U<n>'", "LossyString", dtype)),
-        }
+impl ScalarRead for LossyString {
+    fn expected() -> String {
+        UNICODE.into()
     }
 
-    fn decode(dtype: &Dtype, payload: &[u8], count: usize) -> Result<Vec<Self>> {
-        Self::check(dtype)?;
-        let Some(s) = dtype.as_scalar() else {
-            return Err(mismatch("'<U<n>'", "LossyString", dtype));
-        };
-        decode_each(s, payload, count, |_, b| match decode_value(s, b) {
-            Value::Str(t) => Ok(LossyString(t)),
-            _ => Err(mismatch("'<U<n>'", "LossyString", dtype)),
+    fn accepts(kind: ScalarKind) -> bool {
+        kind == ScalarKind::Unicode
+    }
+
+    fn one(dtype: &Dtype, s: &Scalar, _: usize, b: &[u8]) -> Result<Self> {
+        picked(dtype, s, b, |v| match v {
+            Value::Str(t) => Some(LossyString(t)),
+            _ => None,
         })
     }
 }
 
 /// `S<n>` read as `Vec<u8>`: each element's bytes without the trailing
 /// NULs, as NumPy returns them (`b'ab\x00'` stored in `S4` reads `b"ab"`).
-impl ReadElement for Vec<u8> {
-    fn check(dtype: &Dtype) -> Result<()> {
-        match scalar_of(dtype, |k| k == ScalarKind::Bytes) {
-            Some(_) => Ok(()),
-            None => Err(mismatch("'|S<n>'", "Vec<u8>", dtype)),
-        }
+impl ScalarRead for Vec<u8> {
+    fn expected() -> String {
+        "'|S<n>'".into()
     }
 
-    fn decode(dtype: &Dtype, payload: &[u8], count: usize) -> Result<Vec<Self>> {
-        Self::check(dtype)?;
-        let Some(s) = dtype.as_scalar() else {
-            return Err(mismatch("'|S<n>'", "Vec<u8>", dtype));
-        };
-        decode_each(s, payload, count, |_, b| match decode_value(s, b) {
-            Value::Bytes(v) => Ok(v),
-            _ => Err(mismatch("'|S<n>'", "Vec<u8>", dtype)),
+    fn accepts(kind: ScalarKind) -> bool {
+        kind == ScalarKind::Bytes
+    }
+
+    fn one(dtype: &Dtype, s: &Scalar, _: usize, b: &[u8]) -> Result<Self> {
+        picked(dtype, s, b, |v| match v {
+            Value::Bytes(v) => Some(v),
+            _ => None,
         })
     }
 }
@@ -384,46 +410,25 @@ pub(crate) trait TimeValue: Sized {
     fn unpack(kind: ScalarKind) -> Option<(TimeUnit, u32)>;
 }
 
-fn check_time<T: TimeValue>(dtype: &Dtype) -> Result<&Scalar> {
-    let rust = short_type_name::<T>();
-    scalar_of(dtype, |k| T::unpack(k).is_some())
-        .ok_or_else(|| mismatch(&format!("'<{}[unit]'", T::CODE), &rust, dtype))
-}
-
-fn decode_time<T: TimeValue>(dtype: &Dtype, payload: &[u8], count: usize) -> Result<Vec<T>> {
-    let s = check_time::<T>(dtype)?;
-    decode_each(s, payload, count, |_, b| match decode_value(s, b) {
-        Value::Datetime(v, unit, m) | Value::Timedelta(v, unit, m) => {
-            Ok(T::from_parts(v.unwrap_or(i64::MIN), unit, m))
-        }
-        _ => Err(mismatch(
-            &format!("'<{}[unit]'", T::CODE),
-            &short_type_name::<T>(),
-            dtype,
-        )),
-    })
-}
-
 /// `M8[unit]` (any unit and multiplier, either byte order) read as
-/// [`DateTime64`]; NaT reads as [`DateTime64::NAT`].
-impl ReadElement for DateTime64 {
-    fn check(dtype: &Dtype) -> Result<()> {
-        check_time::<Self>(dtype).map(|_| ())
+/// [`DateTime64`], `m8[unit]` as [`TimeDelta64`]; NaT reads as their
+/// `NAT` constants.
+impl<T: TimeValue> ScalarRead for T {
+    fn expected() -> String {
+        format!("'<{}[unit]'", T::CODE)
     }
 
-    fn decode(dtype: &Dtype, payload: &[u8], count: usize) -> Result<Vec<Self>> {
-        decode_time(dtype, payload, count)
-    }
-}
-
-/// `m8[unit]` read as [`TimeDelta64`]; NaT reads as [`TimeDelta64::NAT`].
-impl ReadElement for TimeDelta64 {
-    fn check(dtype: &Dtype) -> Result<()> {
-        check_time::<Self>(dtype).map(|_| ())
+    fn accepts(kind: ScalarKind) -> bool {
+        T::unpack(kind).is_some()
     }
 
-    fn decode(dtype: &Dtype, payload: &[u8], count: usize) -> Result<Vec<Self>> {
-        decode_time(dtype, payload, count)
+    fn one(dtype: &Dtype, s: &Scalar, _: usize, b: &[u8]) -> Result<Self> {
+        picked(dtype, s, b, |v| match v {
+            Value::Datetime(v, unit, m) | Value::Timedelta(v, unit, m) => {
+                Some(T::from_parts(v.unwrap_or(i64::MIN), unit, m))
+            }
+            _ => None,
+        })
     }
 }
 

@@ -117,10 +117,27 @@ fn unicode_dtype(chars: usize) -> Result<Dtype> {
     Dtype::scalar(ScalarKind::Unicode, None, n)
 }
 
-fn write_text(values: &[&str], dtype: &Dtype, w: &mut FileWriter<'_>, rust: &str) -> Result<()> {
+/// `U<n>` for text of at most as many code points as the longest value.
+fn text_dtype<'v, V: AsRef<str> + 'v>(values: impl IntoIterator<Item = &'v V>) -> Result<Dtype> {
+    unicode_dtype(
+        values
+            .into_iter()
+            .map(|s| s.as_ref().chars().count())
+            .max()
+            .unwrap_or(0),
+    )
+}
+
+fn write_text<V: AsRef<str>>(
+    values: &[V],
+    dtype: &Dtype,
+    w: &mut FileWriter<'_>,
+    rust: &str,
+) -> Result<()> {
     let s = scalar_kind(dtype, ScalarKind::Unicode, "'<U<n>'", rust)?;
     let big = s.byte_order() == ByteOrder::Big;
     write_encoded(values, s.itemsize(), w, |i, v, slot| {
+        let v = v.as_ref();
         let mut units = slot.chunks_exact_mut(4);
         for c in v.chars() {
             let Some(unit) = units.next() else {
@@ -143,13 +160,7 @@ impl WriteElement for &str {
     where
         Self: 'v,
     {
-        unicode_dtype(
-            values
-                .into_iter()
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0),
-        )
+        text_dtype(values)
     }
 
     fn write_to(values: &[Self], dtype: &Dtype, w: &mut FileWriter<'_>) -> Result<()> {
@@ -163,21 +174,11 @@ impl WriteElement for String {
     where
         Self: 'v,
     {
-        unicode_dtype(
-            values
-                .into_iter()
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0),
-        )
+        text_dtype(values)
     }
 
     fn write_to(values: &[Self], dtype: &Dtype, w: &mut FileWriter<'_>) -> Result<()> {
-        for block in values.chunks(BLOCK) {
-            let strs: Vec<&str> = block.iter().map(String::as_str).collect();
-            write_text(&strs, dtype, w, "String")?;
-        }
-        Ok(())
+        write_text(values, dtype, w, "String")
     }
 }
 
@@ -185,9 +186,15 @@ fn bytes_dtype(len: usize) -> Result<Dtype> {
     Dtype::scalar(ScalarKind::Bytes, None, len.max(1))
 }
 
-fn write_bytes(values: &[&[u8]], dtype: &Dtype, w: &mut FileWriter<'_>, rust: &str) -> Result<()> {
+fn write_bytes<V: AsRef<[u8]>>(
+    values: &[V],
+    dtype: &Dtype,
+    w: &mut FileWriter<'_>,
+    rust: &str,
+) -> Result<()> {
     let s = scalar_kind(dtype, ScalarKind::Bytes, "'|S<n>'", rust)?;
     write_encoded(values, s.itemsize(), w, |i, v, slot| {
+        let v = v.as_ref();
         let dst = slot
             .get_mut(..v.len())
             .ok_or_else(|| too_long(i, v.len(), "bytes", dtype))?;
@@ -220,11 +227,7 @@ impl WriteElement for Vec<u8> {
     }
 
     fn write_to(values: &[Self], dtype: &Dtype, w: &mut FileWriter<'_>) -> Result<()> {
-        for block in values.chunks(BLOCK) {
-            let slices: Vec<&[u8]> = block.iter().map(Vec::as_slice).collect();
-            write_bytes(&slices, dtype, w, "Vec<u8>")?;
-        }
-        Ok(())
+        write_bytes(values, dtype, w, "Vec<u8>")
     }
 }
 

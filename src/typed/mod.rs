@@ -29,9 +29,9 @@ pub use encode::WriteElement;
 #[cfg(feature = "ndarray")]
 pub use nd::{read_npy, write_npy};
 
-use crate::array::{Array, shape_text};
+use crate::array::Array;
 use crate::error::{Error, ErrorKind, Result};
-use crate::header::{Header, ParseOptions};
+use crate::header::{Header, ParseOptions, shape_text};
 use crate::npy;
 use crate::view::NpyView;
 

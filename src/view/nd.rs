@@ -42,17 +42,7 @@ pub(crate) fn check_ndim<D: Dimension>(shape: &[u64]) -> Result<()> {
             format!("{n} dimensions")
         }
     };
-    let text = match shape {
-        [d] => format!("({d},)"),
-        _ => format!(
-            "({})",
-            shape
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
+    let text = crate::header::shape_text(shape);
     Err(ErrorKind::ShapeMismatch {
         expected: dims(want),
         found: format!("{} (shape {text})", shape.len()),
