@@ -48,6 +48,7 @@ pub mod literal;
 pub mod mmap;
 pub mod npy;
 pub mod npz;
+pub mod record;
 pub mod repr;
 pub mod view;
 
