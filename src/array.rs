@@ -146,8 +146,70 @@ impl<T> Array<T> {
     }
 }
 
+#[cfg(feature = "ndarray")]
+impl<T> Array<T> {
+    /// The array as an `ndarray` `ArrayD` with the same shape and memory
+    /// order (the values are moved, not copied or reordered).
+    ///
+    /// # Errors
+    /// `Unsupported` when `ndarray` refuses the shape (a product of the
+    /// non-zero dimensions past `isize::MAX`).
+    ///
+    /// # Examples
+    /// ```
+    /// let a = npymap::read::<f64>("testdata/npy/f_2x3.npy")?.into_ndarray()?;
+    /// assert_eq!(a[[1, 0]], 3.0);
+    /// # Ok::<(), npymap::Error>(())
+    /// ```
+    pub fn into_ndarray(self) -> Result<ndarray::ArrayD<T>> {
+        use ndarray::ShapeBuilder;
+        let shape = ndarray::IxDyn(&self.shape);
+        let made = if self.fortran_order {
+            ndarray::ArrayD::from_shape_vec(shape.f(), self.data)
+        } else {
+            ndarray::ArrayD::from_shape_vec(shape, self.data)
+        };
+        made.map_err(|e| ErrorKind::Unsupported(format!("ndarray: {e}")).into())
+    }
+}
+
+/// An `ndarray` array as an [`Array`]: a C-contiguous array keeps its
+/// values as they are, an F-contiguous one (and not C) becomes a Fortran
+/// order array, anything else is copied in C order (`np.save`'s choice).
+#[cfg(feature = "ndarray")]
+impl<T: Clone, D: ndarray::Dimension> From<ndarray::Array<T, D>> for Array<T> {
+    fn from(a: ndarray::Array<T, D>) -> Self {
+        let shape = a.shape().to_vec();
+        let len = a.len();
+        let fortran = if a.is_standard_layout() {
+            Some(false)
+        } else if a.t().is_standard_layout() {
+            Some(true)
+        } else {
+            None
+        };
+        let data = match fortran {
+            Some(_) => {
+                // Contiguous in memory: the values are the run of the
+                // buffer that starts at the first element.
+                let (mut v, offset) = a.into_raw_vec_and_offset();
+                let start = offset.unwrap_or(0).min(v.len());
+                v.drain(..start);
+                v.truncate(len);
+                v
+            }
+            None => a.iter().cloned().collect(),
+        };
+        Array {
+            shape,
+            fortran_order: fortran.unwrap_or(false),
+            data,
+        }
+    }
+}
+
 /// `(2, 3)`-style text, as NumPy prints a shape.
-fn shape_text(shape: &[usize]) -> String {
+pub(crate) fn shape_text(shape: &[usize]) -> String {
     match shape {
         [d] => format!("({d},)"),
         _ => format!(

@@ -14,14 +14,14 @@
 //! leaves the old inode alive, so a memory map of the old file (IN == OUT)
 //! stays valid.
 //!
-//! Before anything is written the target is checked ([`Target`]): it must
+//! Before anything is written the target is checked: it must
 //! be absent or a regular file (a device, FIFO, socket or directory is
 //! refused, never replaced); a symlink is followed to its final target,
 //! which is replaced in its own directory; an existing file with no write
 //! permission bit, or one that cannot be opened for writing, is refused;
 //! the replacement gets the old file's permission bits and, where the
 //! process may, its owner and group. Files modified in place (`append`,
-//! `recover`) are locked with `flock` ([`open_locked`]).
+//! `recover`) are locked with `flock`, so concurrent appends queue.
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};

@@ -5,7 +5,7 @@
 //!
 //! | module | holds |
 //! |---|---|
-//! | [`array`] | [`Array`]: an owned array (values, shape, order), what the one-call reads return |
+//! | [`array`](mod@array) | [`Array`]: an owned array (values in the machine's byte order, shape, order) |
 //! | [`atomic`] | [`atomic::AtomicFile`]: every file the crate writes appears whole or not at all |
 //! | [`error`] | the crate's [`Error`] with an [`ErrorKind`] and context |
 //! | [`literal`] | the Python-literal grammar headers are written in |
@@ -17,12 +17,24 @@
 //! | [`npz`] | `.npz` archives: [`npz::NpzReader`], [`npz::NpzArchive`] (zero-copy stored members), [`npz::NpzWriter`] |
 //! | [`convert`] | streaming conversions with bounded memory: byte order, C <-> F, safe casts, raw <-> npy, [`convert::stats`], [`convert::compare`] |
 //! | [`repr`] | an array as NumPy's `repr` prints it: [`repr::array_repr`] |
+//! | [`typed`] | the everyday API: [`read`], [`write`](fn@write), [`save`] (and `read_npy` / `write_npy` with `ndarray`), for numbers, text (`U`), byte strings (`S`) and dates (`M8` / `m8`) |
 //!
 //! Feature `ndarray` adds `ArrayView` / `ArrayViewMut` views with C or
-//! Fortran strides and owned arrays from the reader.
+//! Fortran strides (`NpyView::as_array`, `NpyViewMut::as_array_mut`) and
+//! owned arrays from the reader (`NpyReader::read_array`); docs.rs marks
+//! these items with the feature they need.
 //!
-//! The format as implemented, with every limit and leniency, is specified
-//! in the repository's `spec/` folder.
+//! The crates whose types appear in this API are re-exported —
+//! [`half`] (`f2`), [`num_complex`] (`c8`, `c16`), [`bytemuck`] and, with
+//! the feature, `ndarray` — so code that names them through `npymap::`
+//! always gets the versions npymap was built with.
+//!
+//! The repository's `examples/` folder holds everyday tasks end to end
+//! (`cargo run --example read_write`, `strings_dates`, `ndarray`, `map_modes`, `raw_memmap`, `append`, `convert`),
+//! each checked against NumPy-made files by `cargo test`. The format as
+//! implemented, with every limit and leniency, is specified in the
+//! repository's `spec/` folder.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 #![cfg_attr(
@@ -50,6 +62,7 @@ pub mod npy;
 pub mod npz;
 pub mod record;
 pub mod repr;
+pub mod typed;
 pub mod view;
 
 /// The README's examples, compiled and run as doctests.
@@ -57,10 +70,65 @@ pub mod view;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
+// The crates whose types appear in npymap's public API, re-exported so a
+// user names exactly the versions npymap was built with.
+
+/// The [`half`](https://docs.rs/half) crate npymap uses for `f2` elements
+/// ([`half::f16`]): name it as `npymap::half` so versions always match.
+///
+/// ```
+/// use npymap::half::f16;
+/// // SAFETY: the test data is not modified while mapped.
+/// let map = unsafe { npymap::mmap::NpyMap::open("testdata/npy/f2_le.npy")? };
+/// let v: Vec<f16> = map.elements::<f16>()?.to_vec();
+/// assert_eq!(v.first(), Some(&f16::from_f32(-1.875)));
+/// assert_eq!(v.last(), Some(&f16::from_f32(1.875)));
+/// # Ok::<(), npymap::Error>(())
+/// ```
+pub use half;
+
+/// The [`num-complex`](https://docs.rs/num-complex) crate npymap uses for
+/// `c8` / `c16` elements ([`num_complex::Complex`]).
+///
+/// ```
+/// use npymap::num_complex::Complex;
+/// // SAFETY: the test data is not modified while mapped.
+/// let map = unsafe { npymap::mmap::NpyMap::open("testdata/npy/c8_be.npy")? };
+/// let v: Vec<Complex<f32>> = map.elements::<Complex<f32>>()?.to_vec();
+/// assert_eq!(v.get(1), Some(&Complex::new(1.5, -0.25)));
+/// # Ok::<(), npymap::Error>(())
+/// ```
+pub use num_complex;
+
+/// The [`bytemuck`](https://docs.rs/bytemuck) crate behind the zero-copy
+/// views, for casting between element slices and bytes with npymap's own
+/// version.
+///
+/// ```
+/// // SAFETY: the test data is not modified while mapped.
+/// let map = unsafe { npymap::mmap::NpyMap::open("testdata/npy/i4_le.npy")? };
+/// let values: &[i32] = map.as_slice()?; // a little-endian host
+/// let bytes: &[u8] = npymap::bytemuck::cast_slice(values);
+/// assert_eq!(bytes.get(..4), Some(&(-300_000i32).to_ne_bytes()[..]));
+/// # Ok::<(), npymap::Error>(())
+/// ```
+pub use bytemuck;
+
+/// The [`ndarray`](https://docs.rs/ndarray) crate the `ndarray` feature's
+/// views and arrays are made of.
+#[cfg(feature = "ndarray")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ndarray")))]
+pub use ndarray;
+
 pub use array::Array;
 pub use dtype::{ByteOrder, Dtype, Field, Scalar, ScalarKind, Struct, TimeUnit};
 pub use error::{Error, ErrorKind, Result};
 pub use header::{Header, ParseOptions, ParsedHeader, Version};
+pub use typed::{
+    DateTime64, LossyString, ReadElement, TimeDelta64, WriteElement, read, save, write, write_with,
+};
+#[cfg(feature = "ndarray")]
+pub use typed::{read_npy, write_npy};
 pub use view::{
     Element, Elements, ElementsMut, FieldView, FieldViewMut, NpyView, NpyViewMut, Record,
 };

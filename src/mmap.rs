@@ -19,10 +19,16 @@
 //! # }
 //! ```
 //!
-//! Opening reads the header with ordinary file reads and maps only the
-//! payload, lazily: the cost of opening does not depend on the file's size.
-//! An empty payload (zero-size arrays) is not mapped at all, since a
-//! zero-length map is not possible.
+//! What is mapped: a read-only `.npy` map ([`NpyMap::open`],
+//! [`NpyMap::from_file`]) maps the whole file and parses the header from the
+//! map (an `fstat` and an `mmap`, the system calls a raw map costs); a
+//! writable one ([`NpyMapMut`]) reads the header with ordinary file reads and
+//! maps only the payload; a raw file maps only `offset .. offset + nbytes`.
+//! Either way pages are read when first touched, so the cost of opening does
+//! not depend on the file's size, and the views handed out cover the payload
+//! only. A zero-length range (an empty raw payload, a writable map of a
+//! zero-size array) is not mapped at all, since a zero-length map is not
+//! possible.
 //!
 //! # The mmap hazard
 //!
@@ -33,10 +39,11 @@
 //! which Rust counts as undefined behaviour. No library can prevent that, so
 //! every function that creates a map is `unsafe` and its `# Safety` section
 //! states the caller's promise, as `memmap2` does. What this crate does on
-//! its side: it checks the file's length against the header before mapping,
-//! never maps a file it is about to rewrite (`npy::save` and friends write a
-//! temporary file and rename it over the old one, so existing maps keep the
-//! old inode), and never truncates a file through a map it holds. Functions
+//! its side: it checks the file's length against the header before handing
+//! out any view, never maps a file it is about to rewrite (`npy::save` and
+//! friends write a temporary file and rename it over the old one, so
+//! existing maps keep the old inode), and never truncates a file through a
+//! map it holds. Functions
 //! that do truncate a file in place (`npy::recover`, [`NpyMapMut::create`])
 //! say so; mapping that same file elsewhere at the time breaks the promise
 //! of the other map's `# Safety` section.
@@ -460,6 +467,39 @@ impl NpyMap {
     /// Row chunks along the outer axis; see [`NpyView::chunks`].
     pub fn chunks(&self, rows: usize) -> Chunks<'_> {
         self.view().chunks(rows)
+    }
+
+    /// The payload as a zero-copy `ndarray` view with the header's shape
+    /// and order (feature `ndarray`); see [`NpyView::as_array`].
+    ///
+    /// # Errors
+    /// As [`NpyView::as_array`].
+    ///
+    /// # Examples
+    /// ```
+    /// use npymap::mmap::NpyMap;
+    /// // SAFETY: the test data is not modified while mapped.
+    /// let map = unsafe { NpyMap::open("testdata/npy/c_2x3.npy")? };
+    /// assert_eq!(map.as_array::<f64>()?[[1, 2]], 5.0);
+    /// let e = map.as_array_dim::<f64, ndarray::Ix3>().unwrap_err();
+    /// assert!(e.to_string().contains("expected 3 dimensions, found 2 (shape (2, 3))"));
+    /// # Ok::<(), npymap::Error>(())
+    /// ```
+    #[cfg(feature = "ndarray")]
+    pub fn as_array<T: Element>(&self) -> Result<ndarray::ArrayViewD<'_, T>> {
+        self.view().as_array()
+    }
+
+    /// As [`as_array`](Self::as_array) with a fixed dimensionality `D`; see
+    /// [`NpyView::as_array_dim`].
+    ///
+    /// # Errors
+    /// As [`NpyView::as_array_dim`].
+    #[cfg(feature = "ndarray")]
+    pub fn as_array_dim<T: Element, D: ndarray::Dimension>(
+        &self,
+    ) -> Result<ndarray::ArrayView<'_, T, D>> {
+        self.view().as_array_dim()
     }
 
     /// Gives the kernel an access-pattern hint for the whole payload.

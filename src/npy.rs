@@ -1,5 +1,6 @@
-//! Whole `.npy` files: reading the header and checking the payload length
-//! against the real file size; streaming reads and writes over
+//! Whole `.npy` files: telling `.npy` from `.npz` ([`detect`]), reading the
+//! header and checking the payload length against the real file size
+//! ([`inspect`], [`check_payload`]); streaming reads and writes over
 //! `Read` / `Write` ([`NpyReader`], [`NpyWriter`], [`GrowingNpyWriter`]);
 //! and file operations that never leave a damaged file ([`save`],
 //! [`append`], [`make_appendable`], [`recover`]).

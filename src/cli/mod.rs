@@ -26,7 +26,14 @@ use npymap::{ByteOrder, Dtype, Version};
 
 /// Inspect and convert NumPy .npy / .npz files.
 #[derive(Parser, Debug)]
-#[command(name = "npymap", version, about, long_about = None)]
+// The about line is spelled out: a bare `about` would print the crate's
+// Cargo.toml description, which describes the library, not the command.
+#[command(
+    name = "npymap",
+    version,
+    about = "Inspect and convert NumPy .npy / .npz files",
+    long_about = None
+)]
 struct Cli {
     /// Never draw progress bars (they are drawn on stderr, only when it is
     /// a terminal, for inputs of 64 MiB or more)

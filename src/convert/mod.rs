@@ -2,10 +2,15 @@
 //! memory order (C <-> Fortran), format version, safe casts, raw <-> npy;
 //! plus statistics and comparison over payloads.
 //!
-//! The functions here work on a payload held in any `&[u8]` (a memory map
-//! in practice) and write through a positional sink; callers pass a
-//! `release` callback that lets a mapped input drop pages it is done with,
-//! which keeps resident memory bounded on inputs larger than RAM.
+//! Inputs are any [`Payload`]: a memory map ([`crate::mmap::NpyMap`]), a
+//! view ([`crate::view::NpyView`]) or bytes in memory ([`InMemory`]). A
+//! conversion streams through the payload, reads the windows of a transpose
+//! with [`Payload::read_at`], and tells the input which ranges it is done
+//! with ([`Payload::release`]; [`stats::stats`] takes a `release` callback),
+//! so a mapped input drops those pages and resident memory stays bounded on
+//! inputs larger than RAM. Outputs go through a positional sink that merges
+//! adjacent runs into large writes, into a temporary file renamed over the
+//! target ([`convert_to_file`], [`from_raw`], [`to_raw`], [`append_to_file`]).
 
 pub mod compare;
 mod elementwise;

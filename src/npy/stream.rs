@@ -107,6 +107,7 @@ impl<R: Read> NpyReader<R> {
     /// # Errors
     /// As [`read_vec`](Self::read_vec).
     #[cfg(feature = "ndarray")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ndarray")))]
     pub fn read_array<T: Element>(self) -> Result<ndarray::ArrayD<T>> {
         use ndarray::ShapeBuilder;
         let header = self.parsed.header.clone();

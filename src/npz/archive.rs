@@ -87,6 +87,37 @@ impl<'a> NpzArchive<'a> {
         self.slice(range)
     }
 
+    /// A zero-copy [`NpyView`](crate::NpyView) of a stored member. Offsets in
+    /// its errors (a `Misaligned` slice view, a bad value) are offsets in the
+    /// archive, so they point at the bytes in the file. The checksum is not
+    /// verified.
+    ///
+    /// # Examples
+    /// ```
+    /// use npymap::npz::NpzArchive;
+    /// let bytes = std::fs::read("testdata/npz/named.npz")?;
+    /// let npz = NpzArchive::from_bytes(&bytes)?;
+    /// let alpha = npz.view("alpha")?;
+    /// assert_eq!(alpha.shape(), [2, 3]);
+    /// assert_eq!(alpha.to_vec::<f64>()?.len(), 6);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// `MemberNotFound`, `NotStored` for a deflated member (read it with
+    /// [`NpzArchive::read_array`] or [`NpzArchive::read`] instead).
+    pub fn view(&self, name: &str) -> Result<crate::NpyView<'a>> {
+        let m = self.member(name)?;
+        let payload = self.payload(name)?;
+        let at = m.payload_range().map_or(0, |r| r.start);
+        crate::NpyView::from_parts(
+            std::borrow::Cow::Owned(m.header().header.clone()),
+            payload,
+            at,
+        )
+        .map_err(|e| e.in_member(m.file_name()))
+    }
+
     /// A member's whole `.npy` bytes, copied (and inflated) with every check
     /// of [`NpzReader::read`].
     ///
@@ -94,6 +125,15 @@ impl<'a> NpzArchive<'a> {
     /// As [`NpzReader::read`].
     pub fn read(&mut self, name: &str) -> Result<Vec<u8>> {
         self.reader.read(name)
+    }
+
+    /// A member as an owned, typed array, with every check of
+    /// [`NpzReader::read_array`].
+    ///
+    /// # Errors
+    /// As [`NpzReader::read_array`].
+    pub fn read_array<T: crate::Element>(&mut self, name: &str) -> Result<crate::array::Array<T>> {
+        self.reader.read_array(name)
     }
 
     /// The buffer the archive lives in.

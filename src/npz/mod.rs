@@ -12,8 +12,10 @@
 //! | [`NpzWriter`] | add arrays stored or deflated, zip64 when needed, stored payloads 64-byte aligned, atomic files |
 //! | [`pack`] / [`unpack`] | `.npy` files into an archive and back, never writing outside the target directory |
 //!
-//! The zip structures themselves are read and written by the `zip` crate.
-//! Member data is inflated here, with `flate2`, so that an inflated size
+//! The zip structures are read here, over the raw bytes, so that the archive
+//! listed is the one Python's `zipfile` sees (the `zipdir` module, `spec/npz.md`
+//! §1); archives are written with the `zip` crate. Member data is inflated
+//! here, with `flate2`, so that an inflated size
 //! larger than declared ([`ErrorKind::InflateOverrun`]) and a bad checksum
 //! are told apart as typed errors.
 //!

@@ -12,9 +12,13 @@ use zip::result::ZipError;
 
 use super::zipdir::{self, Entry};
 use super::{Compression, Member, check_name, find, key_of};
+use crate::array::Array;
 use crate::error::{Error, ErrorKind, Result, snippet};
 use crate::header::{Header, ParseOptions};
 use crate::npy::check_payload;
+use crate::view::elements::element_fit;
+use crate::view::{Element, NpyView};
+use std::borrow::Cow;
 
 /// Default for [`NpzOptions::max_read_len`]: 4 GiB.
 pub const DEFAULT_MAX_READ_LEN: u64 = 4 << 30;
@@ -217,6 +221,50 @@ impl<R: Read + Seek> NpzReader<R> {
         let offset = usize::try_from(offset).unwrap_or(usize::MAX).min(npy.len());
         npy.drain(..offset);
         Ok(npy)
+    }
+
+    /// Reads a member as an owned, typed [`Array`] -- the npz counterpart of
+    /// `np.load(path)[name]`. The element type is checked against the
+    /// member's dtype before any data is read; members in the other byte
+    /// order are swapped, `bool` payloads are checked to hold only 0 and 1.
+    /// The bytes pass the same checks as [`NpzReader::read`] (declared size,
+    /// CRC-32, inflation bounds).
+    ///
+    /// Named `read_array` because [`NpzReader::read`] already returns the
+    /// member's raw `.npy` bytes.
+    ///
+    /// # Examples
+    /// ```
+    /// use npymap::npz::NpzReader;
+    /// let mut npz = NpzReader::open("testdata/npz/named.npz")?;
+    /// let alpha = npz.read_array::<f64>("alpha")?;
+    /// assert_eq!(alpha.shape(), [2, 3]);
+    /// # Ok::<(), npymap::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// `MemberNotFound`; `DtypeMismatch` or `ByteOrderMismatch` when `T` is
+    /// not the member's type; `InvalidBool`; every error of
+    /// [`NpzReader::read`]; each names the member.
+    pub fn read_array<T: Element>(&mut self, name: &str) -> Result<Array<T>> {
+        let m = find(&self.members, name)?;
+        let header = m.header.header.clone();
+        let data_offset = m.header.data_offset;
+        let file_name = m.file_name.clone();
+        let in_member = |e: Error| e.in_member(&file_name);
+        // Refuse a wrong type before reading (or inflating) anything.
+        element_fit::<T>(&header.dtype).map_err(in_member)?;
+        let payload = self.read_payload(name)?;
+        let view = NpyView::from_parts(Cow::Borrowed(&header), &payload, data_offset)
+            .map_err(in_member)?;
+        let data = view.to_vec::<T>().map_err(in_member)?;
+        let shape = header
+            .shape
+            .iter()
+            .map(|&d| usize::try_from(d))
+            .collect::<std::result::Result<Vec<usize>, _>>()
+            .map_err(|_| in_member(ErrorKind::Overflow { what: "shape" }.into()))?;
+        Array::from_parts(shape, header.fortran_order, data).map_err(in_member)
     }
 
     /// The reader the archive was opened on.

@@ -221,6 +221,66 @@ impl<W: Sink> NpzWriter<W> {
         self.add(name, header, payload, Compression::Deflated)
     }
 
+    /// Adds the C-order array `data` of `shape` as the member `name`, with
+    /// the header `np.save` would write for `T` (see [`Header::for_type`]) --
+    /// the counterpart of `np.savez(path, name=data.reshape(shape))`.
+    ///
+    /// # Examples
+    /// ```
+    /// use npymap::npz::{Compression, NpzReader, NpzWriter};
+    /// let mut w = NpzWriter::new(std::io::Cursor::new(Vec::new()));
+    /// w.add_array("x", &[2, 2], &[1.0f64, 2.0, 3.0, 4.0], Compression::Stored)?;
+    /// let bytes = w.finish()?.into_inner();
+    /// let mut r = NpzReader::new(std::io::Cursor::new(bytes))?;
+    /// assert_eq!(r.read_array::<f64>("x")?.as_slice(), [1.0, 2.0, 3.0, 4.0]);
+    /// # Ok::<(), npymap::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// `PayloadSize` when `data.len()` is not the product of `shape`,
+    /// `DtypeMismatch`-style errors from [`Header::for_type`] when `T` has no
+    /// NumPy dtype of its own, and every error of [`NpzWriter::add`].
+    pub fn add_array<T: crate::Element>(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        data: &[T],
+        compression: Compression,
+    ) -> Result<()> {
+        let header = Header::for_type::<T>(shape)?;
+        check_len(name, &header, data.len())?;
+        self.add(
+            name,
+            &header,
+            bytemuck::cast_slice::<T, u8>(data),
+            compression,
+        )
+    }
+
+    /// Adds an owned [`Array`](crate::array::Array) as the member `name`
+    /// (its shape and memory order are kept).
+    ///
+    /// # Errors
+    /// As [`NpzWriter::add_array`].
+    pub fn add_owned<T: crate::Element>(
+        &mut self,
+        name: &str,
+        array: &crate::array::Array<T>,
+        compression: Compression,
+    ) -> Result<()> {
+        let mut header = Header::for_type::<T>(array.shape())?;
+        if array.fortran_order() {
+            header = header.fortran();
+        }
+        check_len(name, &header, array.len())?;
+        self.add(
+            name,
+            &header,
+            bytemuck::cast_slice::<T, u8>(array.as_slice()),
+            compression,
+        )
+    }
+
     /// Starts the member `name.npy` with `header`, written as NumPy's
     /// `np.save` writes it; the payload is then streamed into the returned
     /// writer, which must receive exactly the header's payload length before
@@ -487,4 +547,21 @@ impl<W: Sink> Write for MemberWriter<'_, W> {
     fn flush(&mut self) -> io::Result<()> {
         self.npz.zip.flush()
     }
+}
+
+/// Checks a typed array's length against its header before a member is
+/// started, so a wrong length leaves the writer usable (unlike a short
+/// payload streamed into [`NpzWriter::start`], which poisons it).
+fn check_len(name: &str, header: &Header, len: usize) -> Result<()> {
+    let expected = header.element_count()?;
+    let actual = len as u64;
+    if expected != actual {
+        let item = header.dtype.itemsize() as u64;
+        return Err(Error::new(ErrorKind::PayloadSize {
+            expected: expected.saturating_mul(item),
+            actual: actual.saturating_mul(item),
+        })
+        .in_member(format!("{name}.npy")));
+    }
+    Ok(())
 }

@@ -67,6 +67,15 @@ pub trait Element:
     /// bytes at any alignment.
     #[doc(hidden)]
     fn read_ne(bytes: &[u8]) -> Self;
+
+    /// The all-zero value (`false`, `0`, `[0; N]`, a zeroed record).
+    #[doc(hidden)]
+    fn zero() -> Self;
+
+    /// The values as mutable bytes, so a reader can fill them in place;
+    /// `None` for `bool`, whose bytes may not be set to anything but 0 or 1.
+    #[doc(hidden)]
+    fn pod_bytes_mut(values: &mut [Self]) -> Option<&mut [u8]>;
 }
 
 /// A user's plain-old-data record type, matched against a structured dtype.
@@ -161,6 +170,14 @@ impl<T: Record> Element for T {
     fn read_ne(bytes: &[u8]) -> Self {
         bytemuck::try_pod_read_unaligned(bytes).unwrap_or_else(|_| T::zeroed())
     }
+
+    fn zero() -> Self {
+        T::zeroed()
+    }
+
+    fn pod_bytes_mut(values: &mut [Self]) -> Option<&mut [u8]> {
+        Some(bytemuck::cast_slice_mut(values))
+    }
 }
 
 /// Fit of a scalar dtype of `kind` and `itemsize`.
@@ -202,6 +219,12 @@ macro_rules! number {
             #[inline]
             fn read_ne(bytes: &[u8]) -> Self {
                 bytemuck::try_pod_read_unaligned(bytes).unwrap_or_default()
+            }
+            fn zero() -> Self {
+                <$t as bytemuck::Zeroable>::zeroed()
+            }
+            fn pod_bytes_mut(values: &mut [Self]) -> Option<&mut [u8]> {
+                Some(bytemuck::cast_slice_mut(values))
             }
         }
     };
@@ -255,6 +278,12 @@ impl Element for bool {
     fn read_ne(bytes: &[u8]) -> Self {
         bytes.first().is_some_and(|&b| b != 0)
     }
+    fn zero() -> Self {
+        false
+    }
+    fn pod_bytes_mut(_values: &mut [Self]) -> Option<&mut [u8]> {
+        None
+    }
 }
 
 impl<const N: usize> private::Sealed for [u8; N] {}
@@ -287,6 +316,12 @@ impl<const N: usize> Element for [u8; N] {
     #[inline]
     fn read_ne(bytes: &[u8]) -> Self {
         bytes.try_into().unwrap_or([0; N])
+    }
+    fn zero() -> Self {
+        [0; N]
+    }
+    fn pod_bytes_mut(values: &mut [Self]) -> Option<&mut [u8]> {
+        Some(values.as_flattened_mut())
     }
 }
 

@@ -27,6 +27,8 @@ pub use chunks::Chunks;
 pub use element::{Element, Record};
 pub use elements::{Elements, ElementsMut};
 pub use field::{FieldView, FieldViewMut};
+#[cfg(feature = "ndarray")]
+pub(crate) use nd::check_ndim;
 
 use bytemuck::checked::CheckedCastError;
 use element::Fit;

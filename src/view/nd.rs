@@ -26,6 +26,41 @@ fn shape_err(e: ndarray::ShapeError) -> crate::Error {
     ErrorKind::Unsupported(format!("ndarray view: {e}")).into()
 }
 
+/// Checks that a file's `shape` has as many dimensions as `D` (any for
+/// `IxDyn`): `ShapeMismatch` "expected 2 dimensions, found 3 (shape (2, 3, 4))".
+pub(crate) fn check_ndim<D: Dimension>(shape: &[u64]) -> Result<()> {
+    let Some(want) = D::NDIM else {
+        return Ok(());
+    };
+    if want == shape.len() {
+        return Ok(());
+    }
+    let dims = |n: usize| {
+        if n == 1 {
+            "1 dimension".to_string()
+        } else {
+            format!("{n} dimensions")
+        }
+    };
+    let text = match shape {
+        [d] => format!("({d},)"),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    Err(ErrorKind::ShapeMismatch {
+        expected: dims(want),
+        found: format!("{} (shape {text})", shape.len()),
+    }
+    .into())
+}
+
+#[cfg_attr(docsrs, doc(cfg(feature = "ndarray")))]
 impl<'a> NpyView<'a> {
     /// The payload as an `ndarray` view with the header's shape and order
     /// (zero-copy; same requirements as [`as_slice`](Self::as_slice)).
@@ -50,9 +85,10 @@ impl<'a> NpyView<'a> {
     /// As [`as_array`](Self::as_array) with a fixed dimensionality `D`.
     ///
     /// # Errors
-    /// As [`as_array`](Self::as_array), or `Unsupported` when the number of
-    /// dimensions differs.
+    /// As [`as_array`](Self::as_array), or `ShapeMismatch` when the number
+    /// of dimensions differs: `expected 2 dimensions, found 3 (shape (2, 3, 4))`.
     pub fn as_array_dim<T: Element, D: Dimension>(&self) -> Result<ArrayView<'a, T, D>> {
+        check_ndim::<D>(self.shape())?;
         self.as_array::<T>()?
             .into_dimensionality::<D>()
             .map_err(shape_err)
@@ -69,6 +105,7 @@ impl<'a> NpyView<'a> {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "ndarray")))]
 impl NpyViewMut<'_> {
     /// The payload as a mutable `ndarray` view with the header's shape and order.
     ///
@@ -83,9 +120,10 @@ impl NpyViewMut<'_> {
     /// As [`as_array_mut`](Self::as_array_mut) with a fixed dimensionality `D`.
     ///
     /// # Errors
-    /// As [`as_array_mut`](Self::as_array_mut), or `Unsupported` when the
-    /// number of dimensions differs.
+    /// As [`as_array_mut`](Self::as_array_mut), or `ShapeMismatch` when
+    /// the number of dimensions differs.
     pub fn as_array_mut_dim<T: Element, D: Dimension>(&mut self) -> Result<ArrayViewMut<'_, T, D>> {
+        check_ndim::<D>(&self.header().shape)?;
         self.as_array_mut::<T>()?
             .into_dimensionality::<D>()
             .map_err(shape_err)
