@@ -1,55 +1,23 @@
 //! The serde deserializer over one record's bytes and its dtype.
-
-use std::fmt;
+//!
+//! Numbers are decoded by `convert::value::decode_num` (any byte order,
+//! any alignment), `U<n>` text by the typed layer's `decode_ucs4`, `S<n>`
+//! by `decode_value`: one decoder per dtype family in the crate.
 
 use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::convert::value::{Num, Value, decode_num, decode_value};
-use crate::dtype::{Dtype, Scalar, ScalarKind};
+use crate::dtype::{ByteOrder, Dtype, Field, Scalar, ScalarKind};
+use crate::typed::decode::{decode_ucs4, ucs4_problem};
 
-/// A decode error; `located` once the field path has been put in.
-#[derive(Debug)]
-pub(crate) struct DeError {
-    msg: String,
-    located: bool,
-}
+use super::problem::{Problem, RecError, join, want};
 
-impl DeError {
-    pub(crate) fn message(&self) -> &str {
-        &self.msg
-    }
-}
+/// The most zero-byte elements one subarray may hand out: they carry no
+/// data, and a header may claim any count of them.
+const MAX_EMPTY_ELEMENTS: usize = 1 << 16;
 
-impl fmt::Display for DeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.msg)
-    }
-}
-
-impl std::error::Error for DeError {}
-
-impl de::Error for DeError {
-    fn custom<T: fmt::Display>(msg: T) -> Self {
-        DeError {
-            msg: msg.to_string(),
-            located: false,
-        }
-    }
-}
-
-fn at(path: &str, msg: String) -> DeError {
-    let p = if path.is_empty() { "<record>" } else { path };
-    DeError {
-        msg: format!("field `{p}`: {msg}"),
-        located: true,
-    }
-}
-
-fn locate(path: &str, e: DeError) -> DeError {
-    if e.located { e } else { at(path, e.msg) }
-}
-
-/// Deserializes one value of `dtype` from `bytes`; `path` names it.
+/// Deserializes one value of `dtype` from `bytes` (exactly its itemsize);
+/// `path` names it in errors.
 pub(crate) struct Decoder<'d> {
     dtype: &'d Dtype,
     bytes: &'d [u8],
@@ -62,47 +30,113 @@ impl<'d> Decoder<'d> {
     }
 
     fn scalar(&self) -> Option<&'d Scalar> {
-        match self.dtype {
-            Dtype::Scalar(s) => Some(s),
-            _ => None,
-        }
+        self.dtype.as_scalar()
     }
 
-    fn mismatch(&self, want: &str) -> DeError {
-        at(
+    fn mismatch(&self, expected: String) -> RecError {
+        RecError::at(
             &self.path,
-            format!("Rust type {want} does not match dtype {}", self.dtype),
+            Problem::Mismatch {
+                expected,
+                found: self.dtype.descr(),
+            },
         )
     }
 
-    /// The number if the dtype is exactly `kind` of `size` bytes.
-    fn num(&self, kind: ScalarKind, size: usize, want: &str) -> Result<Num, DeError> {
+    fn value(&self, msg: String) -> RecError {
+        RecError::at(&self.path, Problem::Value(msg))
+    }
+
+    /// The number if the dtype is exactly `kind` of `size` bytes (any
+    /// byte order): no widening, no narrowing.
+    fn num(&self, kind: ScalarKind, size: usize, rust: &str) -> Result<Num, RecError> {
         match self.scalar() {
-            Some(s) if s.kind() == kind && s.itemsize() == size => Ok(decode_num(s, self.bytes)),
-            _ => Err(self.mismatch(want)),
+            Some(s) if s.kind() == kind && s.itemsize() == size && self.bytes.len() == size => {
+                Ok(decode_num(s, self.bytes))
+            }
+            _ => Err(self.mismatch(want(kind, size, rust))),
+        }
+    }
+
+    /// The bits of an `f2` element, for `half::f16` (which serde sees as
+    /// a newtype around its `u16` bits).
+    fn f16_bits(&self) -> Result<u16, RecError> {
+        match (self.scalar(), self.bytes) {
+            (Some(s), &[a, b]) if s.kind() == ScalarKind::Float && s.itemsize() == 2 => {
+                Ok(if s.byte_order() == ByteOrder::Big {
+                    u16::from_be_bytes([a, b])
+                } else {
+                    u16::from_le_bytes([a, b])
+                })
+            }
+            _ => Err(self.mismatch(want(ScalarKind::Float, 2, "f16"))),
+        }
+    }
+
+    /// The text of a `U<n>` element, or of an `S<n>` element holding UTF-8.
+    fn text(&self) -> Result<String, RecError> {
+        let expected = || "'<U<n>' or '|S<n>' (String)".to_string();
+        let s = self.scalar().ok_or_else(|| self.mismatch(expected()))?;
+        match s.kind() {
+            ScalarKind::Unicode => decode_ucs4(self.bytes, s.byte_order() == ByteOrder::Big)
+                .map_err(|u| {
+                    self.value(format!(
+                        "holds U+{u:04X}, {}, which a Rust String cannot hold",
+                        ucs4_problem(u)
+                    ))
+                }),
+            ScalarKind::Bytes => match decode_value(s, self.bytes) {
+                Value::Bytes(b) => String::from_utf8(b).map_err(|e| {
+                    self.value(format!(
+                        "{} bytes are not UTF-8 ({e}); read them as bytes",
+                        self.dtype.descr()
+                    ))
+                }),
+                _ => Err(self.mismatch(expected())),
+            },
+            _ => Err(self.mismatch(expected())),
+        }
+    }
+
+    /// The bytes of an `S<n>` element without its trailing NULs, as NumPy
+    /// returns them.
+    fn byte_string(&self) -> Result<Vec<u8>, RecError> {
+        match self.scalar() {
+            Some(s) if s.kind() == ScalarKind::Bytes => match decode_value(s, self.bytes) {
+                Value::Bytes(b) => Ok(b),
+                _ => Err(self.mismatch("'|S<n>' (bytes)".to_string())),
+            },
+            _ => Err(self.mismatch("'|S<n>' (bytes)".to_string())),
         }
     }
 }
 
 macro_rules! int {
     ($name:ident, $visit:ident, $t:ty, $kind:ident, $variant:ident) => {
-        fn $name<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
+        fn $name<V: Visitor<'de>>(self, v: V) -> Result<V::Value, RecError> {
+            let rust = stringify!($t);
             let size = std::mem::size_of::<$t>();
-            match self.num(ScalarKind::$kind, size, stringify!($t))? {
-                Num::$variant(x) => {
-                    let x = <$t>::try_from(x).map_err(|_| self.mismatch(stringify!($t)))?;
-                    v.$visit(x)
-                }
-                _ => Err(self.mismatch(stringify!($t))),
+            let n = self.num(ScalarKind::$kind, size, rust)?;
+            // The dtype's size equals the type's, so the value fits.
+            let x = match n {
+                Num::$variant(x) => <$t>::try_from(x).ok(),
+                _ => None,
+            };
+            match x {
+                Some(x) => v.$visit(x),
+                None => Err(self.mismatch(want(ScalarKind::$kind, size, rust))),
             }
         }
     };
 }
 
 impl<'de> de::Deserializer<'de> for Decoder<'_> {
-    type Error = DeError;
+    type Error = RecError;
 
-    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
+    /// Self-describing formats' view: each dtype as the Rust value it
+    /// reads as (`f2` as `f32`, `S<n>` as a sequence of `u8`; kinds with
+    /// no serde value are refused).
+    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, RecError> {
         match self.dtype {
             Dtype::Struct(_) => self.deserialize_map(v),
             Dtype::Subarray { .. } => self.deserialize_seq(v),
@@ -116,19 +150,31 @@ impl<'de> de::Deserializer<'de> for Decoder<'_> {
                 (ScalarKind::UInt, 2) => self.deserialize_u16(v),
                 (ScalarKind::UInt, 4) => self.deserialize_u32(v),
                 (ScalarKind::UInt, 8) => self.deserialize_u64(v),
+                (ScalarKind::Float, 2) => {
+                    let bits = self.f16_bits()?;
+                    v.visit_f32(half::f16::from_bits(bits).to_f32())
+                }
                 (ScalarKind::Float, 4) => self.deserialize_f32(v),
                 (ScalarKind::Float, 8) => self.deserialize_f64(v),
                 (ScalarKind::Unicode, _) => self.deserialize_string(v),
-                (ScalarKind::Bytes, _) => self.deserialize_byte_buf(v),
-                _ => Err(self.mismatch("(any)")),
+                // As a sequence of `u8`, the form `Vec<u8>` takes in serde
+                // (self-describing values such as JSON's have no bytes).
+                (ScalarKind::Bytes, _) => self.deserialize_seq(v),
+                _ => Err(self.value(format!(
+                    "dtype {} has no serde value; name a Rust type for it",
+                    self.dtype.descr()
+                ))),
             },
         }
     }
 
-    fn deserialize_bool<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
-        match self.num(ScalarKind::Bool, 1, "bool")? {
-            Num::Bool(b) => v.visit_bool(b),
-            _ => Err(self.mismatch("bool")),
+    fn deserialize_bool<V: Visitor<'de>>(self, v: V) -> Result<V::Value, RecError> {
+        self.num(ScalarKind::Bool, 1, "bool")?;
+        match self.bytes {
+            [0] => v.visit_bool(false),
+            [1] => v.visit_bool(true),
+            [b, ..] => Err(self.value(format!("bool byte {b:#04x} is neither 0 nor 1"))),
+            [] => Err(self.mismatch(want(ScalarKind::Bool, 1, "bool"))),
         }
     }
 
@@ -141,118 +187,123 @@ impl<'de> de::Deserializer<'de> for Decoder<'_> {
     int!(deserialize_u32, visit_u32, u32, UInt, UInt);
     int!(deserialize_u64, visit_u64, u64, UInt, UInt);
 
-    fn deserialize_f32<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
+    fn deserialize_f32<V: Visitor<'de>>(self, v: V) -> Result<V::Value, RecError> {
         match self.num(ScalarKind::Float, 4, "f32")? {
+            // Exact: the f64 came from an f32.
             Num::Float(x) => v.visit_f32(x as f32),
-            _ => Err(self.mismatch("f32")),
+            _ => Err(self.mismatch(want(ScalarKind::Float, 4, "f32"))),
         }
     }
 
-    fn deserialize_f64<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
+    fn deserialize_f64<V: Visitor<'de>>(self, v: V) -> Result<V::Value, RecError> {
         match self.num(ScalarKind::Float, 8, "f64")? {
             Num::Float(x) => v.visit_f64(x),
-            _ => Err(self.mismatch("f64")),
+            _ => Err(self.mismatch(want(ScalarKind::Float, 8, "f64"))),
         }
     }
 
-    fn deserialize_char<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
-        self.deserialize_string(v)
-    }
-
-    fn deserialize_str<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
-        self.deserialize_string(v)
-    }
-
-    fn deserialize_string<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
-        let s = self.scalar().ok_or_else(|| self.mismatch("String"))?;
-        match (s.kind(), decode_value(s, self.bytes)) {
-            (ScalarKind::Unicode, Value::Str(t)) => v.visit_string(t),
-            (ScalarKind::Bytes, Value::Bytes(b)) => match String::from_utf8(b) {
-                Ok(t) => v.visit_string(t),
-                Err(_) => Err(at(&self.path, format!("dtype {} is not UTF-8", self.dtype))),
-            },
-            _ => Err(self.mismatch("String")),
+    /// A `char` from `U1` (or any `U<n>` holding one character).
+    fn deserialize_char<V: Visitor<'de>>(self, v: V) -> Result<V::Value, RecError> {
+        let t = self.text()?;
+        let mut chars = t.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) => v.visit_char(c),
+            _ => Err(self.value(format!(
+                "holds {} characters, a char needs exactly 1",
+                t.chars().count()
+            ))),
         }
     }
 
-    fn deserialize_bytes<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
+    fn deserialize_str<V: Visitor<'de>>(self, v: V) -> Result<V::Value, RecError> {
+        self.deserialize_string(v)
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, v: V) -> Result<V::Value, RecError> {
+        v.visit_string(self.text()?)
+    }
+
+    fn deserialize_bytes<V: Visitor<'de>>(self, v: V) -> Result<V::Value, RecError> {
         self.deserialize_byte_buf(v)
     }
 
-    fn deserialize_byte_buf<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
-        match self.scalar().map(|s| decode_value(s, self.bytes)) {
-            Some(Value::Bytes(b)) => v.visit_byte_buf(b),
-            _ => Err(self.mismatch("bytes")),
-        }
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, v: V) -> Result<V::Value, RecError> {
+        v.visit_byte_buf(self.byte_string()?)
     }
 
-    fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
+    /// A field that is in the dtype is always `Some`; serde's derive makes
+    /// an `Option` field the dtype lacks `None`.
+    fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, RecError> {
         v.visit_some(self)
     }
 
-    fn deserialize_unit<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
-        v.visit_unit()
+    fn deserialize_unit<V: Visitor<'de>>(self, _v: V) -> Result<V::Value, RecError> {
+        Err(self.mismatch("a value with data, not ()".to_string()))
     }
 
     fn deserialize_unit_struct<V: Visitor<'de>>(
         self,
         _name: &'static str,
         v: V,
-    ) -> Result<V::Value, DeError> {
-        v.visit_unit()
+    ) -> Result<V::Value, RecError> {
+        self.deserialize_unit(v)
     }
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
-        _name: &'static str,
+        name: &'static str,
         v: V,
-    ) -> Result<V::Value, DeError> {
+    ) -> Result<V::Value, RecError> {
+        if name == "f16" {
+            // `half::f16` asks for its bits as a newtype around a `u16`.
+            let bits = self.f16_bits()?;
+            return v.visit_newtype_struct(bits.into_deserializer());
+        }
         v.visit_newtype_struct(self)
     }
 
-    fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
+    /// A subarray's first axis; `S<n>` bytes (without trailing NULs) as a
+    /// sequence of `u8`, so `Vec<u8>` reads them.
+    fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value, RecError> {
         match self.dtype {
             Dtype::Subarray { base, shape } => {
-                let (first, rest) = match shape.split_first() {
-                    Some((f, r)) => (*f, r.to_vec()),
-                    None => (1, Vec::new()),
-                };
-                let count = usize::try_from(first).map_err(|_| self.mismatch("sequence"))?;
-                let seq = Seq {
-                    base,
-                    rest,
-                    bytes: self.bytes,
-                    count,
-                    next: 0,
-                    path: &self.path,
-                };
+                let seq = Seq::new(base, shape, self.bytes, &self.path)?;
                 let path = self.path.clone();
-                v.visit_seq(seq).map_err(|e| locate(&path, e))
+                v.visit_seq(seq).map_err(|e| e.located(&path))
             }
             Dtype::Scalar(s) if s.kind() == ScalarKind::Bytes => {
-                match decode_value(s, self.bytes) {
-                    Value::Bytes(b) => v.visit_seq(b.into_deserializer()),
-                    _ => Err(self.mismatch("sequence")),
-                }
+                let b = self.byte_string()?;
+                let path = self.path.clone();
+                v.visit_seq(b.into_deserializer())
+                    .map_err(|e: RecError| e.located(&path))
             }
-            _ => Err(self.mismatch("sequence")),
+            _ => Err(self.mismatch("a subarray (sequence)".to_string())),
         }
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, v: V) -> Result<V::Value, DeError> {
-        self.deserialize_seq(v)
+    /// As a sequence; `S<n>` gives all `n` bytes, NULs included, so a
+    /// `[u8; n]` reads them.
+    fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, v: V) -> Result<V::Value, RecError> {
+        match self.scalar() {
+            Some(s) if s.kind() == ScalarKind::Bytes && s.itemsize() == len => {
+                let path = self.path.clone();
+                v.visit_seq(self.bytes.to_vec().into_deserializer())
+                    .map_err(|e: RecError| e.located(&path))
+            }
+            _ => self.deserialize_seq(v),
+        }
     }
 
     fn deserialize_tuple_struct<V: Visitor<'de>>(
         self,
         _name: &'static str,
-        _len: usize,
+        len: usize,
         v: V,
-    ) -> Result<V::Value, DeError> {
-        self.deserialize_seq(v)
+    ) -> Result<V::Value, RecError> {
+        self.deserialize_tuple(len, v)
     }
 
-    fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
+    fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, RecError> {
         match self.dtype {
             Dtype::Struct(st) => {
                 let map = Fields {
@@ -262,9 +313,9 @@ impl<'de> de::Deserializer<'de> for Decoder<'_> {
                     path: &self.path,
                 };
                 let path = self.path.clone();
-                v.visit_map(map).map_err(|e| locate(&path, e))
+                v.visit_map(map).map_err(|e| e.located(&path))
             }
-            _ => Err(self.mismatch("struct")),
+            _ => Err(self.mismatch("a structured dtype (struct)".to_string())),
         }
     }
 
@@ -273,7 +324,7 @@ impl<'de> de::Deserializer<'de> for Decoder<'_> {
         _name: &'static str,
         _fields: &'static [&'static str],
         v: V,
-    ) -> Result<V::Value, DeError> {
+    ) -> Result<V::Value, RecError> {
         self.deserialize_map(v)
     }
 
@@ -282,108 +333,164 @@ impl<'de> de::Deserializer<'de> for Decoder<'_> {
         _name: &'static str,
         _variants: &'static [&'static str],
         _v: V,
-    ) -> Result<V::Value, DeError> {
-        Err(self.mismatch("enum"))
+    ) -> Result<V::Value, RecError> {
+        Err(self.value("enums have no dtype; records read structs, numbers, text".to_string()))
     }
 
-    fn deserialize_identifier<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
+    fn deserialize_identifier<V: Visitor<'de>>(self, v: V) -> Result<V::Value, RecError> {
         self.deserialize_string(v)
     }
 
-    fn deserialize_ignored_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DeError> {
+    /// A field the Rust type does not name: skipped without decoding.
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, RecError> {
         v.visit_unit()
     }
 }
 
-/// The elements of one subarray dimension.
+/// The elements along a subarray's first axis.
 struct Seq<'d, 'p> {
-    base: &'d Dtype,
-    rest: Vec<u64>,
+    /// The element: `base`, or a subarray of the remaining axes.
+    elem: std::borrow::Cow<'d, Dtype>,
+    elem_size: usize,
     bytes: &'d [u8],
     count: usize,
     next: usize,
     path: &'p str,
 }
 
+impl<'d, 'p> Seq<'d, 'p> {
+    fn new(
+        base: &'d Dtype,
+        shape: &'d [u64],
+        bytes: &'d [u8],
+        path: &'p str,
+    ) -> Result<Self, RecError> {
+        let (count, elem) = match shape.split_first() {
+            None => (1, std::borrow::Cow::Borrowed(base)),
+            Some((&first, [])) => (first, std::borrow::Cow::Borrowed(base)),
+            Some((&first, rest)) => (
+                first,
+                std::borrow::Cow::Owned(Dtype::Subarray {
+                    base: Box::new(base.clone()),
+                    shape: rest.to_vec(),
+                }),
+            ),
+        };
+        let elem_size = elem.itemsize();
+        let fits = usize::try_from(count).ok().filter(|&c| {
+            c.checked_mul(elem_size).is_some_and(|n| n <= bytes.len())
+                && (elem_size > 0 || c <= MAX_EMPTY_ELEMENTS)
+        });
+        let Some(count) = fits else {
+            let msg = if elem_size == 0 {
+                format!(
+                    "a subarray of {count} elements of zero bytes each: \
+                     npymap reads at most {MAX_EMPTY_ELEMENTS}"
+                )
+            } else {
+                format!(
+                    "a subarray of {count} elements of {elem_size} bytes does not fit its {} bytes",
+                    bytes.len()
+                )
+            };
+            return Err(RecError::at(path, Problem::Value(msg)));
+        };
+        Ok(Seq {
+            elem,
+            elem_size,
+            bytes,
+            count,
+            next: 0,
+            path,
+        })
+    }
+}
+
 impl<'de> SeqAccess<'de> for Seq<'_, '_> {
-    type Error = DeError;
+    type Error = RecError;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(
         &mut self,
         seed: T,
-    ) -> Result<Option<T::Value>, DeError> {
+    ) -> Result<Option<T::Value>, RecError> {
         if self.next >= self.count {
             return Ok(None);
         }
         let i = self.next;
         self.next += 1;
         let path = format!("{}[{i}]", self.path);
-        let sub;
-        let dtype = if self.rest.is_empty() {
-            self.base
-        } else {
-            sub = Dtype::Subarray {
-                base: Box::new(self.base.clone()),
-                shape: self.rest.clone(),
-            };
-            &sub
-        };
-        let size = dtype.itemsize();
-        let bytes = i
-            .checked_mul(size)
-            .and_then(|s| self.bytes.get(s..s.checked_add(size)?))
-            .ok_or_else(|| at(&path, "element lies outside the record".to_string()))?;
-        seed.deserialize(Decoder::new(dtype, bytes, path.clone()))
+        // In range: `count * elem_size <= bytes.len()` was checked in `new`.
+        let start = i.saturating_mul(self.elem_size);
+        let bytes = self
+            .bytes
+            .get(start..start.saturating_add(self.elem_size))
+            .ok_or_else(|| {
+                RecError::at(
+                    &path,
+                    Problem::Value("element lies outside the record".into()),
+                )
+            })?;
+        seed.deserialize(Decoder::new(&self.elem, bytes, path.clone()))
             .map(Some)
-            .map_err(|e| locate(&path, e))
+            .map_err(|e| e.located(&path))
     }
 
     fn size_hint(&self) -> Option<usize> {
-        Some(self.count.saturating_sub(self.next).min(self.bytes.len()))
+        Some(self.count.saturating_sub(self.next))
     }
 }
 
 /// The fields of one struct, as a map from name to value.
 struct Fields<'d, 'p> {
-    fields: &'d [crate::dtype::Field],
+    fields: &'d [Field],
     bytes: &'d [u8],
     next: usize,
     path: &'p str,
 }
 
 impl<'de> MapAccess<'de> for Fields<'_, '_> {
-    type Error = DeError;
+    type Error = RecError;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
         &mut self,
         seed: K,
-    ) -> Result<Option<K::Value>, DeError> {
+    ) -> Result<Option<K::Value>, RecError> {
         match self.fields.get(self.next) {
             None => Ok(None),
-            Some(f) => seed
-                .deserialize(f.name().to_string().into_deserializer())
-                .map(Some),
+            Some(f) => {
+                let key: de::value::StrDeserializer<'_, RecError> = f.name().into_deserializer();
+                seed.deserialize(key)
+                    .map(Some)
+                    .map_err(|e| e.located(&join(self.path, f.name())))
+            }
         }
     }
 
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
-        let f = self
-            .fields
-            .get(self.next)
-            .ok_or_else(|| at(self.path, "value without a field".to_string()))?;
-        self.next += 1;
-        let path = if self.path.is_empty() {
-            f.name().to_string()
-        } else {
-            format!("{}.{}", self.path, f.name())
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, RecError> {
+        let Some(f) = self.fields.get(self.next) else {
+            return Err(RecError::at(
+                self.path,
+                Problem::Value("value without a field".into()),
+            ));
         };
+        self.next += 1;
+        let path = join(self.path, f.name());
         let size = f.dtype().itemsize();
         let bytes = f
             .offset()
             .checked_add(size)
             .and_then(|end| self.bytes.get(f.offset()..end))
-            .ok_or_else(|| at(&path, "field lies outside the record".to_string()))?;
+            .ok_or_else(|| {
+                RecError::at(
+                    &path,
+                    Problem::Value("field lies outside the record".into()),
+                )
+            })?;
         seed.deserialize(Decoder::new(f.dtype(), bytes, path.clone()))
-            .map_err(|e| locate(&path, e))
+            .map_err(|e| e.located(&path))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.fields.len().saturating_sub(self.next))
     }
 }

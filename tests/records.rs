@@ -1,0 +1,539 @@
+//! Records through serde (spec/records.md): structured arrays NumPy wrote
+//! read into Rust structs with values checked against NumPy's own, records
+//! written by npymap loaded by NumPy and byte-identical to `np.save`, and
+//! the exact text of every refusal.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use half::f16;
+use npymap::record;
+use npymap::{Dtype, NpyView};
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
+
+use common::cli::python;
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+/// `S<n>` fields: serialized as bytes (so the derived dtype is `S`), read
+/// from any sequence of bytes.
+mod bytes {
+    pub fn serialize<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(v)
+    }
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        <Vec<u8> as serde::Deserialize>::deserialize(d)
+    }
+}
+
+/// Python that turns an array into JSON records, in storage order:
+/// structs as objects by field name, subarrays as lists, bytes as lists
+/// of ints. Rust deserializes that JSON into the same struct as the file.
+const PY_JSON: &str = r#"
+import json, sys
+import numpy as np
+def py(x):
+    if isinstance(x, np.void) and x.dtype.names is not None:
+        return {n: py(x[n]) for n in x.dtype.names}
+    if isinstance(x, np.ndarray):
+        return [py(v) for v in x]
+    if isinstance(x, (bytes, np.bytes_)):
+        return list(bytes(x))
+    if isinstance(x, np.generic):
+        return py(x.item())
+    return x
+def records(a):
+    return [py(r) for r in a.ravel(order='A')]
+"#;
+
+/// Runs `script` (after [`PY_JSON`]) in `dir`; it prints one JSON object
+/// mapping case names to their records.
+fn numpy_records(dir: &Path, script: &str) -> BTreeMap<String, serde_json::Value> {
+    let out = python(&format!("{PY_JSON}\n{script}"), dir);
+    serde_json::from_str(&out).expect("python json")
+}
+
+fn expected<R: serde::de::DeserializeOwned>(
+    cases: &BTreeMap<String, serde_json::Value>,
+    name: &str,
+) -> Vec<R> {
+    serde_json::from_value(cases[name].clone()).expect("expected records")
+}
+
+// ---------------------------------------------------------------- read side
+
+#[derive(Debug, PartialEq, Deserialize, Serialize)]
+struct Flat {
+    i1: i8,
+    i2: i16,
+    i4: i32,
+    i8: i64,
+    u1: u8,
+    u2: u16,
+    u4: u32,
+    u8: u64,
+    f4: f32,
+    f8: f64,
+    b: bool,
+}
+
+/// The same fields in another order: matching is by name.
+#[derive(Debug, PartialEq, Deserialize)]
+struct FlatShuffled {
+    b: bool,
+    f8: f64,
+    u8: u64,
+    i1: i8,
+    f4: f32,
+    u2: u16,
+    i8: i64,
+    u1: u8,
+    i4: i32,
+    u4: u32,
+    i2: i16,
+}
+
+#[derive(Debug, PartialEq, Deserialize, Serialize)]
+struct Pos {
+    x: f32,
+    y: f32,
+}
+
+#[derive(Debug, PartialEq, Deserialize, Serialize)]
+struct Nested {
+    pos: Pos,
+    id: u16,
+    name: String,
+    #[serde(with = "bytes")]
+    tag: Vec<u8>,
+}
+
+#[derive(Debug, PartialEq, Deserialize, Serialize)]
+struct Pt {
+    x: i16,
+    y: i16,
+}
+
+#[derive(Debug, PartialEq, Deserialize, Serialize)]
+struct Sub {
+    m: [[i32; 3]; 2],
+    v: Vec<f64>,
+    pts: (Pt, Pt),
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+struct SubVecs {
+    m: Vec<Vec<i32>>,
+    v: [f64; 3],
+    pts: Vec<Pt>,
+}
+
+#[derive(Debug, PartialEq, Deserialize, Serialize)]
+struct Abc {
+    a: u8,
+    b: f64,
+    c: i16,
+}
+
+#[derive(Debug, PartialEq, Deserialize)]
+struct Titled {
+    x: f32,
+    y: i16,
+}
+
+const PY_READ_CASES: &str = r#"
+flat_dt = [('i1', 'i1'), ('i2', '<i2'), ('i4', '<i4'), ('i8', '<i8'), ('u1', 'u1'), ('u2', '<u2'),
+           ('u4', '<u4'), ('u8', '<u8'), ('f4', '<f4'), ('f8', '<f8'), ('b', '?')]
+flat = np.array([(-128, -32768, -2**31, -2**63, 0, 0, 0, 0, 1.5, -2.25, True),
+                 (127, 32767, 2**31 - 1, 2**63 - 1, 255, 65535, 2**32 - 1, 2**64 - 1,
+                  np.float32(0.1), 0.1, False),
+                 (1, -2, 3, -4, 5, 6, 7, 8, -0.0, 1e300, True)], flat_dt)
+cases = {
+ 'flat': flat,
+ 'flat_be': flat.astype(np.dtype(flat_dt).newbyteorder('>')),
+ 'flat_2d_fortran': np.asfortranarray(np.resize(flat, 6).reshape(2, 3)),
+ 'nested': np.array([((1.5, -2.0), 7, 'ab', b'xy'), ((3.0, 4.0), 65535, 'é日😀', b'')],
+                    [('pos', [('x', '<f4'), ('y', '<f4')]), ('id', '<u2'), ('name', '<U3'), ('tag', 'S2')]),
+ 'nested_be': np.array([((1.5, -2.0), 7, 'ab', b'xy')],
+                       [('pos', [('x', '>f4'), ('y', '>f4')]), ('id', '>u2'), ('name', '>U3'), ('tag', 'S2')]),
+ 'sub': np.array([(np.arange(6).reshape(2, 3), [0.5, 1.5, -2.5], [(1, -1), (2, -2)]),
+                  (-np.arange(6).reshape(2, 3), [1e-3, 0, 7], [(3, -3), (4, -4)])],
+                 [('m', '<i4', (2, 3)), ('v', '<f8', (3,)), ('pts', [('x', '<i2'), ('y', '<i2')], (2,))]),
+ 'aligned': np.array([(1, 2.5, -3), (255, -1e10, 32767)],
+                     np.dtype({'names': ['a', 'b', 'c'], 'formats': ['u1', '<f8', '<i2']}, align=True)),
+ 'titles': np.array([(1.25, -7), (2.5, 8)],
+                    np.dtype({'names': ['x', 'y'], 'formats': ['<f4', '<i2'], 'titles': ['X title', 'Y title']})),
+}
+for k, a in cases.items():
+    np.save(k + '.npy', a)
+print(json.dumps({k: records(a) for k, a in cases.items()}))
+"#;
+
+#[test]
+fn numpy_structured_arrays_read_into_structs_with_numpy_values() {
+    let dir = tmp();
+    let cases = numpy_records(dir.path(), PY_READ_CASES);
+    let p = |name: &str| dir.path().join(format!("{name}.npy"));
+
+    for name in ["flat", "flat_be"] {
+        let got = record::read::<Flat>(p(name)).unwrap();
+        assert_eq!(got.shape(), [3], "{name}");
+        let want: Vec<Flat> = expected(&cases, name);
+        assert_eq!(got.as_slice(), want, "{name}");
+        assert_eq!(got.as_slice()[1].u8, u64::MAX);
+        assert_eq!(got.as_slice()[0].i8, i64::MIN);
+        assert_eq!(got.as_slice()[1].f4, 0.1f32);
+        // Field order in the Rust type does not matter.
+        let shuffled = record::read::<FlatShuffled>(p(name)).unwrap();
+        let want: Vec<FlatShuffled> = expected(&cases, name);
+        assert_eq!(shuffled.into_vec(), want, "{name}");
+    }
+
+    // Fortran order: the records in storage order, shape and order kept.
+    let f = record::read::<Flat>(p("flat_2d_fortran")).unwrap();
+    assert_eq!(f.shape(), [2, 3]);
+    assert!(f.fortran_order());
+    let want: Vec<Flat> = expected(&cases, "flat_2d_fortran");
+    assert_eq!(f.as_slice(), want);
+
+    for name in ["nested", "nested_be"] {
+        let got = record::read::<Nested>(p(name)).unwrap().into_vec();
+        let want: Vec<Nested> = expected(&cases, name);
+        assert_eq!(got, want, "{name}");
+        assert_eq!(got[0].pos, Pos { x: 1.5, y: -2.0 });
+        assert_eq!(got[0].tag, b"xy");
+    }
+    let nested = record::read::<Nested>(p("nested")).unwrap().into_vec();
+    assert_eq!(nested[1].name, "é日😀");
+    assert_eq!(nested[1].tag, b"");
+
+    // Subarrays as arrays, tuples, or Vecs.
+    let sub = record::read::<Sub>(p("sub")).unwrap().into_vec();
+    let want: Vec<SubVecs> = expected(&cases, "sub");
+    assert_eq!(sub[0].m, [[0, 1, 2], [3, 4, 5]]);
+    assert_eq!(sub[1].pts, (Pt { x: 3, y: -3 }, Pt { x: 4, y: -4 }));
+    let sub_vecs = record::read::<SubVecs>(p("sub")).unwrap().into_vec();
+    assert_eq!(sub_vecs, want);
+    for (a, b) in sub.iter().zip(&sub_vecs) {
+        assert_eq!(a.m.iter().map(|r| r.to_vec()).collect::<Vec<_>>(), b.m);
+        assert_eq!(a.v, b.v);
+    }
+
+    // aligned=True: padding bytes between the fields are never read.
+    let aligned = record::read::<Abc>(p("aligned")).unwrap().into_vec();
+    assert_eq!(aligned, expected::<Abc>(&cases, "aligned"));
+    assert_eq!(aligned[1].b, -1e10);
+
+    // Titles: fields are matched by name, the titles are ignored.
+    let titled = record::read::<Titled>(p("titles")).unwrap().into_vec();
+    assert_eq!(titled, expected::<Titled>(&cases, "titles"));
+}
+
+#[test]
+fn repository_fixtures_read_by_name() {
+    let npy = common::testdata().join("npy");
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Xy {
+        x: i32,
+        y: f64,
+    }
+    let a = record::read::<Xy>(npy.join("struct_simple.npy")).unwrap();
+    assert_eq!(
+        a.into_vec(),
+        [
+            Xy { x: 1, y: 1.5 },
+            Xy { x: -2, y: 2.5 },
+            Xy { x: 3, y: -0.0 }
+        ]
+    );
+    // Trailing padding (itemsize past the last field) is skipped.
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Xy2 {
+        x: i32,
+        y: i16,
+    }
+    let a = record::read::<Xy2>(npy.join("struct_trailing_pad.npy")).unwrap();
+    assert_eq!(a.into_vec(), [Xy2 { x: 1, y: 2 }, Xy2 { x: 3, y: 4 }]);
+    // Nested subarrays of structs, two levels.
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Q {
+        q: [[Pt; 1]; 2],
+    }
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Deep {
+        pts: Vec<Pt>,
+        n: u8,
+        m: Q,
+    }
+    let a = record::read::<Deep>(npy.join("struct_nested_subarray.npy")).unwrap();
+    let d = &a.as_slice()[1];
+    assert_eq!(d.pts[2], Pt { x: 6, y: -6 });
+    assert_eq!(d.n, 3);
+    assert_eq!(d.m.q[1][0], Pt { x: 9, y: 0 });
+    // Big-endian fields.
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Be {
+        x: i32,
+        y: f64,
+        z: u16,
+    }
+    let a = record::read::<Be>(npy.join("struct_be.npy")).unwrap();
+    assert_eq!(
+        a.into_vec(),
+        [
+            Be { x: 1, y: 1.5, z: 7 },
+            Be {
+                x: -2,
+                y: 2.5,
+                z: 65535
+            }
+        ]
+    );
+    // Any record reads into a self-describing value (deserialize_any),
+    // nesting as deep as the parser allows.
+    let v = record::read::<serde_json::Value>(npy.join("struct_nested_deep10.npy")).unwrap();
+    assert!(!v.is_empty());
+    let v = record::read::<serde_json::Value>(npy.join("struct_strings.npy")).unwrap();
+    assert_eq!(
+        v.as_slice()[1],
+        serde_json::json!({"name": "é", "tag": [113], "v": -1})
+    );
+}
+
+#[test]
+fn f16_bool_char_option_and_s_as_text() {
+    let dir = tmp();
+    python(
+        r#"
+import numpy as np
+a = np.array([(1.5, True, 'x', b'ab', 3), (-2.25, False, 'é', b'\xff', 4)],
+             [('h', '<f2'), ('ok', '?'), ('c', '<U1'), ('s', 'S2'), ('n', '<i4')])
+np.save('a.npy', a)
+np.save('b.npy', a.astype([('h', '>f2'), ('ok', '?'), ('c', '>U1'), ('s', 'S2'), ('n', '>i4')]))
+"#,
+        dir.path(),
+    );
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct R {
+        h: f16,
+        ok: bool,
+        c: char,
+        s: [u8; 2],
+        n: Option<i32>,
+        missing: Option<u8>,
+    }
+    for f in ["a.npy", "b.npy"] {
+        let a = record::read::<R>(dir.path().join(f)).unwrap().into_vec();
+        assert_eq!(
+            a,
+            [
+                R {
+                    h: f16::from_f32(1.5),
+                    ok: true,
+                    c: 'x',
+                    s: *b"ab",
+                    n: Some(3),
+                    missing: None
+                },
+                R {
+                    h: f16::from_f32(-2.25),
+                    ok: false,
+                    c: 'é',
+                    s: [0xff, 0],
+                    n: Some(4),
+                    missing: None
+                }
+            ],
+            "{f}"
+        );
+    }
+    // `S<n>` reads as a String when it holds UTF-8, and says so when not.
+    #[derive(Debug, Deserialize)]
+    struct S {
+        #[allow(dead_code)]
+        s: String,
+    }
+    let e = record::read::<S>(dir.path().join("a.npy")).unwrap_err();
+    assert_eq!(
+        e.kind().to_string(),
+        "unsupported: records: record 1, field `s`: '|S2' bytes are not UTF-8 \
+         (invalid utf-8 sequence of 1 bytes from index 0); read them as bytes"
+    );
+}
+
+#[test]
+fn read_refusals_name_the_record_the_field_and_both_dtypes() {
+    let dir = tmp();
+    python(
+        r#"
+import numpy as np
+np.save('f8.npy', np.array([((1.0, 2.0), 1)], [('pos', [('x', '<f8'), ('y', '<f8')]), ('id', '<u2')]))
+np.save('sur.npy', np.array([('ok',), ('\ud800x',)], [('name', '<U2')]))
+b = np.array([(1, True), (2, False), (3, True)], [('n', 'u1'), ('ok', '?')])
+raw = bytearray(b.tobytes()); raw[5] = 2
+np.save('bool.npy', np.frombuffer(bytes(raw), b.dtype))
+np.save('sub.npy', np.zeros(2, [('v', '<i4', (3,))]))
+"#,
+        dir.path(),
+    );
+    let p = |f: &str| dir.path().join(f);
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct P32 {
+        x: f32,
+        y: f32,
+    }
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct R32 {
+        pos: P32,
+        id: u16,
+    }
+    let e = record::read::<R32>(p("f8.npy")).unwrap_err();
+    assert_eq!(e.kind().code(), "dtype_mismatch");
+    assert_eq!(
+        e.kind().to_string(),
+        "dtype mismatch: expected '<f4' (f32) for field `pos.x`, found '<f8'"
+    );
+    assert_eq!(e.path(), Some(p("f8.npy").as_path()));
+    let bytes = std::fs::read(p("f8.npy")).unwrap();
+    assert_eq!(
+        e.offset(),
+        Some(NpyView::new(&bytes).unwrap().data_offset())
+    );
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Pz {
+        x: f64,
+        z: f64,
+    }
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Rz {
+        pos: Pz,
+    }
+    let e = record::read::<Rz>(p("f8.npy")).unwrap_err();
+    assert_eq!(e.kind().code(), "field_not_found");
+    assert_eq!(
+        e.kind().to_string(),
+        "no field named \"pos.z\" in dtype [('pos', [('x', '<f8'), ('y', '<f8')]), ('id', '<u2')]"
+    );
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Strict {
+        pos: IgnoredAny,
+    }
+    let e = record::read::<Strict>(p("f8.npy")).unwrap_err();
+    assert_eq!(
+        e.kind().to_string(),
+        "unsupported: records: record 0, field `id`: unknown field `id`, expected `pos`"
+    );
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Name {
+        name: String,
+    }
+    let e = record::read::<Name>(p("sur.npy")).unwrap_err();
+    assert_eq!(
+        e.kind().to_string(),
+        "unsupported: records: record 1, field `name`: holds U+D800, a lone surrogate, \
+         which a Rust String cannot hold"
+    );
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Flag {
+        n: u8,
+        ok: bool,
+    }
+    let e = record::read::<Flag>(p("bool.npy")).unwrap_err();
+    assert_eq!(
+        e.kind().to_string(),
+        "unsupported: records: record 2, field `ok`: bool byte 0x02 is neither 0 nor 1"
+    );
+    // The offset is the start of record 2 in the file.
+    let bytes = std::fs::read(p("bool.npy")).unwrap();
+    assert_eq!(
+        e.offset(),
+        Some(NpyView::new(&bytes).unwrap().data_offset() + 2 * 2)
+    );
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct V4 {
+        v: [i32; 4],
+    }
+    let e = record::read::<V4>(p("sub.npy")).unwrap_err();
+    assert_eq!(
+        e.kind().to_string(),
+        "unsupported: records: record 0, field `v`: invalid length 3, expected an array of length 4"
+    );
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct VScalar {
+        v: i32,
+    }
+    let e = record::read::<VScalar>(p("sub.npy")).unwrap_err();
+    assert_eq!(
+        e.kind().to_string(),
+        "dtype mismatch: expected '<i4' (i32) for field `v`, found ('<i4', (3,))"
+    );
+}
+
+/// A header's sizes are checked against the real payload before anything
+/// is allocated or decoded; zero-byte elements cannot be claimed in bulk.
+#[test]
+fn hostile_headers_are_refused_without_allocating() {
+    fn npy(descr: &str, shape: &[usize], payload: &[u8]) -> Vec<u8> {
+        let dtype = Dtype::from_descr_literal(descr).unwrap();
+        let mut bytes = npymap::Header::new(dtype, shape).to_bytes(None).unwrap();
+        bytes.extend_from_slice(payload);
+        bytes
+    }
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct A {
+        a: Vec<IgnoredAny>,
+    }
+    // 2^40 records claimed, 8 bytes there.
+    let bytes = npy("[('a', '<f8', (1,))]", &[1 << 40], &[0; 8]);
+    let e = NpyView::new(&bytes)
+        .and_then(|v| record::from_view::<A>(&v))
+        .unwrap_err();
+    assert_eq!(e.kind().code(), "payload_size", "{e}");
+    // 10^8 zero-byte elements in one record.
+    let bytes = npy("[('a', [], (100000000,))]", &[1], &[]);
+    let view = NpyView::new(&bytes).unwrap();
+    let e = record::from_view::<A>(&view).unwrap_err();
+    assert_eq!(
+        e.kind().to_string(),
+        "unsupported: records: record 0, field `a`: a subarray of 100000000 elements \
+         of zero bytes each: npymap reads at most 65536"
+    );
+    // 2^40 zero-byte records.
+    let bytes = npy("[]", &[1 << 40], &[]);
+    let view = NpyView::new(&bytes).unwrap();
+    let e = record::from_view::<IgnoredAny>(&view).unwrap_err();
+    assert_eq!(
+        e.kind().to_string(),
+        "unsupported: records: 1099511627776 records of zero bytes each: npymap reads at most 16777216"
+    );
+    // A few are fine.
+    let bytes = npy("[]", &[3], &[]);
+    let view = NpyView::new(&bytes).unwrap();
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Empty {}
+    assert_eq!(
+        record::from_view::<Empty>(&view).unwrap().into_vec(),
+        [Empty {}, Empty {}, Empty {}]
+    );
+}
