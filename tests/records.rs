@@ -537,3 +537,362 @@ fn hostile_headers_are_refused_without_allocating() {
         [Empty {}, Empty {}, Empty {}]
     );
 }
+
+// --------------------------------------------------------------- write side
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct W1 {
+    i1: i8,
+    i2: i16,
+    i4: i32,
+    i8: i64,
+    u1: u8,
+    u2: u16,
+    u4: u32,
+    u8: u64,
+    f4: f32,
+    f8: f64,
+    b: bool,
+    h: f16,
+    c: char,
+}
+
+fn w1() -> Vec<W1> {
+    vec![
+        W1 {
+            i1: -128,
+            i2: -32768,
+            i4: i32::MIN,
+            i8: i64::MIN,
+            u1: 0,
+            u2: 0,
+            u4: 0,
+            u8: 0,
+            f4: 1.5,
+            f8: -2.25,
+            b: true,
+            h: f16::from_f32(0.5),
+            c: 'a',
+        },
+        W1 {
+            i1: 127,
+            i2: 32767,
+            i4: i32::MAX,
+            i8: i64::MAX,
+            u1: 255,
+            u2: 65535,
+            u4: u32::MAX,
+            u8: u64::MAX,
+            f4: 0.1,
+            f8: 1e300,
+            b: false,
+            h: f16::from_f32(-65504.0),
+            c: '😀',
+        },
+        W1 {
+            i1: 1,
+            i2: -2,
+            i4: 3,
+            i8: -4,
+            u1: 5,
+            u2: 6,
+            u4: 7,
+            u8: 8,
+            f4: -0.0,
+            f8: 0.1,
+            b: true,
+            h: f16::from_f32(1.0),
+            c: 'é',
+        },
+    ]
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct W2 {
+    pos: Pos,
+    id: u16,
+    name: String,
+    #[serde(with = "bytes")]
+    tag: Vec<u8>,
+    m: [[i32; 3]; 2],
+    v: Vec<f64>,
+    pts: (Pt, Pt),
+    raw: Vec<u8>,
+}
+
+fn w2() -> Vec<W2> {
+    vec![
+        W2 {
+            pos: Pos { x: 1.5, y: -2.0 },
+            id: 7,
+            name: "ab".into(),
+            tag: b"xy".to_vec(),
+            m: [[0, 1, 2], [3, 4, 5]],
+            v: vec![0.5, 1.5, -2.5],
+            pts: (Pt { x: 1, y: -1 }, Pt { x: 2, y: -2 }),
+            raw: vec![9, 8],
+        },
+        W2 {
+            pos: Pos { x: 3.0, y: 4.0 },
+            id: 65535,
+            name: "é日😀".into(),
+            tag: b"".to_vec(),
+            m: [[0, -1, -2], [-3, -4, -5]],
+            v: vec![1e-3, 0.0, 7.0],
+            pts: (Pt { x: 3, y: -3 }, Pt { x: 4, y: -4 }),
+            raw: vec![0, 255],
+        },
+    ]
+}
+
+/// The same records, built by NumPy with the dtype spelled by hand.
+const PY_WRITE_CASES: &str = r#"
+import numpy as np, sys
+w1_dt = np.dtype([('i1', 'i1'), ('i2', '<i2'), ('i4', '<i4'), ('i8', '<i8'), ('u1', 'u1'), ('u2', '<u2'),
+                  ('u4', '<u4'), ('u8', '<u8'), ('f4', '<f4'), ('f8', '<f8'), ('b', '?'), ('h', '<f2'),
+                  ('c', '<U1')])
+w1 = np.array([(-128, -32768, -2**31, -2**63, 0, 0, 0, 0, 1.5, -2.25, True, 0.5, 'a'),
+               (127, 32767, 2**31 - 1, 2**63 - 1, 255, 65535, 2**32 - 1, 2**64 - 1, np.float32(0.1), 1e300,
+                False, -65504, '😀'),
+               (1, -2, 3, -4, 5, 6, 7, 8, -0.0, 0.1, True, 1.0, 'é')], w1_dt)
+w2_dt = np.dtype([('pos', [('x', '<f4'), ('y', '<f4')]), ('id', '<u2'), ('name', '<U3'), ('tag', 'S2'),
+                  ('m', '<i4', (2, 3)), ('v', '<f8', (3,)), ('pts', [('x', '<i2'), ('y', '<i2')], (2,)),
+                  ('raw', 'u1', (2,))])
+w2 = np.array([((1.5, -2.0), 7, 'ab', b'xy', [[0, 1, 2], [3, 4, 5]], [0.5, 1.5, -2.5], [(1, -1), (2, -2)], [9, 8]),
+               ((3.0, 4.0), 65535, 'é日😀', b'', [[0, -1, -2], [-3, -4, -5]], [1e-3, 0, 7], [(3, -3), (4, -4)],
+                [0, 255])], w2_dt).reshape(1, 2)
+w2_be = w2.astype(w2_dt.newbyteorder('>'))
+w2_wide = w2.astype([(n, w2_dt[n].base if n != 'name' else '<U10', w2_dt[n].shape) for n in w2_dt.names])
+# np.array leaves the padding of an aligned dtype uninitialised; the bytes
+# are only defined (zero) in an array that starts as np.zeros.
+abc = np.zeros(2, np.dtype({'names': ['a', 'b', 'c'], 'formats': ['u1', '<f8', '<i2']}, align=True))
+abc[:] = [(1, 2.5, -3), (255, -1e10, 32767)]
+titled = np.array([(1.25, -7), (2.5, 8)],
+                  np.dtype({'names': ['x', 'y'], 'formats': ['<f4', '<i2'], 'titles': ['X title', 'Y title']}))
+cases = {'w1': w1, 'w2': w2, 'w2_be': w2_be, 'w2_wide': w2_wide, 'abc': abc, 'titled': titled}
+for k, a in cases.items():
+    np.save('np_' + k + '.npy', a)
+    ours = np.load('rs_' + k + '.npy')
+    assert ours.dtype == a.dtype, (k, ours.dtype, a.dtype)
+    assert ours.shape == a.shape, (k, ours.shape, a.shape)
+    assert ours.tobytes() == a.tobytes(), k
+    for n in a.dtype.names:
+        assert np.array_equal(ours[n], a[n]), (k, n)
+    print(k, repr(a.dtype.descr))
+"#;
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct TitledW {
+    x: f32,
+    y: i16,
+}
+
+#[test]
+fn written_records_load_in_numpy_and_are_byte_identical_to_np_save() {
+    let dir = tmp();
+    let rs = |k: &str| dir.path().join(format!("rs_{k}.npy"));
+
+    // Derived dtypes.
+    let w1 = w1();
+    record::write(rs("w1"), &[3], &w1).unwrap();
+    let w2 = w2();
+    let d2 = record::dtype_for(&w2).unwrap();
+    assert_eq!(
+        d2.descr(),
+        "[('pos', [('x', '<f4'), ('y', '<f4')]), ('id', '<u2'), ('name', '<U3'), ('tag', '|S2'), \
+         ('m', '<i4', (2, 3)), ('v', '<f8', (3,)), ('pts', [('x', '<i2'), ('y', '<i2')], (2,)), \
+         ('raw', '|u1', (2,))]"
+    );
+    record::write(rs("w2"), &[1, 2], &w2).unwrap();
+
+    // Given dtypes: the other byte order, a wider U, aligned padding, titles.
+    record::write_with_dtype(
+        rs("w2_be"),
+        &[1, 2],
+        &d2.with_byte_order(npymap::ByteOrder::Big),
+        &w2,
+    )
+    .unwrap();
+    let wide = Dtype::from_descr_literal(&d2.descr().replace("<U3", "<U10")).unwrap();
+    record::write_with_dtype(rs("w2_wide"), &[1, 2], &wide, &w2).unwrap();
+    let abc = [
+        Abc {
+            a: 1,
+            b: 2.5,
+            c: -3,
+        },
+        Abc {
+            a: 255,
+            b: -1e10,
+            c: 32767,
+        },
+    ];
+    let aligned = Dtype::from_descr_literal(
+        "[('a', '|u1'), ('', '|V7'), ('b', '<f8'), ('c', '<i2'), ('', '|V6')]",
+    )
+    .unwrap();
+    record::write_with_dtype(rs("abc"), &[2], &aligned, &abc).unwrap();
+    let titled = [TitledW { x: 1.25, y: -7 }, TitledW { x: 2.5, y: 8 }];
+    let titles =
+        Dtype::from_descr_literal("[(('X title', 'x'), '<f4'), (('Y title', 'y'), '<i2')]")
+            .unwrap();
+    record::write_with_dtype(rs("titled"), &[2], &titles, &titled).unwrap();
+
+    let out = python(PY_WRITE_CASES, dir.path());
+    assert_eq!(out.lines().count(), 6, "{out}");
+    for k in ["w1", "w2", "w2_be", "w2_wide", "abc", "titled"] {
+        let ours = std::fs::read(rs(k)).unwrap();
+        let numpy = std::fs::read(dir.path().join(format!("np_{k}.npy"))).unwrap();
+        assert!(ours == numpy, "{k}: npymap's file differs from np.save's");
+    }
+
+    // And back: what was written reads into the same records.
+    assert_eq!(record::read::<W1>(rs("w1")).unwrap().into_vec(), w1);
+    for k in ["w2", "w2_be", "w2_wide"] {
+        let back = record::read::<W2>(rs(k)).unwrap();
+        assert_eq!(back.shape(), [1, 2]);
+        assert_eq!(back.into_vec(), w2, "{k}");
+    }
+    assert_eq!(record::read::<Abc>(rs("abc")).unwrap().into_vec(), abc);
+}
+
+#[test]
+fn to_payload_encodes_any_dtype_and_zeroes_padding() {
+    let abc = [Abc {
+        a: 1,
+        b: 2.5,
+        c: -3,
+    }];
+    let dtype =
+        Dtype::from_descr_literal("[('c', '>i2'), ('', '|V2'), ('a', '|u1'), ('b', '>f8')]")
+            .unwrap();
+    let payload = record::to_payload(&dtype, &abc).unwrap();
+    let mut want = vec![0xff, 0xfd, 0, 0, 1];
+    want.extend_from_slice(&2.5f64.to_be_bytes());
+    assert_eq!(payload, want);
+    // A String into S<n> writes its UTF-8 bytes; a Vec<u8> into S<n> its bytes.
+    #[derive(Serialize)]
+    struct T {
+        s: String,
+        b: Vec<u8>,
+    }
+    let dtype = Dtype::from_descr_literal("[('s', '|S4'), ('b', '|S3')]").unwrap();
+    let payload = record::to_payload(
+        &dtype,
+        &[T {
+            s: "é!".into(),
+            b: vec![1, 2],
+        }],
+    )
+    .unwrap();
+    assert_eq!(payload, [0xc3, 0xa9, b'!', 0, 1, 2, 0]);
+}
+
+#[test]
+fn write_refusals_are_exact_and_leave_the_old_file() {
+    let dir = tmp();
+    let path = dir.path().join("r.npy");
+    record::write(&path, &[3], &w1()).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let err = |e: npymap::Error| e.kind().to_string();
+
+    #[derive(Serialize)]
+    struct Opt {
+        n: Option<i32>,
+    }
+    let e = record::write(&path, &[2], &[Opt { n: Some(1) }, Opt { n: None }]).unwrap_err();
+    assert_eq!(
+        err(e),
+        "unsupported: records: record 1, field `n`: None has no dtype; records hold structs, \
+         numbers, bool, text, bytes and sequences"
+    );
+
+    #[derive(Serialize)]
+    struct V {
+        v: Vec<f64>,
+    }
+    let e =
+        record::write(&path, &[2], &[V { v: vec![1.0; 3] }, V { v: vec![1.0; 2] }]).unwrap_err();
+    assert_eq!(
+        err(e),
+        "unsupported: records: record 1, field `v`: is a sequence of 2 here but a sequence of 3 \
+         before; every record must have the same layout"
+    );
+
+    #[derive(Serialize)]
+    enum Kind {
+        A,
+    }
+    #[derive(Serialize)]
+    struct E {
+        k: Kind,
+    }
+    let e = record::write(&path, &[1], &[E { k: Kind::A }]).unwrap_err();
+    assert_eq!(
+        err(e),
+        "unsupported: records: record 0, field `k`: enum Kind has no dtype; records hold \
+         structs, numbers, bool, text, bytes and sequences"
+    );
+
+    let e = record::write::<Abc>(&path, &[0], &[]).unwrap_err();
+    assert_eq!(
+        err(e),
+        "unsupported: records: no record to derive the dtype from; give the dtype (write_with_dtype)"
+    );
+
+    let e = record::write(&path, &[2], &w1()).unwrap_err();
+    assert_eq!(
+        err(e),
+        "shape mismatch: expected 2 records for shape (2,), found 3 records"
+    );
+
+    let abc = [Abc {
+        a: 1,
+        b: 2.5,
+        c: -3,
+    }];
+    let d = |s: &str| Dtype::from_descr_literal(s).unwrap();
+    let e = record::write_with_dtype(
+        &path,
+        &[1],
+        &d("[('a', 'u1'), ('b', '<f8'), ('c', '<i4')]"),
+        &abc,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err(e),
+        "dtype mismatch: expected '<i2' (i16) for field `c`, found '<i4'"
+    );
+    let e =
+        record::write_with_dtype(&path, &[1], &d("[('a', 'u1'), ('b', '<f8')]"), &abc).unwrap_err();
+    assert_eq!(
+        err(e),
+        "no field named \"c\" in dtype [('a', '|u1'), ('b', '<f8')]"
+    );
+    let e = record::write_with_dtype(
+        &path,
+        &[1],
+        &d("[('a', 'u1'), ('b', '<f8'), ('c', '<i2'), ('z', '<i2')]"),
+        &abc,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err(e),
+        "unsupported: records: record 0: the Rust type has no field `z` of dtype \
+         [('a', '|u1'), ('b', '<f8'), ('c', '<i2'), ('z', '<i2')]"
+    );
+    let narrow = d(&record::dtype_for(&w2())
+        .unwrap()
+        .descr()
+        .replace("<U3", "<U2"));
+    let e = record::write_with_dtype(&path, &[2], &narrow, &w2()).unwrap_err();
+    assert_eq!(
+        err(e),
+        "unsupported: records: record 1, field `name`: 3 characters do not fit '<U2' \
+         (NumPy would cut them; npymap refuses)"
+    );
+
+    // Nothing above touched the file, and no temp file is left.
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(common::cli::listing(dir.path()), ["r.npy"]);
+}
