@@ -896,3 +896,57 @@ fn write_refusals_are_exact_and_leave_the_old_file() {
     assert_eq!(std::fs::read(&path).unwrap(), before);
     assert_eq!(common::cli::listing(dir.path()), ["r.npy"]);
 }
+
+#[test]
+fn npz_members_hold_records_both_ways() {
+    use npymap::npz::{Compression, NpzReader, NpzWriter};
+    let dir = tmp();
+    // NumPy's archive, read by npymap.
+    python(
+        r#"
+import numpy as np
+nested = np.array([((1.5, -2.0), 7, 'ab', b'xy'), ((3.0, 4.0), 65535, 'é日😀', b'')],
+                  [('pos', [('x', '<f4'), ('y', '<f4')]), ('id', '<u2'), ('name', '<U3'), ('tag', 'S2')])
+np.savez_compressed('np.npz', nested=nested, plain=np.arange(3))
+"#,
+        dir.path(),
+    );
+    let mut npz = NpzReader::open(dir.path().join("np.npz")).unwrap();
+    let nested = npz.read_records::<Nested>("nested").unwrap().into_vec();
+    assert_eq!(nested[1].name, "é日😀");
+    assert_eq!(nested[0].pos, Pos { x: 1.5, y: -2.0 });
+    assert_eq!(nested[0].tag, b"xy");
+    let e = npz.read_records::<Nested>("plain").unwrap_err();
+    assert_eq!(e.member(), Some("plain.npy"));
+    assert_eq!(
+        e.kind().to_string(),
+        "dtype mismatch: expected a structured dtype (struct) for field `<record>`, found '<i8'"
+    );
+
+    // npymap's archive, read by NumPy.
+    let path = dir.path().join("rs.npz");
+    let mut w = NpzWriter::create(&path).unwrap();
+    w.add_records("w2", &[2], &w2(), Compression::Stored)
+        .unwrap();
+    w.add_records("w1", &[3, 1], &w1(), Compression::Deflated)
+        .unwrap();
+    w.finish().unwrap();
+    let out = python(
+        r#"
+import numpy as np
+z = np.load('rs.npz')
+print(z['w2'].dtype.descr)
+print(z['w2']['name'].tolist(), z['w2']['pts']['y'].tolist())
+print(z['w1'].shape, z['w1']['u8'].ravel().tolist(), z['w1']['c'].ravel().tolist())
+"#,
+        dir.path(),
+    );
+    assert_eq!(
+        out,
+        "[('pos', [('x', '<f4'), ('y', '<f4')]), ('id', '<u2'), ('name', '<U3'), ('tag', '|S2'), \
+         ('m', '<i4', (2, 3)), ('v', '<f8', (3,)), ('pts', [('x', '<i2'), ('y', '<i2')], (2,)), \
+         ('raw', '|u1', (2,))]\n\
+         ['ab', 'é日😀'] [[-1, -2], [-3, -4]]\n\
+         (3, 1) [0, 18446744073709551615, 8] ['a', '😀', 'é']\n"
+    );
+}

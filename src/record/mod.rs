@@ -44,6 +44,7 @@
 
 mod de;
 mod layout;
+mod npz;
 mod problem;
 mod ser;
 
