@@ -10,7 +10,7 @@
 //! * [`dtype_for`] derives the dtype `np.dtype([...])` would give the
 //!   records (fields in declaration order, packed, native byte order,
 //!   `U<n>` / `S<n>` as wide as the longest value); [`to_payload`] encodes
-//!   records as payload bytes for any dtype; [`write`] and
+//!   records as payload bytes for any dtype; [`write()`] and
 //!   [`write_with_dtype`] write a `.npy` file byte-identical to `np.save`.
 //!
 //! Number types match exactly (an `f32` field reads `'<f4'` or `'>f4'`,
@@ -266,7 +266,7 @@ pub fn write<R: Serialize>(path: impl AsRef<Path>, shape: &[usize], records: &[R
 /// such an array, atomically.
 ///
 /// # Errors
-/// As [`write`], with the dtype checks of [`to_payload`].
+/// As [`write()`], with the dtype checks of [`to_payload`].
 ///
 /// # Examples
 /// ```

@@ -1,6 +1,6 @@
 //! Records as npz members: [`NpzReader::read_records`] and
 //! [`NpzWriter::add_records`], the archive counterparts of
-//! [`super::read`] and [`super::write`].
+//! [`super::read()`] and [`super::write()`].
 
 use std::io::{Read, Seek};
 
