@@ -950,3 +950,93 @@ print(z['w1'].shape, z['w1']['u8'].ravel().tolist(), z['w1']['c'].ravel().tolist
          (3, 1) [0, 18446744073709551615, 8] ['a', '😀', 'é']\n"
     );
 }
+
+#[test]
+fn date_fields_read_and_write_as_numpy_does() {
+    use npymap::{DateTime64, TimeDelta64, TimeUnit};
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Event {
+        t: DateTime64,
+        dt: TimeDelta64,
+        v: f32,
+    }
+    // NumPy's fixture: [('t', '<M8[s]'), ('dt', '<m8[ms]'), ('v', '<f4')].
+    let fixture = common::testdata().join("npy/struct_datetime.npy");
+    let events = record::read::<Event>(&fixture).unwrap().into_vec();
+    let want = vec![
+        Event {
+            // 2020-02-29T12:00:00
+            t: DateTime64::new(1_582_977_600, TimeUnit::Seconds),
+            dt: TimeDelta64::new(1500, TimeUnit::Millis),
+            v: 1.0,
+        },
+        Event {
+            t: DateTime64::nat(TimeUnit::Seconds),
+            dt: TimeDelta64::nat(TimeUnit::Millis),
+            v: 2.0,
+        },
+    ];
+    assert_eq!(events, want);
+    assert!(events[1].t.get().is_none());
+
+    // Written back with the derived dtype: the same bytes as NumPy's file
+    // (whose header np.save wrote).
+    let dtype = record::dtype_for(&events).unwrap();
+    assert_eq!(
+        dtype.descr(),
+        "[('t', '<M8[s]'), ('dt', '<m8[ms]'), ('v', '<f4')]"
+    );
+    let dir = tmp();
+    let out = dir.path().join("events.npy");
+    record::write(&out, &[2], &events).unwrap();
+    assert!(std::fs::read(&out).unwrap() == std::fs::read(&fixture).unwrap());
+
+    // Multipliers and the other byte order.
+    let got = python(
+        r#"
+import numpy as np
+a = np.array([(5, -3)], [('t', '>M8[10ms]'), ('dt', '>m8[2D]')])
+np.save('be.npy', a)
+print(a['t'][0], a['dt'][0])
+"#,
+        dir.path(),
+    );
+    assert_eq!(got.trim(), "1970-01-01T00:00:00.050 -6 days");
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Be {
+        t: DateTime64,
+        dt: TimeDelta64,
+    }
+    let be = record::read::<Be>(dir.path().join("be.npy"))
+        .unwrap()
+        .into_vec();
+    assert_eq!(be[0].t.to_string(), "5[10ms]");
+    assert_eq!(be[0].dt.to_string(), "-3[2D]");
+    let d = Dtype::from_descr_literal("[('t', '>M8[10ms]'), ('dt', '>m8[2D]')]").unwrap();
+    record::write_with_dtype(dir.path().join("be2.npy"), &[1], &d, &be).unwrap();
+    assert!(
+        std::fs::read(dir.path().join("be2.npy")).unwrap()
+            == std::fs::read(dir.path().join("be.npy")).unwrap()
+    );
+
+    // A unit other than the field's is refused, on both sides.
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Wrong {
+        t: TimeDelta64,
+    }
+    let e = record::read::<Wrong>(&fixture).unwrap_err();
+    assert_eq!(
+        e.kind().to_string(),
+        "dtype mismatch: expected '<m8[unit]' (TimeDelta64) for field `t`, found '<M8[s]'"
+    );
+    let days = [Event {
+        t: DateTime64::new(1, TimeUnit::Days),
+        ..want.into_iter().next().unwrap()
+    }];
+    let e = record::write_with_dtype(&out, &[1], &dtype, &days).unwrap_err();
+    assert_eq!(
+        e.kind().to_string(),
+        "dtype mismatch: expected '<M8[D]' (DateTime64) for field `t`, found '<M8[s]'"
+    );
+}

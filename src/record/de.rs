@@ -9,7 +9,9 @@ use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, V
 use crate::convert::value::{Num, Value, decode_num, decode_value};
 use crate::dtype::{ByteOrder, Dtype, Field, Scalar, ScalarKind};
 use crate::typed::decode::{decode_ucs4, ucs4_problem};
+use crate::typed::{DateTime64, TimeDelta64};
 
+use super::dates;
 use super::problem::{Problem, RecError, join, want};
 
 /// The most zero-byte elements one subarray may hand out: they carry no
@@ -98,6 +100,36 @@ impl<'d> Decoder<'d> {
         }
     }
 
+    /// The text (`"5[s]"`, `"NaT[ns]"`) of an `M8` element for the date
+    /// newtype `name` ([`dates::DATETIME`]), or of an `m8` element for
+    /// [`dates::TIMEDELTA`].
+    fn date_text(&self, name: &str) -> Result<String, RecError> {
+        let (rust, code) = if name == dates::DATETIME {
+            ("DateTime64", "M8")
+        } else {
+            ("TimeDelta64", "m8")
+        };
+        match self.scalar().map(|s| decode_value(s, self.bytes)) {
+            Some(Value::Datetime(v, unit, multiplier)) if name == dates::DATETIME => {
+                Ok(DateTime64 {
+                    value: v.unwrap_or(DateTime64::NAT),
+                    unit,
+                    multiplier,
+                }
+                .to_string())
+            }
+            Some(Value::Timedelta(v, unit, multiplier)) if name == dates::TIMEDELTA => {
+                Ok(TimeDelta64 {
+                    value: v.unwrap_or(TimeDelta64::NAT),
+                    unit,
+                    multiplier,
+                }
+                .to_string())
+            }
+            _ => Err(self.mismatch(format!("'<{code}[unit]' ({rust})"))),
+        }
+    }
+
     /// The bytes of an `S<n>` element without its trailing NULs, as NumPy
     /// returns them.
     fn byte_string(&self) -> Result<Vec<u8>, RecError> {
@@ -134,8 +166,8 @@ impl<'de> de::Deserializer<'de> for Decoder<'_> {
     type Error = RecError;
 
     /// Self-describing formats' view: each dtype as the Rust value it
-    /// reads as (`f2` as `f32`, `S<n>` as a sequence of `u8`; kinds with
-    /// no serde value are refused).
+    /// reads as (`f2` as `f32`, `S<n>` as a sequence of `u8`, dates as
+    /// their text; kinds with no serde value are refused).
     fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, RecError> {
         match self.dtype {
             Dtype::Struct(_) => self.deserialize_map(v),
@@ -157,6 +189,12 @@ impl<'de> de::Deserializer<'de> for Decoder<'_> {
                 (ScalarKind::Float, 4) => self.deserialize_f32(v),
                 (ScalarKind::Float, 8) => self.deserialize_f64(v),
                 (ScalarKind::Unicode, _) => self.deserialize_string(v),
+                (ScalarKind::Datetime { .. }, _) => {
+                    v.visit_string(self.date_text(dates::DATETIME)?)
+                }
+                (ScalarKind::Timedelta { .. }, _) => {
+                    v.visit_string(self.date_text(dates::TIMEDELTA)?)
+                }
                 // As a sequence of `u8`, the form `Vec<u8>` takes in serde
                 // (self-describing values such as JSON's have no bytes).
                 (ScalarKind::Bytes, _) => self.deserialize_seq(v),
@@ -254,6 +292,11 @@ impl<'de> de::Deserializer<'de> for Decoder<'_> {
         name: &'static str,
         v: V,
     ) -> Result<V::Value, RecError> {
+        if name == dates::DATETIME || name == dates::TIMEDELTA {
+            // `DateTime64` / `TimeDelta64`: a newtype around their text.
+            let text = self.date_text(name)?;
+            return v.visit_newtype_struct(text.into_deserializer());
+        }
         if name == "f16" {
             // `half::f16` asks for its bits as a newtype around a `u16`.
             let bits = self.f16_bits()?;

@@ -8,6 +8,7 @@ use serde::ser::{self, Impossible};
 use crate::dtype::{Dtype, MAX_NESTING, ScalarKind};
 use crate::error::{ErrorKind, Result};
 
+use super::dates;
 use super::problem::{Problem, RecError, join};
 
 /// NumPy keeps itemsizes in a C `int`.
@@ -284,6 +285,11 @@ impl ser::Serializer for Shaper {
         name: &'static str,
         value: &T,
     ) -> Result<Shape, RecError> {
+        if let Some(parts) = date_parts(name, value) {
+            let (_, unit, mult) = parts.map_err(|m| RecError::at(&self.path, Problem::Value(m)))?;
+            let kind = dates::kind(name, unit, mult).unwrap_or(ScalarKind::Void);
+            return fixed(kind, 8);
+        }
         let inner = value.serialize(self)?;
         // `half::f16` serializes as a newtype around its `u16` bits.
         if name == "f16"
@@ -441,4 +447,19 @@ impl ser::SerializeStruct for StructShaper {
     fn end(self) -> Result<Shape, RecError> {
         Ok(Shape::Struct(self.fields))
     }
+}
+
+/// For a date newtype ([`dates::DATETIME`], [`dates::TIMEDELTA`]): its
+/// parts, or why its text is not a date.
+pub(crate) fn date_parts<T: ?Sized + Serialize>(
+    name: &str,
+    value: &T,
+) -> Option<std::result::Result<dates::Parts, String>> {
+    dates::kind(name, crate::dtype::TimeUnit::Generic, 1)?;
+    let text = dates::text_of(value);
+    Some(
+        text.as_deref()
+            .and_then(dates::parse)
+            .ok_or_else(|| format!("{text:?} is not a date value such as \"5[s]\"")),
+    )
 }

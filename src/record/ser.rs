@@ -7,6 +7,8 @@ use serde::ser::{self, Impossible};
 use crate::dtype::{ByteOrder, Dtype, Field, Scalar, ScalarKind, Struct};
 use crate::typed::encode::encode_ucs4;
 
+use super::dates;
+use super::layout::date_parts;
 use super::problem::{Problem, RecError, join, want};
 
 /// Encodes `value` as one element of `dtype` into `slot` (its itemsize,
@@ -197,6 +199,33 @@ impl<'a> ser::Serializer for Encoder<'a> {
         name: &'static str,
         value: &T,
     ) -> Result<(), RecError> {
+        if let Some(parts) = date_parts(name, value) {
+            let (v, unit, mult) = parts.map_err(|m| self.value(m))?;
+            let want_kind = dates::kind(name, unit, mult);
+            return match self.dtype.as_scalar() {
+                Some(s) if Some(s.kind()) == want_kind && self.slot.len() == 8 => {
+                    let bytes = if s.byte_order() == ByteOrder::Big {
+                        v.to_be_bytes()
+                    } else {
+                        v.to_le_bytes()
+                    };
+                    self.slot.copy_from_slice(&bytes);
+                    Ok(())
+                }
+                _ => {
+                    let rust = if name == dates::DATETIME {
+                        "DateTime64"
+                    } else {
+                        "TimeDelta64"
+                    };
+                    let d = want_kind.and_then(|k| Dtype::scalar(k, None, 8).ok());
+                    Err(self.mismatch(format!(
+                        "{} ({rust})",
+                        d.map_or_else(|| "a date".to_string(), |d| d.descr())
+                    )))
+                }
+            };
+        }
         if name == "f16" {
             // `half::f16` serializes its bits as a `u16`: written as a
             // `u2` of the field's byte order, they are the `f2` element.
