@@ -834,6 +834,18 @@ fn write_refusals_are_exact_and_leave_the_old_file() {
          structs, numbers, bool, text, bytes and sequences"
     );
 
+    #[derive(Serialize)]
+    struct Skip {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        x: Option<u8>,
+    }
+    let e = record::write(&path, &[2], &[Skip { x: Some(1) }, Skip { x: None }]).unwrap_err();
+    assert_eq!(
+        err(e),
+        "unsupported: records: record 1, field `x`: is skipped in this record; every record \
+         must write every field"
+    );
+
     let e = record::write::<Abc>(&path, &[0], &[]).unwrap_err();
     assert_eq!(
         err(e),

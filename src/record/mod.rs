@@ -14,7 +14,12 @@
 //!   [`write_with_dtype`] write a `.npy` file byte-identical to `np.save`.
 //!
 //! Number types match exactly (an `f32` field reads `'<f4'` or `'>f4'`,
-//! never `'<f8'`). The full mapping table and the rules are in the
+//! never `'<f8'`). `U<n>` is `String` / `char`, `S<n>` bytes (or `String`
+//! when UTF-8), `f2` is [`half::f16`], `M8` / `m8` are
+//! [`DateTime64`](crate::DateTime64) / [`TimeDelta64`](crate::TimeDelta64).
+//! [`NpzReader::read_records`](crate::npz::NpzReader::read_records) and
+//! [`NpzWriter::add_records`](crate::npz::NpzWriter::add_records) do the
+//! same for npz members. The full mapping table and the rules are in the
 //! repository's `spec/records.md`.
 //!
 //! # Examples
