@@ -467,6 +467,29 @@ np.save('sub.npy', np.zeros(2, [('v', '<i4', (3,))]))
         Some(NpyView::new(&bytes).unwrap().data_offset() + 2 * 2)
     );
 
+    // Paths run through nested structs and subarrays of structs.
+    python(
+        "import numpy as np\n\
+         np.save('pts.npy', np.zeros(1, [('pts', [('x', '<i2'), ('y', '<i2')], (2,))]))",
+        dir.path(),
+    );
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Pt32 {
+        x: i16,
+        y: i32,
+    }
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Pts {
+        pts: Vec<Pt32>,
+    }
+    let e = record::read::<Pts>(p("pts.npy")).unwrap_err();
+    assert_eq!(
+        e.kind().to_string(),
+        "dtype mismatch: expected '<i4' (i32) for field `pts[0].y`, found '<i2'"
+    );
+
     #[derive(Debug, Deserialize)]
     #[allow(dead_code)]
     struct V4 {

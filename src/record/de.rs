@@ -12,7 +12,7 @@ use crate::typed::decode::{decode_ucs4, ucs4_problem};
 use crate::typed::{DateTime64, TimeDelta64};
 
 use super::dates;
-use super::problem::{Problem, RecError, join, want};
+use super::problem::{Loc, Problem, RecError, want};
 
 /// The most zero-byte elements one subarray may hand out: they carry no
 /// data, and a header may claim any count of them.
@@ -23,11 +23,11 @@ const MAX_EMPTY_ELEMENTS: usize = 1 << 16;
 pub(crate) struct Decoder<'d> {
     dtype: &'d Dtype,
     bytes: &'d [u8],
-    path: String,
+    path: Loc<'d>,
 }
 
 impl<'d> Decoder<'d> {
-    pub(crate) fn new(dtype: &'d Dtype, bytes: &'d [u8], path: String) -> Self {
+    pub(crate) fn new(dtype: &'d Dtype, bytes: &'d [u8], path: Loc<'d>) -> Self {
         Decoder { dtype, bytes, path }
     }
 
@@ -311,14 +311,12 @@ impl<'de> de::Deserializer<'de> for Decoder<'_> {
         match self.dtype {
             Dtype::Subarray { base, shape } => {
                 let seq = Seq::new(base, shape, self.bytes, &self.path)?;
-                let path = self.path.clone();
-                v.visit_seq(seq).map_err(|e| e.located(&path))
+                v.visit_seq(seq).map_err(|e| e.located(&self.path))
             }
             Dtype::Scalar(s) if s.kind() == ScalarKind::Bytes => {
                 let b = self.byte_string()?;
-                let path = self.path.clone();
                 v.visit_seq(b.into_deserializer())
-                    .map_err(|e: RecError| e.located(&path))
+                    .map_err(|e: RecError| e.located(&self.path))
             }
             _ => Err(self.mismatch("a subarray (sequence)".to_string())),
         }
@@ -328,11 +326,9 @@ impl<'de> de::Deserializer<'de> for Decoder<'_> {
     /// `[u8; n]` reads them.
     fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, v: V) -> Result<V::Value, RecError> {
         match self.scalar() {
-            Some(s) if s.kind() == ScalarKind::Bytes && s.itemsize() == len => {
-                let path = self.path.clone();
-                v.visit_seq(self.bytes.to_vec().into_deserializer())
-                    .map_err(|e: RecError| e.located(&path))
-            }
+            Some(s) if s.kind() == ScalarKind::Bytes && s.itemsize() == len => v
+                .visit_seq(self.bytes.to_vec().into_deserializer())
+                .map_err(|e: RecError| e.located(&self.path)),
             _ => self.deserialize_seq(v),
         }
     }
@@ -355,8 +351,7 @@ impl<'de> de::Deserializer<'de> for Decoder<'_> {
                     next: 0,
                     path: &self.path,
                 };
-                let path = self.path.clone();
-                v.visit_map(map).map_err(|e| e.located(&path))
+                v.visit_map(map).map_err(|e| e.located(&self.path))
             }
             _ => Err(self.mismatch("a structured dtype (struct)".to_string())),
         }
@@ -398,7 +393,7 @@ struct Seq<'d, 'p> {
     bytes: &'d [u8],
     count: usize,
     next: usize,
-    path: &'p str,
+    path: &'p Loc<'p>,
 }
 
 impl<'d, 'p> Seq<'d, 'p> {
@@ -406,7 +401,7 @@ impl<'d, 'p> Seq<'d, 'p> {
         base: &'d Dtype,
         shape: &'d [u64],
         bytes: &'d [u8],
-        path: &'p str,
+        path: &'p Loc<'p>,
     ) -> Result<Self, RecError> {
         let (count, elem) = match shape.split_first() {
             None => (1, std::borrow::Cow::Borrowed(base)),
@@ -461,7 +456,7 @@ impl<'de> SeqAccess<'de> for Seq<'_, '_> {
         }
         let i = self.next;
         self.next += 1;
-        let path = format!("{}[{i}]", self.path);
+        let path = Loc::Index(self.path, i);
         // In range: `count * elem_size <= bytes.len()` was checked in `new`.
         let start = i.saturating_mul(self.elem_size);
         let bytes = self
@@ -473,7 +468,7 @@ impl<'de> SeqAccess<'de> for Seq<'_, '_> {
                     Problem::Value("element lies outside the record".into()),
                 )
             })?;
-        seed.deserialize(Decoder::new(&self.elem, bytes, path.clone()))
+        seed.deserialize(Decoder::new(&self.elem, bytes, path))
             .map(Some)
             .map_err(|e| e.located(&path))
     }
@@ -488,7 +483,7 @@ struct Fields<'d, 'p> {
     fields: &'d [Field],
     bytes: &'d [u8],
     next: usize,
-    path: &'p str,
+    path: &'p Loc<'p>,
 }
 
 impl<'de> MapAccess<'de> for Fields<'_, '_> {
@@ -504,7 +499,7 @@ impl<'de> MapAccess<'de> for Fields<'_, '_> {
                 let key: de::value::StrDeserializer<'_, RecError> = f.name().into_deserializer();
                 seed.deserialize(key)
                     .map(Some)
-                    .map_err(|e| e.located(&join(self.path, f.name())))
+                    .map_err(|e| e.located(&Loc::Field(self.path, f.name())))
             }
         }
     }
@@ -517,7 +512,7 @@ impl<'de> MapAccess<'de> for Fields<'_, '_> {
             ));
         };
         self.next += 1;
-        let path = join(self.path, f.name());
+        let path = Loc::Field(self.path, f.name());
         let size = f.dtype().itemsize();
         let bytes = f
             .offset()
@@ -529,7 +524,7 @@ impl<'de> MapAccess<'de> for Fields<'_, '_> {
                     Problem::Value("field lies outside the record".into()),
                 )
             })?;
-        seed.deserialize(Decoder::new(f.dtype(), bytes, path.clone()))
+        seed.deserialize(Decoder::new(f.dtype(), bytes, path))
             .map_err(|e| e.located(&path))
     }
 

@@ -9,7 +9,7 @@ use crate::dtype::{Dtype, MAX_NESTING, ScalarKind};
 use crate::error::{ErrorKind, Result};
 
 use super::dates;
-use super::problem::{Problem, RecError, join};
+use super::problem::{Loc, Problem, RecError, join};
 
 /// NumPy keeps itemsizes in a C `int`.
 const MAX_ITEMSIZE: usize = i32::MAX as usize;
@@ -35,12 +35,12 @@ pub(crate) fn dtype_for<R: Serialize>(records: &[R]) -> Result<Dtype> {
     for (index, r) in records.iter().enumerate() {
         let shape = r
             .serialize(Shaper {
-                path: String::new(),
+                path: Loc::Root,
                 depth: 0,
             })
             .and_then(|s| match merged.take() {
                 None => Ok(s),
-                Some(m) => merge(m, s, ""),
+                Some(m) => merge(m, s, &Loc::Root),
             })
             .map_err(|e| e.into_error(index, None))?;
         merged = Some(shape);
@@ -63,7 +63,7 @@ pub(crate) fn dtype_for<R: Serialize>(records: &[R]) -> Result<Dtype> {
 
 /// One shape covering `a` and `b`: the wider text, the same numbers, the
 /// same lengths and fields.
-fn merge(a: Shape, b: Shape, path: &str) -> Result<Shape, RecError> {
+fn merge(a: Shape, b: Shape, path: &Loc<'_>) -> Result<Shape, RecError> {
     match (a, b) {
         (Shape::Text(x), Shape::Text(y)) => Ok(Shape::Text(x.max(y))),
         (Shape::Bytes(x), Shape::Bytes(y)) => Ok(Shape::Bytes(x.max(y))),
@@ -71,7 +71,7 @@ fn merge(a: Shape, b: Shape, path: &str) -> Result<Shape, RecError> {
         (Shape::Seq(n, x), Shape::Seq(m, y)) if n == m => Ok(Shape::Seq(
             n,
             match (x, y) {
-                (Some(x), Some(y)) => Some(Box::new(merge(*x, *y, &format!("{path}[]"))?)),
+                (Some(x), Some(y)) => Some(Box::new(merge(*x, *y, &Loc::Elem(path))?)),
                 (x, y) => x.or(y),
             },
         )),
@@ -80,7 +80,7 @@ fn merge(a: Shape, b: Shape, path: &str) -> Result<Shape, RecError> {
         {
             x.into_iter()
                 .zip(y)
-                .map(|((name, p), (_, q))| Ok((name, merge(p, q, &join(path, name))?)))
+                .map(|((name, p), (_, q))| Ok((name, merge(p, q, &Loc::Field(path, name))?)))
                 .collect::<Result<Vec<_>, RecError>>()
                 .map(Shape::Struct)
         }
@@ -172,12 +172,12 @@ fn fixed(kind: ScalarKind, size: usize) -> Result<Shape, RecError> {
 }
 
 /// Serializes one value into its [`Shape`].
-struct Shaper {
-    path: String,
+struct Shaper<'a> {
+    path: Loc<'a>,
     depth: usize,
 }
 
-impl Shaper {
+impl Shaper<'_> {
     fn refuse(&self, what: &str) -> RecError {
         RecError::at(
             &self.path,
@@ -187,29 +187,28 @@ impl Shaper {
         )
     }
 
-    fn deeper(&self, path: String) -> Result<Shaper, RecError> {
+    /// The depth of the values inside this one, refused past
+    /// [`MAX_NESTING`].
+    fn deeper(&self) -> Result<usize, RecError> {
         if self.depth >= MAX_NESTING {
             return Err(RecError::at(
-                &path,
+                &self.path,
                 Problem::Value(format!("nesting deeper than {MAX_NESTING} levels")),
             ));
         }
-        Ok(Shaper {
-            path,
-            depth: self.depth + 1,
-        })
+        Ok(self.depth + 1)
     }
 }
 
-impl ser::Serializer for Shaper {
+impl<'a> ser::Serializer for Shaper<'a> {
     type Ok = Shape;
     type Error = RecError;
-    type SerializeSeq = SeqShaper;
-    type SerializeTuple = SeqShaper;
-    type SerializeTupleStruct = SeqShaper;
+    type SerializeSeq = SeqShaper<'a>;
+    type SerializeTuple = SeqShaper<'a>;
+    type SerializeTupleStruct = SeqShaper<'a>;
     type SerializeTupleVariant = Impossible<Shape, RecError>;
     type SerializeMap = Impossible<Shape, RecError>;
-    type SerializeStruct = StructShaper;
+    type SerializeStruct = StructShaper<'a>;
     type SerializeStructVariant = Impossible<Shape, RecError>;
 
     fn serialize_bool(self, _: bool) -> Result<Shape, RecError> {
@@ -308,18 +307,22 @@ impl ser::Serializer for Shaper {
     ) -> Result<Shape, RecError> {
         Err(self.refuse(&format!("enum {name}")))
     }
-    fn serialize_seq(self, _len: Option<usize>) -> Result<SeqShaper, RecError> {
+    fn serialize_seq(self, _len: Option<usize>) -> Result<SeqShaper<'a>, RecError> {
         Ok(SeqShaper {
-            inner: self.deeper(String::new())?,
+            depth: self.deeper()?,
             parent: self.path,
             len: 0,
             elem: None,
         })
     }
-    fn serialize_tuple(self, len: usize) -> Result<SeqShaper, RecError> {
+    fn serialize_tuple(self, len: usize) -> Result<SeqShaper<'a>, RecError> {
         self.serialize_seq(Some(len))
     }
-    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<SeqShaper, RecError> {
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        len: usize,
+    ) -> Result<SeqShaper<'a>, RecError> {
         self.serialize_seq(Some(len))
     }
     fn serialize_tuple_variant(
@@ -334,8 +337,8 @@ impl ser::Serializer for Shaper {
     fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, RecError> {
         Err(self.refuse("a map"))
     }
-    fn serialize_struct(self, _: &'static str, len: usize) -> Result<StructShaper, RecError> {
-        let depth = self.deeper(String::new())?.depth;
+    fn serialize_struct(self, _: &'static str, len: usize) -> Result<StructShaper<'a>, RecError> {
+        let depth = self.deeper()?;
         Ok(StructShaper {
             path: self.path,
             depth,
@@ -354,19 +357,19 @@ impl ser::Serializer for Shaper {
 }
 
 /// The elements of a sequence, merged into one element shape.
-struct SeqShaper {
-    inner: Shaper,
-    parent: String,
+struct SeqShaper<'a> {
+    depth: usize,
+    parent: Loc<'a>,
     len: usize,
     elem: Option<Shape>,
 }
 
-impl SeqShaper {
+impl SeqShaper<'_> {
     fn element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), RecError> {
-        let path = format!("{}[{}]", self.parent, self.len);
+        let path = Loc::Index(&self.parent, self.len);
         let s = value.serialize(Shaper {
-            path: path.clone(),
-            depth: self.inner.depth,
+            path,
+            depth: self.depth,
         })?;
         self.elem = Some(match self.elem.take() {
             None => s,
@@ -381,7 +384,7 @@ impl SeqShaper {
     }
 }
 
-impl ser::SerializeSeq for SeqShaper {
+impl ser::SerializeSeq for SeqShaper<'_> {
     type Ok = Shape;
     type Error = RecError;
     fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), RecError> {
@@ -392,7 +395,7 @@ impl ser::SerializeSeq for SeqShaper {
     }
 }
 
-impl ser::SerializeTuple for SeqShaper {
+impl ser::SerializeTuple for SeqShaper<'_> {
     type Ok = Shape;
     type Error = RecError;
     fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), RecError> {
@@ -403,7 +406,7 @@ impl ser::SerializeTuple for SeqShaper {
     }
 }
 
-impl ser::SerializeTupleStruct for SeqShaper {
+impl ser::SerializeTupleStruct for SeqShaper<'_> {
     type Ok = Shape;
     type Error = RecError;
     fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), RecError> {
@@ -415,13 +418,13 @@ impl ser::SerializeTupleStruct for SeqShaper {
 }
 
 /// The fields of a struct in declaration order.
-struct StructShaper {
-    path: String,
+struct StructShaper<'a> {
+    path: Loc<'a>,
     depth: usize,
     fields: Vec<(&'static str, Shape)>,
 }
 
-impl ser::SerializeStruct for StructShaper {
+impl ser::SerializeStruct for StructShaper<'_> {
     type Ok = Shape;
     type Error = RecError;
     fn serialize_field<T: ?Sized + Serialize>(
@@ -430,7 +433,7 @@ impl ser::SerializeStruct for StructShaper {
         value: &T,
     ) -> Result<(), RecError> {
         let s = value.serialize(Shaper {
-            path: join(&self.path, key),
+            path: Loc::Field(&self.path, key),
             depth: self.depth,
         })?;
         self.fields.push((key, s));
@@ -438,7 +441,7 @@ impl ser::SerializeStruct for StructShaper {
     }
     fn skip_field(&mut self, key: &'static str) -> Result<(), RecError> {
         Err(RecError::at(
-            &join(&self.path, key),
+            &Loc::Field(&self.path, key),
             Problem::Value(
                 "is skipped in this record; every record must write every field".to_string(),
             ),

@@ -156,7 +156,7 @@ pub fn from_view<R: DeserializeOwned>(view: &NpyView<'_>) -> Result<Array<R>> {
         let rec = data
             .get(start..start.saturating_add(item))
             .unwrap_or_default();
-        let r = R::deserialize(de::Decoder::new(dtype, rec, String::new())).map_err(|e| {
+        let r = R::deserialize(de::Decoder::new(dtype, rec, problem::Loc::Root)).map_err(|e| {
             // The record's offset in the file (or buffer).
             let at = view.data_offset().saturating_add(start as u64);
             e.into_error(index, Some(dtype)).at(at)

@@ -49,17 +49,18 @@ impl RecError {
         }
     }
 
-    /// A problem already located at `path`.
-    pub(crate) fn at(path: &str, problem: Problem) -> Self {
-        RecError::new(problem).located(path)
+    /// A problem already located at `loc`.
+    pub(crate) fn at(loc: &Loc<'_>, problem: Problem) -> Self {
+        RecError::new(problem).located(loc)
     }
 
     /// Sets the path if it is not set yet (the innermost location wins).
-    pub(crate) fn located(mut self, path: &str) -> Self {
+    pub(crate) fn located(mut self, loc: &Loc<'_>) -> Self {
         if self.path.is_none() {
+            let path = loc.to_string();
             self.path = Some(match self.field.take() {
-                Some(f) => join(path, &f),
-                None => path.to_string(),
+                Some(f) => join(&path, &f),
+                None => path,
             });
         }
         self
@@ -121,6 +122,33 @@ impl serde::de::Error for RecError {
 impl serde::ser::Error for RecError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
         RecError::new(Problem::Value(msg.to_string()))
+    }
+}
+
+/// Where a value sits in a record: built on the stack as the walk goes
+/// down, rendered to text (`pos.x`, `pts[1].y`) only for an error, so
+/// the success path allocates nothing for it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Loc<'a> {
+    /// The record itself.
+    Root,
+    /// A named field of the value at the parent location.
+    Field(&'a Loc<'a>, &'a str),
+    /// One element of a sequence.
+    Index(&'a Loc<'a>, usize),
+    /// Every element of a sequence (`v[]`), for layouts merged over them.
+    Elem(&'a Loc<'a>),
+}
+
+impl fmt::Display for Loc<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Loc::Root => Ok(()),
+            Loc::Field(Loc::Root, name) => f.write_str(name),
+            Loc::Field(parent, name) => write!(f, "{parent}.{name}"),
+            Loc::Index(parent, i) => write!(f, "{parent}[{i}]"),
+            Loc::Elem(parent) => write!(f, "{parent}[]"),
+        }
     }
 }
 

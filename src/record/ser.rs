@@ -9,7 +9,7 @@ use crate::typed::encode::encode_ucs4;
 
 use super::dates;
 use super::layout::date_parts;
-use super::problem::{Problem, RecError, join, want};
+use super::problem::{Loc, Problem, RecError, want};
 
 /// Encodes `value` as one element of `dtype` into `slot` (its itemsize,
 /// zeroed).
@@ -21,7 +21,7 @@ pub(crate) fn encode<R: Serialize + ?Sized>(
     value.serialize(Encoder {
         dtype,
         slot,
-        path: String::new(),
+        path: Loc::Root,
     })
 }
 
@@ -29,7 +29,7 @@ pub(crate) fn encode<R: Serialize + ?Sized>(
 struct Encoder<'a> {
     dtype: &'a Dtype,
     slot: &'a mut [u8],
-    path: String,
+    path: Loc<'a>,
 }
 
 impl<'a> Encoder<'a> {
@@ -349,7 +349,7 @@ enum SeqTarget {
 struct SeqEncoder<'a> {
     target: SeqTarget,
     slot: &'a mut [u8],
-    path: String,
+    path: Loc<'a>,
     next: usize,
 }
 
@@ -357,7 +357,7 @@ impl SeqEncoder<'_> {
     fn element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), RecError> {
         let i = self.next;
         self.next += 1;
-        let path = format!("{}[{i}]", self.path);
+        let path = Loc::Index(&self.path, i);
         let (dtype, start, size) = match &self.target {
             SeqTarget::Elements {
                 elem,
@@ -384,11 +384,7 @@ impl SeqEncoder<'_> {
             ));
         };
         value
-            .serialize(Encoder {
-                dtype,
-                slot,
-                path: path.clone(),
-            })
+            .serialize(Encoder { dtype, slot, path })
             .map_err(|e| e.located(&path))
     }
 
@@ -441,7 +437,7 @@ struct StructEncoder<'a> {
     st: &'a Struct,
     written: Vec<bool>,
     slot: &'a mut [u8],
-    path: String,
+    path: Loc<'a>,
 }
 
 impl ser::SerializeStruct for StructEncoder<'_> {
@@ -452,7 +448,7 @@ impl ser::SerializeStruct for StructEncoder<'_> {
         key: &'static str,
         value: &T,
     ) -> Result<(), RecError> {
-        let path = join(&self.path, key);
+        let path = Loc::Field(&self.path, key);
         let found = self.st.fields().iter().position(|f| f.name() == key);
         let Some((i, f)) = found.and_then(|i| Some((i, self.st.fields().get(i)?))) else {
             return Err(RecError::at(&path, Problem::Missing));
@@ -470,7 +466,7 @@ impl ser::SerializeStruct for StructEncoder<'_> {
             .serialize(Encoder {
                 dtype: f.dtype(),
                 slot,
-                path: path.clone(),
+                path,
             })
             .map_err(|e| e.located(&path))
     }
@@ -478,7 +474,10 @@ impl ser::SerializeStruct for StructEncoder<'_> {
         match self.written.iter().position(|w| !w) {
             Some(i) => {
                 let name = self.st.fields().get(i).map_or("", |f| f.name());
-                Err(RecError::at(&join(&self.path, name), Problem::NotWritten))
+                Err(RecError::at(
+                    &Loc::Field(&self.path, name),
+                    Problem::NotWritten,
+                ))
             }
             None => Ok(()),
         }
