@@ -1,6 +1,8 @@
 //! Encodes one record into its slot of a payload: a serde serializer that
 //! walks the value and the target dtype together, fields matched by name.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 use serde::ser::{self, Impossible};
 
@@ -255,14 +257,14 @@ impl<'a> ser::Serializer for Encoder<'a> {
         let target = match self.dtype {
             Dtype::Subarray { base, shape } => {
                 let (count, elem) = match shape.split_first() {
-                    None => (1, (**base).clone()),
-                    Some((&n, [])) => (n, (**base).clone()),
+                    None => (1, Cow::Borrowed(&**base)),
+                    Some((&n, [])) => (n, Cow::Borrowed(&**base)),
                     Some((&n, rest)) => (
                         n,
-                        Dtype::Subarray {
+                        Cow::Owned(Dtype::Subarray {
                             base: base.clone(),
                             shape: rest.to_vec(),
-                        },
+                        }),
                     ),
                 };
                 let count = usize::try_from(count)
@@ -334,10 +336,10 @@ impl<'a> ser::Serializer for Encoder<'a> {
 }
 
 /// Where a sequence's elements go.
-enum SeqTarget {
+enum SeqTarget<'a> {
     /// Along a subarray's first axis: `count` elements of `elem`.
     Elements {
-        elem: Dtype,
+        elem: Cow<'a, Dtype>,
         elem_size: usize,
         count: usize,
     },
@@ -347,7 +349,7 @@ enum SeqTarget {
 
 /// The elements of one sequence.
 struct SeqEncoder<'a> {
-    target: SeqTarget,
+    target: SeqTarget<'a>,
     slot: &'a mut [u8],
     path: Loc<'a>,
     next: usize,
@@ -372,7 +374,7 @@ impl SeqEncoder<'_> {
                         )),
                     ));
                 }
-                (elem, i.saturating_mul(*elem_size), *elem_size)
+                (&**elem, i.saturating_mul(*elem_size), *elem_size)
             }
             SeqTarget::Bytes(u1) => (u1, i, 1),
         };
