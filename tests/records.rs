@@ -500,6 +500,22 @@ np.save('sub.npy', np.zeros(2, [('v', '<i4', (3,))]))
         e.kind().to_string(),
         "unsupported: records: record 0, field `v`: invalid length 3, expected an array of length 4"
     );
+    // The inner axes of a multi-dimensional subarray are a subarray too.
+    python(
+        "import numpy as np\nnp.save('m.npy', np.zeros(1, [('m', '<i4', (2, 3))]))",
+        dir.path(),
+    );
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Flat2 {
+        m: Vec<i32>,
+    }
+    let e = record::read::<Flat2>(p("m.npy")).unwrap_err();
+    assert_eq!(
+        e.kind().to_string(),
+        "dtype mismatch: expected '<i4' (i32) for field `m[0]`, found ('<i4', (3,))"
+    );
+
     #[derive(Debug, Deserialize)]
     #[allow(dead_code)]
     struct VScalar {

@@ -22,17 +22,44 @@ const MAX_EMPTY_ELEMENTS: usize = 1 << 16;
 /// `path` names it in errors.
 pub(crate) struct Decoder<'d> {
     dtype: &'d Dtype,
+    /// When not empty, the value is a subarray of this shape over `dtype`
+    /// (the inner axes of a multi-dimensional subarray), so walking one
+    /// builds no `Dtype` per element.
+    dims: &'d [u64],
     bytes: &'d [u8],
     path: Loc<'d>,
 }
 
 impl<'d> Decoder<'d> {
     pub(crate) fn new(dtype: &'d Dtype, bytes: &'d [u8], path: Loc<'d>) -> Self {
-        Decoder { dtype, bytes, path }
+        Decoder {
+            dtype,
+            dims: &[],
+            bytes,
+            path,
+        }
     }
 
+    /// The scalar, if the value is one.
     fn scalar(&self) -> Option<&'d Scalar> {
-        self.dtype.as_scalar()
+        if self.dims.is_empty() {
+            self.dtype.as_scalar()
+        } else {
+            None
+        }
+    }
+
+    /// The value's dtype as a descr, for messages.
+    fn shown(&self) -> String {
+        if self.dims.is_empty() {
+            self.dtype.descr()
+        } else {
+            Dtype::Subarray {
+                base: Box::new(self.dtype.clone()),
+                shape: self.dims.to_vec(),
+            }
+            .descr()
+        }
     }
 
     fn mismatch(&self, expected: String) -> RecError {
@@ -40,7 +67,7 @@ impl<'d> Decoder<'d> {
             &self.path,
             Problem::Mismatch {
                 expected,
-                found: self.dtype.descr(),
+                found: self.shown(),
             },
         )
     }
@@ -169,6 +196,9 @@ impl<'de> de::Deserializer<'de> for Decoder<'_> {
     /// reads as (`f2` as `f32`, `S<n>` as a sequence of `u8`, dates as
     /// their text; kinds with no serde value are refused).
     fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, RecError> {
+        if !self.dims.is_empty() {
+            return self.deserialize_seq(v);
+        }
         match self.dtype {
             Dtype::Struct(_) => self.deserialize_map(v),
             Dtype::Subarray { .. } => self.deserialize_seq(v),
@@ -308,6 +338,10 @@ impl<'de> de::Deserializer<'de> for Decoder<'_> {
     /// A subarray's first axis; `S<n>` bytes (without trailing NULs) as a
     /// sequence of `u8`, so `Vec<u8>` reads them.
     fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value, RecError> {
+        if !self.dims.is_empty() {
+            let seq = Seq::new(self.dtype, self.dims, self.bytes, &self.path)?;
+            return v.visit_seq(seq).map_err(|e| e.located(&self.path));
+        }
         match self.dtype {
             Dtype::Subarray { base, shape } => {
                 let seq = Seq::new(base, shape, self.bytes, &self.path)?;
@@ -344,7 +378,7 @@ impl<'de> de::Deserializer<'de> for Decoder<'_> {
 
     fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, RecError> {
         match self.dtype {
-            Dtype::Struct(st) => {
+            Dtype::Struct(st) if self.dims.is_empty() => {
                 let map = Fields {
                     fields: st.fields(),
                     bytes: self.bytes,
@@ -387,8 +421,9 @@ impl<'de> de::Deserializer<'de> for Decoder<'_> {
 
 /// The elements along a subarray's first axis.
 struct Seq<'d, 'p> {
-    /// The element: `base`, or a subarray of the remaining axes.
-    elem: std::borrow::Cow<'d, Dtype>,
+    /// Each element is `base`, or a subarray of the `rest` axes over it.
+    base: &'d Dtype,
+    rest: &'d [u64],
     elem_size: usize,
     bytes: &'d [u8],
     count: usize,
@@ -403,22 +438,21 @@ impl<'d, 'p> Seq<'d, 'p> {
         bytes: &'d [u8],
         path: &'p Loc<'p>,
     ) -> Result<Self, RecError> {
-        let (count, elem) = match shape.split_first() {
-            None => (1, std::borrow::Cow::Borrowed(base)),
-            Some((&first, [])) => (first, std::borrow::Cow::Borrowed(base)),
-            Some((&first, rest)) => (
-                first,
-                std::borrow::Cow::Owned(Dtype::Subarray {
-                    base: Box::new(base.clone()),
-                    shape: rest.to_vec(),
-                }),
-            ),
+        let (count, rest) = match shape.split_first() {
+            None => (1, shape),
+            Some((&first, rest)) => (first, rest),
         };
-        let elem_size = elem.itemsize();
-        let fits = usize::try_from(count).ok().filter(|&c| {
-            c.checked_mul(elem_size).is_some_and(|n| n <= bytes.len())
-                && (elem_size > 0 || c <= MAX_EMPTY_ELEMENTS)
+        // The element's size; `None` (refused below) when it overflows.
+        let elem_size = rest.iter().try_fold(base.itemsize(), |acc, &d| {
+            usize::try_from(d).ok().and_then(|d| acc.checked_mul(d))
         });
+        let fits = elem_size.and_then(|size| {
+            usize::try_from(count).ok().filter(|&c| {
+                c.checked_mul(size).is_some_and(|n| n <= bytes.len())
+                    && (size > 0 || c <= MAX_EMPTY_ELEMENTS)
+            })
+        });
+        let elem_size = elem_size.unwrap_or(usize::MAX);
         let Some(count) = fits else {
             let msg = if elem_size == 0 {
                 format!(
@@ -434,7 +468,8 @@ impl<'d, 'p> Seq<'d, 'p> {
             return Err(RecError::at(path, Problem::Value(msg)));
         };
         Ok(Seq {
-            elem,
+            base,
+            rest,
             elem_size,
             bytes,
             count,
@@ -468,7 +503,13 @@ impl<'de> SeqAccess<'de> for Seq<'_, '_> {
                     Problem::Value("element lies outside the record".into()),
                 )
             })?;
-        seed.deserialize(Decoder::new(&self.elem, bytes, path))
+        let elem = Decoder {
+            dtype: self.base,
+            dims: self.rest,
+            bytes,
+            path,
+        };
+        seed.deserialize(elem)
             .map(Some)
             .map_err(|e| e.located(&path))
     }
