@@ -885,6 +885,15 @@ fn write_refusals_are_exact_and_leave_the_old_file() {
          must write every field"
     );
 
+    // A record is a struct with named fields (a tuple struct is not).
+    #[derive(Serialize)]
+    struct Pair(f32, f32);
+    let e = record::write(&path, &[1], &[Pair(1.0, 2.0)]).unwrap_err();
+    assert_eq!(
+        err(e),
+        "unsupported: records: the record type does not serialize as a struct with named fields"
+    );
+
     let e = record::write::<Abc>(&path, &[0], &[]).unwrap_err();
     assert_eq!(
         err(e),
