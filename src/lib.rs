@@ -17,6 +17,7 @@
 //! | [`npz`] | `.npz` archives: [`npz::NpzReader`], [`npz::NpzArchive`] (zero-copy stored members), [`npz::NpzWriter`] |
 //! | [`convert`] | streaming conversions with bounded memory: byte order, C <-> F, safe casts, raw <-> npy, [`convert::stats`], [`convert::compare`] |
 //! | [`repr`] | an array as NumPy's `repr` prints it: [`repr::array_repr`] |
+//! | [`record`] | structured arrays as Rust structs through serde: [`record::read`] into `Array<R: Deserialize>`, [`record::write`] of `&[R: Serialize]` with the dtype derived from `R` |
 //! | [`typed`] | the everyday API: [`read`], [`write`](fn@write), [`save`] (and `read_npy` / `write_npy` with `ndarray`), for numbers, text (`U`), byte strings (`S`) and dates (`M8` / `m8`) |
 //!
 //! Feature `ndarray` adds `ArrayView` / `ArrayViewMut` views with C or
@@ -30,7 +31,7 @@
 //! always gets the versions npymap was built with.
 //!
 //! The repository's `examples/` folder holds everyday tasks end to end
-//! (`cargo run --example read_write`, `strings_dates`, `ndarray`, `map_modes`, `raw_memmap`, `append`, `convert`),
+//! (`cargo run --example read_write`, `strings_dates`, `records`, `ndarray`, `map_modes`, `raw_memmap`, `append`, `convert`),
 //! each checked against NumPy-made files by `cargo test`. The format as
 //! implemented, with every limit and leniency, is specified in the
 //! repository's `spec/` folder.
@@ -60,6 +61,7 @@ pub mod literal;
 pub mod mmap;
 pub mod npy;
 pub mod npz;
+pub mod record;
 pub mod repr;
 pub mod typed;
 pub mod view;

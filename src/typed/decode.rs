@@ -314,39 +314,48 @@ impl ScalarRead for String {
 
     fn one(dtype: &Dtype, s: &Scalar, i: usize, b: &[u8]) -> Result<Self> {
         let big = s.byte_order() == ByteOrder::Big;
-        let units: Vec<u32> = b
-            .chunks_exact(4)
-            .map(|c| {
-                let q: [u8; 4] = c.try_into().unwrap_or_default();
-                if big {
-                    u32::from_be_bytes(q)
-                } else {
-                    u32::from_le_bytes(q)
-                }
-            })
-            .collect();
-        let end = units.iter().rposition(|&u| u != 0).map_or(0, |p| p + 1);
-        let mut text = String::with_capacity(end);
-        for &u in units.get(..end).unwrap_or_default() {
-            let Some(c) = char::from_u32(u) else {
-                return Err(ErrorKind::UnsupportedCast {
-                    from: dtype.descr(),
-                    to: "String".to_string(),
-                    reason: format!(
-                        "element {i} holds U+{u:04X}, {}, which a Rust String cannot hold \
-                         (read it as LossyString to get U+FFFD in its place)",
-                        if (0xD800..0xE000).contains(&u) {
-                            "a lone surrogate"
-                        } else {
-                            "past U+10FFFF"
-                        }
-                    ),
-                }
-                .into());
-            };
-            text.push(c);
+        decode_ucs4(b, big).map_err(|u| {
+            ErrorKind::UnsupportedCast {
+                from: dtype.descr(),
+                to: "String".to_string(),
+                reason: format!(
+                    "element {i} holds U+{u:04X}, {}, which a Rust String cannot hold \
+                     (read it as LossyString to get U+FFFD in its place)",
+                    ucs4_problem(u)
+                ),
+            }
+            .into()
+        })
+    }
+}
+
+/// One `U<n>` element's text without its trailing NULs, or the first code
+/// unit that is no Unicode scalar value (a lone surrogate, a value past
+/// U+10FFFF). Records reuse it for their `U<n>` fields.
+pub(crate) fn decode_ucs4(b: &[u8], big: bool) -> std::result::Result<String, u32> {
+    let units = b.chunks_exact(4).map(|c| {
+        let q: [u8; 4] = c.try_into().unwrap_or_default();
+        if big {
+            u32::from_be_bytes(q)
+        } else {
+            u32::from_le_bytes(q)
         }
-        Ok(text)
+    });
+    let units: Vec<u32> = units.collect();
+    let end = units.iter().rposition(|&u| u != 0).map_or(0, |p| p + 1);
+    let mut text = String::with_capacity(end);
+    for &u in units.get(..end).unwrap_or_default() {
+        text.push(char::from_u32(u).ok_or(u)?);
+    }
+    Ok(text)
+}
+
+/// What is wrong with a code unit [`decode_ucs4`] refused.
+pub(crate) fn ucs4_problem(u: u32) -> &'static str {
+    if (0xD800..0xE000).contains(&u) {
+        "a lone surrogate"
+    } else {
+        "past U+10FFFF"
     }
 }
 

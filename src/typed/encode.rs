@@ -138,20 +138,31 @@ fn write_text<V: AsRef<str>>(
     let big = s.byte_order() == ByteOrder::Big;
     write_encoded(values, s.itemsize(), w, |i, v, slot| {
         let v = v.as_ref();
-        let mut units = slot.chunks_exact_mut(4);
-        for c in v.chars() {
-            let Some(unit) = units.next() else {
-                return Err(too_long(i, v.chars().count(), "characters", dtype));
-            };
-            let code = u32::from(c);
-            unit.copy_from_slice(&if big {
-                code.to_be_bytes()
-            } else {
-                code.to_le_bytes()
-            });
+        if encode_ucs4(v, big, slot) {
+            Ok(())
+        } else {
+            Err(too_long(i, v.chars().count(), "characters", dtype))
         }
-        Ok(())
     })
+}
+
+/// Puts `text` into a `U<n>` slot as UCS-4 code units (the slot's NUL
+/// padding is left as it is); `false` when it holds more characters than
+/// the slot. Records reuse it for their `U<n>` fields.
+pub(crate) fn encode_ucs4(text: &str, big: bool, slot: &mut [u8]) -> bool {
+    let mut units = slot.chunks_exact_mut(4);
+    for c in text.chars() {
+        let Some(unit) = units.next() else {
+            return false;
+        };
+        let code = u32::from(c);
+        unit.copy_from_slice(&if big {
+            code.to_be_bytes()
+        } else {
+            code.to_le_bytes()
+        });
+    }
+    true
 }
 
 /// Text as `U<n>` (UCS-4 code points, NUL-padded).

@@ -14,9 +14,9 @@
 //!
 //! [`Element`]: crate::Element
 
-mod dates;
-mod decode;
-mod encode;
+pub(crate) mod dates;
+pub(crate) mod decode;
+pub(crate) mod encode;
 #[cfg(feature = "ndarray")]
 mod nd;
 
