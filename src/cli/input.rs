@@ -105,6 +105,29 @@ pub(crate) fn open(path: &Path) -> Result<Input, CliError> {
     // (spec/cli.md §3.1). A file rewritten in place by another process can
     // still give inconsistent results; that is the user's promise (§3.1).
     let map = unsafe { NpyMap::from_file(&file) }.map_err(with_path(path))?;
+    Ok(wrap(map, file, path))
+}
+
+/// Maps the payload of `header` at byte `offset` of the file at `path`
+/// read-only (a stored `.npz` member's payload inside its archive), as
+/// [`open`] maps an `.npy`'s.
+pub(crate) fn open_at(path: &Path, header: &Header, offset: u64) -> Result<Input, CliError> {
+    let file = npymap::npy::open_input(path).map_err(with_path(path))?;
+    let opts = npymap::mmap::RawOptions::new(header.dtype.clone())
+        .shape(header.shape.clone())
+        .offset(offset)
+        .fortran_order(header.fortran_order);
+    // SAFETY: as in `open`: npymap never writes to a file it maps (outputs
+    // are temp files renamed into place), another process truncating the
+    // archive is turned into an error by the SIGBUS handler registered in
+    // `wrap`. `open_raw` opens the path again; `open_input` above checked
+    // it is a regular file, and `read_at` uses that first descriptor.
+    let map = unsafe { NpyMap::open_raw(path, &opts) }.map_err(with_path(path))?;
+    Ok(wrap(map, file, path))
+}
+
+/// An [`Input`] for a map of `file`, registered with the SIGBUS handler.
+fn wrap(map: NpyMap, file: File, path: &Path) -> Input {
     let payload = map.view().payload();
     let len = payload.len() as u64;
     let slot = (!payload.is_empty()).then(|| {
@@ -130,13 +153,13 @@ pub(crate) fn open(path: &Path) -> Result<Input, CliError> {
         bar.set_prefix(path.display().to_string());
         bar
     });
-    Ok(Input {
+    Input {
         map,
         file,
         path: path.to_path_buf(),
         progress,
         slot,
-    })
+    }
 }
 
 /// The whole stderr line of an error about `path`.

@@ -11,6 +11,7 @@ mod input;
 mod pack;
 mod raw;
 mod recover;
+mod safetensors;
 mod show;
 mod stats;
 mod stdout;
