@@ -608,3 +608,48 @@ fn hostile_files_give_precise_errors() {
     );
     assert!(err.to_string().starts_with("member \"w\": "), "{err}");
 }
+
+/// Memory stays bounded (spec/cli.md §16.2, §3.3): a 64 MiB big-endian
+/// Fortran-order stored member converts to `.safetensors` under an address
+/// limit of 150 MiB, mapped input included (it needs about 120; a payload
+/// read whole would need 64 more), and the file converts back to `.npz`
+/// and unpacks (read with `pread`, nothing mapped) within 64 MiB.
+#[test]
+fn big_members_convert_both_ways_under_an_address_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    python(
+        r#"
+import numpy as np
+a = np.asfortranarray(np.arange(2048 * 4096, dtype='>f8').reshape(2048, 4096))
+np.savez('big.npz', a=a)
+"#,
+        dir,
+    );
+    ok(
+        &common::cli::limited(dir, 150, &["convert", "big.npz", "big.safetensors"]),
+        "npz -> st",
+    );
+    ok(
+        &common::cli::limited(dir, 64, &["convert", "big.safetensors", "back.npz"]),
+        "st -> npz",
+    );
+    ok(
+        &common::cli::limited(dir, 64, &["unpack", "big.safetensors", "out"]),
+        "unpack",
+    );
+    let out = python(
+        r#"
+import numpy as np
+from safetensors.numpy import load_file
+ref = np.arange(2048 * 4096, dtype='<f8').reshape(2048, 4096)
+assert np.array_equal(load_file('big.safetensors')['a'], ref)
+b = np.load('back.npz')['a']
+assert b.dtype == '<f8' and not b.flags.f_contiguous and np.array_equal(b, ref)
+assert np.array_equal(np.load('out/a.npy'), ref)
+print('ok')
+"#,
+        dir,
+    );
+    assert_eq!(out.trim(), "ok");
+}
