@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
-use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -248,7 +247,7 @@ fn from_npz(
 struct Staged {
     // Dropped first: the map before its file is removed.
     input: input::Input,
-    _tmp: tempfile::TempPath,
+    _tmp: st::StagedMember,
 }
 
 fn stage(
@@ -257,21 +256,8 @@ fn stage(
     name: &str,
     dir: &Path,
 ) -> Result<Staged, CliError> {
-    let io = |e: std::io::Error| CliError(format!("{}: {e}", dir.display()));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".npymap-")
-        .suffix(".npy")
-        .tempfile_in(dir)
-        .map_err(io)?;
-    {
-        let mut reader = r.reader(name).map_err(with_path(archive))?;
-        let mut out = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
-        std::io::copy(&mut reader, &mut out)
-            .map_err(|e| CliError(npymap::Error::from(e).in_path(archive).to_string()))?;
-        out.flush().map_err(io)?;
-    }
-    let tmp = tmp.into_temp_path();
-    let input = input::open(&tmp)?;
+    let tmp = st::stage_member(r, name, dir).map_err(with_path(archive))?;
+    let input = input::open(tmp.path())?;
     Ok(Staged { input, _tmp: tmp })
 }
 

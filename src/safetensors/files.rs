@@ -95,3 +95,52 @@ fn write_npy(out: &mut dyn Write, header: &Header, dir: &Path) -> Result<()> {
     out.write_all(&bytes)
         .map_err(|e| Error::from(e).in_path(dir))
 }
+
+/// An `.npz` member inflated into a temporary `.npy` file (hidden,
+/// `.npymap-*.tmp`), so that it can be mapped and converted like any
+/// `.npy` (a deflated member cannot be read at random). The file is
+/// removed when this is dropped, and by [`crate::atomic::remove_pending`]
+/// if the process is interrupted first.
+pub struct StagedMember {
+    path: tempfile::TempPath,
+    _guard: crate::atomic::PendingGuard,
+}
+
+impl std::fmt::Debug for StagedMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StagedMember")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StagedMember {
+    /// Where the `.npy` file is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Inflates the member `name` of `npz` (its whole `.npy` bytes, checked as
+/// [`NpzReader::reader`](crate::npz::NpzReader::reader) checks them) into
+/// a temporary file in `dir`, streaming.
+///
+/// # Errors
+/// Every error of reading the member; `Io` naming `dir`.
+pub fn stage_member<R: std::io::Read + std::io::Seek>(
+    npz: &mut crate::npz::NpzReader<R>,
+    name: &str,
+    dir: &Path,
+) -> Result<StagedMember> {
+    let (mut tmp, guard) = crate::atomic::temp_file_in(dir)?;
+    {
+        let mut reader = npz.reader(name)?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
+        std::io::copy(&mut reader, &mut out)?;
+        out.flush().map_err(|e| Error::from(e).in_path(dir))?;
+    }
+    Ok(StagedMember {
+        path: tmp.into_temp_path(),
+        _guard: guard,
+    })
+}

@@ -28,7 +28,7 @@
 mod files;
 mod write;
 
-pub use files::{to_npz, unpack};
+pub use files::{StagedMember, stage_member, to_npz, unpack};
 pub use write::SafetensorsPlan;
 
 use std::collections::BTreeMap;
