@@ -607,6 +607,15 @@ fn hostile_files_give_precise_errors() {
         "{err}"
     );
     assert!(err.to_string().starts_with("member \"w\": "), "{err}");
+    // More axes than NumPy's 64: listed, refused when converted.
+    let shape = format!("[{}]", vec!["1"; 65].join(","));
+    let bytes = st_bytes(&format!(r#"{{"w":{{{}}}}}"#, t("U8", &shape, 0, 1)), &[7]);
+    let contents = read_header(&bytes, bytes.len() as u64).unwrap();
+    let err = contents.tensors[0].header().unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::TooManyDims { ndim: 65, max: 64 }),
+        "{err}"
+    );
 }
 
 /// Memory stays bounded (spec/cli.md §16.2, §3.3): a 64 MiB big-endian

@@ -166,8 +166,9 @@ impl Tensor {
     ///
     /// # Errors
     /// `Unsupported` (naming the tensor) for a dtype NumPy has no type for
-    /// (`BF16`, `F8_*`, ...); `DimTooLarge` for a dimension NumPy cannot
-    /// hold (possible only next to a zero dimension).
+    /// (`BF16`, `F8_*`, ...); `TooManyDims` over NumPy's 64 axes;
+    /// `DimTooLarge` for a dimension NumPy cannot hold (possible only next
+    /// to a zero dimension).
     pub fn header(&self) -> Result<Header> {
         let in_tensor = |e: Error| e.in_member(&self.name);
         let dtype = numpy_dtype(&self.dtype).ok_or_else(|| {
@@ -179,6 +180,15 @@ impl Tensor {
                 .into(),
             )
         })?;
+        if self.shape.len() > crate::header::MAX_DIMS {
+            return Err(in_tensor(
+                ErrorKind::TooManyDims {
+                    ndim: self.shape.len(),
+                    max: crate::header::MAX_DIMS,
+                }
+                .into(),
+            ));
+        }
         for (axis, &d) in self.shape.iter().enumerate() {
             if i64::try_from(d).is_err() {
                 return Err(in_tensor(
