@@ -269,3 +269,71 @@ fn header_json(entries: &[Entry], metadata: Option<&BTreeMap<String, String>>) -
     out.resize(8 + padded, b' ');
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::convert::InMemory;
+    use crate::dtype::Dtype;
+
+    fn array(descr: &str, shape: Vec<u64>, bytes: Vec<u8>) -> InMemory {
+        InMemory {
+            header: Header {
+                dtype: Dtype::from_descr(descr).unwrap(),
+                fortran_order: false,
+                shape,
+            },
+            bytes,
+            version: None,
+        }
+    }
+
+    #[test]
+    fn a_failing_source_leaves_no_output_and_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("m.safetensors");
+        let a = array("<f8", vec![1], vec![0; 8]);
+        let b = array("|u1", vec![2], vec![1, 2]);
+        let list = [
+            ("a".to_string(), a.header.clone()),
+            ("b".to_string(), b.header.clone()),
+        ];
+        let plan = SafetensorsPlan::new(&list, None).unwrap();
+        assert_eq!(plan.names().collect::<Vec<_>>(), ["a", "b"]);
+        let err = plan
+            .write_file(out.as_path(), Durability::Atomic, |name| match name {
+                "a" => Ok(Box::new(a.clone()) as Box<dyn Payload>),
+                _ => Err(Error::new(ErrorKind::Unsupported("gone".into()))),
+            })
+            .unwrap_err();
+        assert_eq!(err.to_string(), "unsupported: gone");
+        // A source whose shape changed since the plan: named, refused.
+        let err: Error = plan
+            .write_file(out.as_path(), Durability::Atomic, |name| match name {
+                "a" => Ok(Box::new(a.clone()) as Box<dyn Payload>),
+                _ => Ok(Box::new(array("|u1", vec![1], vec![1])) as Box<dyn Payload>),
+            })
+            .unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::ShapeMismatch { .. }),
+            "{err}"
+        );
+        assert_eq!(err.member(), Some("b"));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn duplicate_and_reserved_names_are_refused() {
+        let h = array("<i4", vec![], vec![0; 4]).header;
+        let dup = [("x".to_string(), h.clone()), ("x".to_string(), h.clone())];
+        assert!(matches!(
+            SafetensorsPlan::new(&dup, None).unwrap_err().kind(),
+            ErrorKind::DuplicateMember { .. }
+        ));
+        let reserved = [(METADATA_KEY.to_string(), h)];
+        assert!(matches!(
+            SafetensorsPlan::new(&reserved, None).unwrap_err().kind(),
+            ErrorKind::Safetensors { .. }
+        ));
+    }
+}
