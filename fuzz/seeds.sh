@@ -45,3 +45,14 @@ PY
 for t in header descr literal roundtrip npy npz convert; do
     echo "corpus/$t: $(ls corpus/$t | wc -l) files"
 done
+
+# safetensors: files Python's safetensors package writes.
+mkdir -p corpus/safetensors
+python3 - <<'PY'
+import numpy as np
+from safetensors.numpy import save_file
+save_file({'a': np.arange(2.0), 'b': np.array(1j, dtype='c8'), 'e': np.zeros((0, 5), 'i2'),
+           'f': np.array([True, False, True])}, 'corpus/safetensors/mixed.safetensors',
+          metadata={'format': 'pt'})
+save_file({'w': np.ones((3, 4), 'f2')}, 'corpus/safetensors/f2.safetensors')
+PY

@@ -326,6 +326,13 @@ pub enum ErrorKind {
         /// `"deflated"`.
         compression: &'static str,
     },
+    /// A `.safetensors` file breaks the format's rules (header length,
+    /// header JSON, tensor offsets, file length).
+    #[error("invalid safetensors file: {reason}")]
+    Safetensors {
+        /// What is wrong, with the numbers.
+        reason: String,
+    },
     /// The operation is not supported for this input.
     #[error("unsupported: {0}")]
     Unsupported(String),
@@ -380,6 +387,7 @@ impl ErrorKind {
             // caller: the archive wants more memory or output than allowed.
             ErrorKind::ZipLimit { .. } | ErrorKind::InflateOverrun { .. } => "zip_limit",
             ErrorKind::NotStored { .. } => "not_stored",
+            ErrorKind::Safetensors { .. } => "safetensors",
             ErrorKind::Unsupported(_) => "unsupported",
             ErrorKind::Io(_) => "io",
         }

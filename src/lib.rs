@@ -16,6 +16,7 @@
 //! | [`npy`] | streaming [`npy::NpyReader`] / [`npy::NpyWriter`], atomic [`npy::save`], [`npy::append`], [`npy::recover`] |
 //! | [`npz`] | `.npz` archives: [`npz::NpzReader`], [`npz::NpzArchive`] (zero-copy stored members), [`npz::NpzWriter`] |
 //! | [`convert`] | streaming conversions with bounded memory: byte order, C <-> F, safe casts, raw <-> npy, [`convert::stats`], [`convert::compare`] |
+//! | [`safetensors`](mod@safetensors) | `.safetensors` files both ways: [`safetensors::SafetensorsFile`] (read), [`safetensors::SafetensorsPlan`] (streamed write), [`safetensors::to_npz`], [`safetensors::unpack`] |
 //! | [`repr`] | an array as NumPy's `repr` prints it: [`repr::array_repr`] |
 //! | [`record`] | structured arrays as Rust structs through serde: [`record::read`] into `Array<R: Deserialize>`, [`record::write`] of `&[R: Serialize]` with the dtype derived from `R` |
 //! | [`typed`] | the everyday API: [`read`], [`write`](fn@write), [`save`] (and `read_npy` / `write_npy` with `ndarray`), for numbers, text (`U`), byte strings (`S`) and dates (`M8` / `m8`) |
@@ -63,6 +64,7 @@ pub mod npy;
 pub mod npz;
 pub mod record;
 pub mod repr;
+pub mod safetensors;
 pub mod typed;
 pub mod view;
 

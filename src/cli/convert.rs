@@ -15,6 +15,9 @@ pub(crate) fn run(
     opts: &ConvertOptions,
     durability: Durability,
 ) -> CmdResult {
+    if let Some(done) = super::safetensors::convert(input_path, out, opts, durability) {
+        return done;
+    }
     let src = input::open(input_path)?;
     // What IN cannot become (casts, versions) is about IN; the rest about OUT.
     let version = src.version().unwrap_or(Version::V1_0);

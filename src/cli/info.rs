@@ -87,6 +87,9 @@ pub(crate) fn npy_text(p: &ParsedHeader, indent: &str) -> String {
 }
 
 pub(crate) fn run(path: &Path, json: bool) -> CmdResult {
+    if super::safetensors::is_safetensors(path) {
+        return super::safetensors::info(path, json);
+    }
     // Opened once (a regular file only, never blocking on a FIFO): the
     // format and the header come from the same file.
     let file = npy::open_input(path).map_err(with_path(path))?;

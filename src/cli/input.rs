@@ -107,20 +107,57 @@ pub(crate) fn open(path: &Path) -> Result<Input, CliError> {
     // another process can still give inconsistent results; that is the
     // user's promise (§3.1).
     let mapped = unsafe { NpyMap::map_file(&file) }.map_err(with_path(path))?;
-    let range = mapped.address_range();
-    let registration = Registration((!range.is_empty()).then(|| {
+    let registration = register(mapped.address_range(), &file, mapped.file_len(), path);
+    // A parse error drops `registration` before `mapped`: no entry
+    // outlives its range.
+    let map = mapped.parse().map_err(with_path(path))?;
+    Ok(wrap(map, file, path, registration))
+}
+
+/// Maps the payload of `header` at byte `offset` of the file at `path`
+/// read-only (a stored `.npz` member's payload inside its archive), as
+/// [`open`] maps an `.npy`'s.
+pub(crate) fn open_at(path: &Path, header: &Header, offset: u64) -> Result<Input, CliError> {
+    let file = npymap::npy::open_input(path).map_err(with_path(path))?;
+    let opts = npymap::mmap::RawOptions::new(header.dtype.clone())
+        .shape(header.shape.clone())
+        .offset(offset)
+        .fortran_order(header.fortran_order);
+    // SAFETY: as in `open`: npymap never writes to a file it maps (outputs
+    // are temp files renamed into place), another process truncating the
+    // archive is turned into an error by the SIGBUS handler, for the range
+    // registered below. A raw map reads no byte when it is made (there is
+    // no header in it to parse), so registering after `open_raw` leaves no
+    // access unguarded. `open_raw` opens the path again; `open_input` above
+    // checked it is a regular file, and `read_at` uses that first
+    // descriptor.
+    let map = unsafe { NpyMap::open_raw(path, &opts) }.map_err(with_path(path))?;
+    let payload = map.view().payload();
+    let start = payload.as_ptr() as usize;
+    let end = start.saturating_add(payload.len());
+    let file_len = offset.saturating_add(payload.len() as u64);
+    let registration = register(start..end, &file, file_len, path);
+    Ok(wrap(map, file, path, registration))
+}
+
+/// Registers a mapped input's address `range` with the SIGBUS handler
+/// (nothing for an empty range); `file_len` is the length the file had,
+/// which tells a shrunk file from an I/O error.
+fn register(range: Range<usize>, file: &File, file_len: u64, path: &Path) -> Registration {
+    Registration((!range.is_empty()).then(|| {
         register_input(MappedInput {
             start: range.start,
             end: range.end,
             fd: file.as_raw_fd(),
-            file_len: mapped.file_len(),
+            file_len,
             shrank: line(path, SHRANK),
             unreadable: line(path, "could not be read (an I/O error in a mapped page)"),
         })
-    }));
-    // A parse error drops `registration` before `mapped`: no entry
-    // outlives its range.
-    let map = mapped.parse().map_err(with_path(path))?;
+    }))
+}
+
+/// An [`Input`] for a map of `file` whose range is `registration`.
+fn wrap(map: NpyMap, file: File, path: &Path, registration: Registration) -> Input {
     let len = map.view().payload().len() as u64;
     let progress = (PROGRESS.load(Ordering::Relaxed) && len >= PROGRESS_MIN_BYTES).then(|| {
         let bar = ProgressBar::new(len);
@@ -134,13 +171,13 @@ pub(crate) fn open(path: &Path) -> Result<Input, CliError> {
         bar.set_prefix(path.display().to_string());
         bar
     });
-    Ok(Input {
+    Input {
         map,
         file,
         path: path.to_path_buf(),
         progress,
         registration,
-    })
+    }
 }
 
 /// The whole stderr line of an error about `path`.

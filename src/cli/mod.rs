@@ -11,6 +11,7 @@ mod input;
 mod pack;
 mod raw;
 mod recover;
+mod safetensors;
 mod show;
 mod stats;
 mod stdout;
@@ -53,8 +54,11 @@ enum Command {
     /// Print what a file's header says: dtype, shape, order, version, offsets
     ///
     /// Example: npymap info testdata/npy/c_2x3.npy --json
+    ///
+    /// Example: npymap info model.safetensors
     Info {
-        /// The .npy or .npz file (detected from its content)
+        /// The .npy or .npz file (detected from its content), or a
+        /// .safetensors file (by its extension)
         path: PathBuf,
         /// Print one JSON object instead of a summary
         #[arg(long)]
@@ -67,10 +71,16 @@ enum Command {
     /// renamed; IN and OUT may be the same path.
     ///
     /// Example: npymap convert data.npy data_be_f.npy --byte-order big --order F
+    ///
+    /// With a .safetensors IN or OUT: an .npz, a directory of .npy files or
+    /// one .npy becomes a .safetensors file (little-endian, C order), and a
+    /// .safetensors file an .npz; `__metadata__` travels as a string member.
+    ///
+    /// Example: npymap convert weights.npz model.safetensors
     Convert {
-        /// Input .npy
+        /// Input .npy (or .npz / directory / .safetensors, see above)
         input: PathBuf,
-        /// Output .npy
+        /// Output .npy (or .safetensors / .npz, see above)
         output: PathBuf,
         /// Byte order of every multi-byte field: little, big or native
         #[arg(long, value_parser = args::byte_order)]
@@ -175,8 +185,10 @@ enum Command {
     /// outside DIR.
     ///
     /// Example: npymap unpack data.npz data/
+    ///
+    /// Example: npymap unpack model.safetensors tensors/
     Unpack {
-        /// The .npz archive
+        /// The .npz archive or .safetensors file (one NAME.npy per tensor)
         input: std::path::PathBuf,
         /// The directory to write into (created if missing)
         dir: std::path::PathBuf,

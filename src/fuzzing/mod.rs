@@ -20,8 +20,10 @@
 mod payload;
 #[cfg(feature = "arbitrary")]
 mod roundtrip;
+mod safetensors;
 
 pub use payload::{check_npy, check_npz};
+pub use safetensors::check_safetensors;
 
 #[cfg(feature = "arbitrary")]
 pub use roundtrip::{ArrayCase, check_convert, check_roundtrip};
@@ -65,6 +67,10 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "npz",
         check: check_npz,
+    },
+    Target {
+        name: "safetensors",
+        check: check_safetensors,
     },
     #[cfg(feature = "arbitrary")]
     Target {

@@ -118,10 +118,46 @@ pub fn unpack(archive: &Path, dir: &Path) -> Result<Vec<PathBuf>> {
 /// the path); `Io`, naming the path that failed or `dir`.
 pub fn unpack_with(archive: &Path, dir: &Path, opts: UnpackOptions) -> Result<Vec<PathBuf>> {
     let mut npz = NpzReader::open(archive)?;
-    let plan = plan(&npz, dir)?;
-    let mut tx = Transaction::new(opts.sync);
+    // Member file name, and the name on disk: KEY.npy, as the contract says
+    // (a member stored without the suffix still unpacks to KEY.npy; keys
+    // are unique, the reader checked).
+    let names: Vec<(String, String)> = npz
+        .members()
+        .iter()
+        .map(|m| (m.file_name().to_owned(), format!("{}.npy", m.name())))
+        .collect();
+    unpack_entries(dir, names, opts.sync, &mut |member, out| {
+        let mut reader = npz.reader(member).map_err(|e| e.in_path(archive))?;
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = reader
+                .read(&mut buf)
+                .map_err(|e| Error::from(e).in_path(archive))?;
+            if n == 0 {
+                break;
+            }
+            out.write_all(buf.get(..n).unwrap_or_default())
+                .map_err(|e| Error::from(e).in_path(dir))?;
+        }
+        Ok(())
+    })
+}
+
+/// Writes the files `names` (an entry's name for `fill`, its path on disk
+/// relative to `dir`) into `dir`, all or nothing, with the checks and the
+/// transaction [`unpack_with`] describes; `fill(entry, out)` writes one
+/// file's bytes. Shared by every format that unpacks into a directory
+/// (`.npz`, `.safetensors`).
+pub(crate) fn unpack_entries(
+    dir: &Path,
+    names: Vec<(String, String)>,
+    sync: bool,
+    fill: &mut dyn FnMut(&str, &mut dyn Write) -> Result<()>,
+) -> Result<Vec<PathBuf>> {
+    let plan = plan(names, dir)?;
+    let mut tx = Transaction::new(sync);
     let result = tx
-        .run(&mut npz, archive, dir, plan)
+        .run(fill, dir, plan)
         .and_then(|written| tx.finish().map(|()| written));
     if result.is_err() {
         tx.roll_back();
@@ -138,7 +174,7 @@ struct Target {
 }
 
 /// Checks every destination without writing anything.
-fn plan<R: Read + Seek>(npz: &NpzReader<R>, dir: &Path) -> Result<Vec<Target>> {
+fn plan(names: Vec<(String, String)>, dir: &Path) -> Result<Vec<Target>> {
     match fs::metadata(dir) {
         Ok(md) if md.is_dir() => {}
         Ok(_) => {
@@ -151,14 +187,6 @@ fn plan<R: Read + Seek>(npz: &NpzReader<R>, dir: &Path) -> Result<Vec<Target>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(Error::from(e).in_path(dir)),
     }
-    // Member file name, and the name on disk: KEY.npy, as the contract says
-    // (a member stored without the suffix still unpacks to KEY.npy; keys
-    // are unique, the reader checked).
-    let names: Vec<(String, String)> = npz
-        .members()
-        .iter()
-        .map(|m| (m.file_name().to_owned(), format!("{}.npy", m.name())))
-        .collect();
     let files: HashSet<&str> = names.iter().map(|(_, d)| d.as_str()).collect();
     let mut dirs: HashSet<&str> = HashSet::new();
     for (_, on_disk) in &names {
@@ -317,10 +345,9 @@ impl Transaction {
         Ok(())
     }
 
-    fn run<R: Read + Seek>(
+    fn run(
         &mut self,
-        npz: &mut NpzReader<R>,
-        archive: &Path,
+        fill: &mut dyn FnMut(&str, &mut dyn Write) -> Result<()>,
         dir: &Path,
         targets: Vec<Target>,
     ) -> Result<Vec<PathBuf>> {
@@ -328,7 +355,7 @@ impl Transaction {
         // Stage every member; only its path stays open afterwards.
         let mut staged = Vec::with_capacity(targets.len());
         for t in &targets {
-            staged.push(self.stage(npz, archive, dir, t)?);
+            staged.push(self.stage(fill, dir, t)?);
         }
         let mut written = Vec::with_capacity(targets.len());
         for (t, (tmp, _guard)) in targets.iter().zip(staged) {
@@ -356,30 +383,18 @@ impl Transaction {
         Ok(written)
     }
 
-    /// Streams one member into a temporary file in `dir` and closes it.
-    fn stage<R: Read + Seek>(
+    /// Streams one entry into a temporary file in `dir` and closes it.
+    fn stage(
         &mut self,
-        npz: &mut NpzReader<R>,
-        archive: &Path,
+        fill: &mut dyn FnMut(&str, &mut dyn Write) -> Result<()>,
         dir: &Path,
         t: &Target,
     ) -> Result<(tempfile::TempPath, crate::atomic::PendingGuard)> {
         let (mut tmp, guard) = crate::atomic::temp_file_in(dir).map_err(|e| e.in_path(dir))?;
         let in_dir = |e: io::Error| Error::from(e).in_path(dir);
         {
-            let mut reader = npz.reader(&t.member).map_err(|e| e.in_path(archive))?;
             let mut out = BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
-            let mut buf = vec![0u8; 1 << 16];
-            loop {
-                let n = reader
-                    .read(&mut buf)
-                    .map_err(|e| Error::from(e).in_path(archive))?;
-                if n == 0 {
-                    break;
-                }
-                out.write_all(buf.get(..n).unwrap_or_default())
-                    .map_err(in_dir)?;
-            }
+            fill(&t.member, &mut out)?;
             out.flush().map_err(in_dir)?;
         }
         if let Some(mode) = t.old_mode {

@@ -34,6 +34,7 @@ mod zipdir;
 
 pub use crate::atomic::AtomicFile;
 pub use archive::NpzArchive;
+pub(crate) use files::unpack_entries;
 pub use files::{UnpackOptions, pack, unpack, unpack_with};
 pub use read::{DEFAULT_MAX_READ_LEN, MemberReader, NpzOptions, NpzReader};
 pub use write::{MemberWriter, NpzWriter, Sink};
