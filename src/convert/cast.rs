@@ -578,6 +578,37 @@ mod tests {
     }
 
     #[test]
+    fn any_bytes_cast_between_any_pair_without_panic() {
+        let names = [
+            "|b1", "|i1", "<i2", ">i4", "<i8", "|u1", ">u2", "<u4", ">u8", "<f2", ">f2", "<f4",
+            ">f4", "<f8", ">f8", "<c8", ">c16",
+        ];
+        let scalars: Vec<Scalar> = names
+            .iter()
+            .map(|n| *Dtype::from_descr(n).unwrap().as_scalar().unwrap())
+            .collect();
+        // Bytes of every pattern class: all ones, sign bits, exponents.
+        let mut src = Vec::new();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..512 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            src.extend_from_slice(&x.to_le_bytes());
+        }
+        src.extend_from_slice(&[0xff; 64]);
+        src.extend_from_slice(&[0x7f; 64]);
+        src.extend_from_slice(&[0x80; 64]);
+        for from in &scalars {
+            for to in &scalars {
+                let n = src.len() / from.itemsize();
+                let mut dst = vec![0u8; n * to.itemsize()];
+                cast_run(from, to, &src[..n * from.itemsize()], &mut dst);
+            }
+        }
+    }
+
+    #[test]
     fn levels_follow_kinds() {
         let d = |s: &str| Dtype::from_descr(s).unwrap();
         let need = |a: &str, b: &str| required_casting(&d(a), &d(b)).unwrap();
