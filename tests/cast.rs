@@ -123,6 +123,7 @@ fn every_numeric_cast_equals_numpy_astype_at_each_level() {
     let cases: Vec<(usize, usize, String)> = serde_json::from_str(&python_args_json(d)).unwrap();
     assert_eq!(cases.len(), SOURCES.len() * TARGETS.len());
     let mut refusals_via_cli = std::collections::BTreeSet::new();
+    let mut cli_levels = std::collections::BTreeSet::new();
     for (i, j, need) in &cases {
         let (src, dst) = (SOURCES[*i], TARGETS[*j]);
         let what = format!("{src} -> {dst}");
@@ -132,26 +133,31 @@ fn every_numeric_cast_equals_numpy_astype_at_each_level() {
         assert_eq!(required_casting(&from, &to).unwrap(), need, "{what}");
         let input = d.join(format!("in_{i}.npy"));
         let expected = std::fs::read(d.join(format!("out_{i}_{j}.npy"))).unwrap();
-        // The CLI at exactly the level NumPy needs.
-        let cli_out = d.join("cli.npy");
-        ok(
-            &npymap(&[
-                "--no-sync",
-                "convert",
-                input.to_str().unwrap(),
-                cli_out.to_str().unwrap(),
-                "--dtype",
-                dst,
-                "--casting",
-                need.name(),
-            ]),
-            &what,
-        );
-        assert!(
-            std::fs::read(&cli_out).unwrap() == expected,
-            "{what}: CLI output differs from NumPy's astype"
-        );
-        std::fs::remove_file(&cli_out).unwrap();
+        // The CLI at exactly the level NumPy needs, on a quarter of the
+        // pairs (every source, every target, every level; the library
+        // below does every pair through the same code).
+        if (i + j) % 4 == 0 {
+            cli_levels.insert(need);
+            let cli_out = d.join("cli.npy");
+            ok(
+                &npymap(&[
+                    "--no-sync",
+                    "convert",
+                    input.to_str().unwrap(),
+                    cli_out.to_str().unwrap(),
+                    "--dtype",
+                    dst,
+                    "--casting",
+                    need.name(),
+                ]),
+                &what,
+            );
+            assert!(
+                std::fs::read(&cli_out).unwrap() == expected,
+                "{what}: CLI output differs from NumPy's astype"
+            );
+            std::fs::remove_file(&cli_out).unwrap();
+        }
         // The library at every level.
         let lib_out = d.join("lib.npy");
         for casting in Casting::ALL {
@@ -206,6 +212,7 @@ fn every_numeric_cast_equals_numpy_astype_at_each_level() {
             }
         }
     }
+    assert_eq!(cli_levels.len(), 5, "{cli_levels:?}");
     // Every (asked, needed) refusal pair came up: 10 for five levels.
     assert_eq!(refusals_via_cli.len(), 10, "{refusals_via_cli:?}");
 }
