@@ -249,7 +249,8 @@ pub fn cast_f8_f4(bench: &mut Bench, ctx: &Ctx) {
         spec(
             "floor: W4's read + swap + write of 1 GiB f32, 1 MiB buffer",
             Role::Floor,
-        ),
+        )
+        .note("moves 1 GiB in and 1 GiB out; the cast 1 GiB in and 0.5 GiB out"),
         5,
         &|p| floor_swap(&swap_input, p),
     );
