@@ -51,7 +51,7 @@ impl Ctx {
     }
 }
 
-const WORKLOADS: [&str; 9] = ["W1", "W2", "S", "W3", "W4", "W5", "W6", "W7", "W8"];
+const WORKLOADS: [&str; 10] = ["W1", "W2", "S", "W3", "W4", "W5", "W6", "W7", "W8", "C1"];
 
 fn value_of(args: &[String], flag: &str) -> Option<String> {
     args.iter()
@@ -126,6 +126,7 @@ fn main() {
             "W6" => convert::rss(&mut bench, &ctx),
             "W7" => npz::npz(&mut bench, &ctx),
             "W8" => small::header_parse(&mut bench, &ctx),
+            "C1" => convert::cast_f8_f4(&mut bench, &ctx),
             other => eprintln!("  unknown workload {other}; known: {WORKLOADS:?}"),
         }
     }

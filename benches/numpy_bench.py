@@ -38,6 +38,14 @@ def make_data(d, big4):
         big[r : r + CHUNK_ROWS] = rng.standard_normal((CHUNK_ROWS, SIDE), dtype=np.float32)
     big.flush()
     del big
+    # C1 (issue 15): 1 GiB of f8 for the f8 -> f4 cast.
+    f8 = np.lib.format.open_memmap(
+        os.path.join(d, "f64_1g.npy"), mode="w+", dtype="<f8", shape=(SIDE // 2, SIDE)
+    )
+    for r in range(0, SIDE // 2, CHUNK_ROWS):
+        f8[r : r + CHUNK_ROWS] = rng.standard_normal((CHUNK_ROWS, SIDE))
+    f8.flush()
+    del f8
     members = {f"arr_{i}": rng.standard_normal(6_250_000) for i in range(10)}
     np.savez(os.path.join(d, "npz_10x50mb.npz"), *members.values())
     if big4:
@@ -190,6 +198,20 @@ def w4_w5(b, d, which):
                nbytes=BIG_BYTES)
 
 
+def c1(b, d):
+    p = os.path.join(d, "f64_1g.npy")
+    out = os.path.join(d, "out_c1.npy")
+
+    def op():
+        rm(out)
+        t = clock(lambda: np.save(out, np.load(p, mmap_mode="r").astype("<f4")))
+        rm(out)
+        return t
+
+    b.time("C1", "cast 1 GiB f8 .npy to f4 (--casting same_kind)",
+           "NumPy (np.load mmap + astype('<f4') + np.save)", "s", 1, 5, op, nbytes=BIG_BYTES)
+
+
 def w6(b, d):
     p = os.path.join(d, "f32_4g.npy")
     if not os.path.exists(p):
@@ -267,7 +289,7 @@ def w8(b, d):
 
 
 def run(args):
-    only = args.only.split(",") if args.only else ["W1", "W2", "S", "W3", "W4", "W5", "W6", "W7", "W8"]
+    only = args.only.split(",") if args.only else ["W1", "W2", "S", "W3", "W4", "W5", "W6", "W7", "W8", "C1"]
     b = Bench(args.quick)
     d = args.dir
     for w in only:
@@ -288,6 +310,8 @@ def run(args):
             w7(b, d)
         elif w == "W8":
             w8(b, d)
+        elif w == "C1":
+            c1(b, d)
     with open(args.json, "w") as f:
         json.dump(b.records, f, indent=1)
 

@@ -13,7 +13,7 @@ import platform
 import re
 import subprocess
 
-ORDER = ["W1", "W2", "S", "W3", "W4", "W5", "W6", "W7", "W8"]
+ORDER = ["W1", "W2", "S", "W3", "W4", "W5", "W6", "W7", "W8", "C1"]
 TITLES = {
     "W1": "W1 open latency",
     "W2": "W2 scan",
@@ -24,6 +24,7 @@ TITLES = {
     "W6": "W6 peak RSS of a conversion (issue 5)",
     "W7": "W7 npz member",
     "W8": "W8 header parse throughput",
+    "C1": "C1 f8 -> f4 cast (issue 15)",
 }
 SCALE = {"us": 1e6, "ms": 1e3, "s": 1.0}
 
@@ -182,6 +183,8 @@ def target_rows(groups):
         best = min(peers, key=lambda r: r["median"])
         x = best["median"] / me["median"]
         add("W8", f">= 5x best peer ({case[6:]})", f"{x:.1f}x {best['system'].split(' ')[0]}", x >= 5)
+    vs_floor("C1", "cast", "npymap CLI", "<= 1.2x W4 floor", 1.2)
+    vs_floor("C1", "cast", "npymap library", "<= 1.2x W4 floor (library, mapped input)", 1.2)
     vs_floor("S", "stats", "npymap CLI", ">= 0.8x floor", 0.8, speed=True)
     vs_floor("S", "stats", "npymap library", ">= 0.8x floor (library, mapped input)", 0.8, speed=True)
     return rows

@@ -215,6 +215,18 @@ pub enum ErrorKind {
         /// Why not.
         reason: String,
     },
+    /// A cast npymap can do, refused by the casting level asked for.
+    #[error("cannot cast {from} to {to} under casting '{casting}' (needs '{needs}')")]
+    Casting {
+        /// The source dtype.
+        from: String,
+        /// The target dtype.
+        to: String,
+        /// The casting level asked for (`safe`).
+        casting: &'static str,
+        /// The strictest level that allows the cast (`same_kind`).
+        needs: &'static str,
+    },
     /// A raw file is too small for the requested offset, dtype and shape.
     #[error(
         "file is {available} bytes, too small for the {needed} bytes that offset + dtype x shape need"
@@ -372,6 +384,7 @@ impl ErrorKind {
             ErrorKind::InvalidBool { .. } => "invalid_bool",
             ErrorKind::VersionTooSmall { .. } => "version_too_small",
             ErrorKind::UnsupportedCast { .. } => "unsupported_cast",
+            ErrorKind::Casting { .. } => "unsupported_cast",
             ErrorKind::ShapeMismatch { .. } => "shape_mismatch",
             ErrorKind::FileTooSmall { .. } => "file_too_small",
             ErrorKind::RawSize { .. } => "raw_size",

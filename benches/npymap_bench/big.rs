@@ -23,6 +23,9 @@ use crate::harness::{Bench, Role, Spec, err, remove, run, sum16, sum16_iter, tim
 pub const BIG: &str = "f32_1g.npy";
 pub const SIDE: usize = 16384;
 pub const BIG_BYTES: u64 = (SIDE * SIDE * 4) as u64;
+/// C1's input: 1 GiB of f8, 8192 x 16384 (made by numpy_bench.py make-data).
+pub const BIG_F8: &str = "f64_1g.npy";
+pub const BIG_F8_BYTES: u64 = (SIDE * SIDE * 4) as u64;
 
 /// Maps a whole file read-only.
 pub fn map_file(path: &Path) -> Result<Mmap, String> {

@@ -1,4 +1,5 @@
-//! W4 (byte-swap 1 GiB), W5 (C -> Fortran of 16384 x 16384 f32) and W6
+//! W4 (byte-swap 1 GiB), W5 (C -> Fortran of 16384 x 16384 f32), C1 (f8 -> f4
+//! cast of 1 GiB) and W6
 //! (peak RSS converting 4 GiB), with their floors.
 
 use std::fs::File;
@@ -223,6 +224,70 @@ pub fn byte_swap(bench: &mut Bench, ctx: &Ctx) {
     eprintln!("  W4 check: floor output == CLI output: {agree:?}");
     remove(&check);
     remove(&out);
+}
+
+/// C1 (issue 15): cast a 1 GiB f8 .npy to f4, against W4's byte-swap
+/// floor measured in the same run (the goal is at most 1.2x that floor).
+pub fn cast_f8_f4(bench: &mut Bench, ctx: &Ctx) {
+    let input = ctx.input(crate::big::BIG_F8);
+    let swap_input = ctx.input(BIG);
+    let out = ctx.output("c1.npy");
+    let case = "cast 1 GiB f8 .npy to f4 (--casting same_kind)";
+    let spec = |system: &str, role| {
+        Spec::new("C1", case, system, role, "s").bytes(crate::big::BIG_F8_BYTES)
+    };
+    let rep = |bench: &mut Bench, spec: Spec, n: usize, f: &dyn Fn(&Path) -> Result<(), String>| {
+        bench.time(spec, 1, n, || {
+            remove(&out);
+            let t = timed(|| f(&out));
+            remove(&out);
+            t
+        });
+    };
+    rep(
+        bench,
+        spec(
+            "floor: W4's read + swap + write of 1 GiB f32, 1 MiB buffer",
+            Role::Floor,
+        )
+        .note("moves 1 GiB in and 1 GiB out; the cast 1 GiB in and 0.5 GiB out"),
+        5,
+        &|p| floor_swap(&swap_input, p),
+    );
+    rep(
+        bench,
+        spec(
+            "npymap CLI (convert --dtype f4 --casting same_kind)",
+            Role::Subject,
+        ),
+        5,
+        &|p| {
+            run(Command::new(&ctx.cli)
+                .arg("convert")
+                .arg(&input)
+                .arg(p)
+                .args(["--dtype", "<f4", "--casting", "same_kind"]))
+        },
+    );
+    rep(
+        bench,
+        spec(
+            "npymap library (convert_to_file, mapped input)",
+            Role::Subject,
+        ),
+        5,
+        &|p| {
+            let opts = ConvertOptions {
+                dtype: Some(npymap::Dtype::from_descr("<f4").map_err(err)?),
+                casting: npymap::convert::Casting::SameKind,
+                ..Default::default()
+            };
+            let src = open_mapped(&input)?;
+            convert_to_file(&src, p, &opts, npymap::atomic::Durability::Atomic)
+                .map(drop)
+                .map_err(err)
+        },
+    );
 }
 
 pub fn to_fortran(bench: &mut Bench, ctx: &Ctx) {

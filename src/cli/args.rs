@@ -76,6 +76,11 @@ pub(crate) fn byte_order(s: &str) -> Result<ByteOrder, String> {
     }
 }
 
+/// A casting level: `no`, `equiv`, `safe`, `same_kind` or `unsafe`.
+pub(crate) fn casting(s: &str) -> Result<npymap::convert::Casting, String> {
+    s.parse()
+}
+
 /// `1.0`, `2.0` or `3.0`.
 pub(crate) fn version(s: &str) -> Result<Version, String> {
     Version::from_name(s)

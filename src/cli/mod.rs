@@ -65,12 +65,14 @@ enum Command {
         json: bool,
     },
     /// Write the same array in another layout: byte order, memory order,
-    /// format version or dtype (safe casts)
+    /// format version or dtype (NumPy's casts)
     ///
     /// Options not given keep IN's choice. OUT is written to a temp file and
     /// renamed; IN and OUT may be the same path.
     ///
     /// Example: npymap convert data.npy data_be_f.npy --byte-order big --order F
+    ///
+    /// Example: npymap convert weights.npy weights_f4.npy --dtype float32 --casting same_kind
     ///
     /// With a .safetensors IN or OUT: an .npz, a directory of .npy files or
     /// one .npy becomes a .safetensors file (little-endian, C order), and a
@@ -91,9 +93,13 @@ enum Command {
         /// Format version: 1.0, 2.0 or 3.0 (an error if it cannot hold the header)
         #[arg(long, value_parser = args::version)]
         format_version: Option<Version>,
-        /// Cast to this dtype (e.g. '<f8', float64); only safe casts
+        /// Cast to this dtype (e.g. '<f8', float32); values as NumPy's astype gives them
         #[arg(long, value_parser = args::dtype)]
         dtype: Option<Dtype>,
+        /// How much the cast may change values, as NumPy's casting=: no, equiv, safe,
+        /// same_kind or unsafe
+        #[arg(long, default_value = "safe", value_parser = args::casting)]
+        casting: npymap::convert::Casting,
     },
     /// Wrap headerless raw bytes (ndarray.tofile, np.memmap) into an .npy
     ///
@@ -288,6 +294,7 @@ pub(crate) fn main() -> ExitCode {
             order,
             format_version,
             dtype,
+            casting,
         } => convert::run(
             &input,
             &output,
@@ -296,6 +303,7 @@ pub(crate) fn main() -> ExitCode {
                 fortran_order: order,
                 version: format_version,
                 dtype,
+                casting,
             },
             durability,
         ),

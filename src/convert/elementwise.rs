@@ -1,9 +1,10 @@
 //! Element-by-element conversions over contiguous runs: copy, byte-order
-//! swap (per leaf type, structs included) and NumPy's safe numeric casts.
+//! swap (per leaf type, structs included) and NumPy's numeric casts (the
+//! kernel and the casting levels are in `cast.rs`).
 
 use std::ops::Range;
 
-use super::value::{decode_num, encode_num};
+use super::cast::{self, Casting};
 use crate::dtype::{ByteOrder, Dtype, Scalar, ScalarKind};
 use crate::error::{ErrorKind, Result};
 
@@ -109,17 +110,30 @@ pub(crate) enum ElementOp {
     Copy,
     /// Reverse the bytes of these runs in every element.
     Swap { itemsize: usize, runs: Vec<SwapRun> },
-    /// Decode each number and encode it in another numeric type.
+    /// Cast each number to another numeric type, as NumPy's `astype`.
     Cast { from: Scalar, to: Scalar },
 }
 
 impl ElementOp {
-    /// The operation turning elements of `from` into elements of `to`.
+    /// The operation turning elements of `from` into elements of `to`
+    /// under the default casting level, `safe`.
     ///
     /// # Errors
-    /// `UnsupportedCast` when `to` is neither `from` up to byte order nor a
-    /// safe numeric cast of it.
+    /// As [`ElementOp::plan_with`].
+    #[cfg(test)]
     pub(crate) fn plan(from: &Dtype, to: &Dtype) -> Result<ElementOp> {
+        Self::plan_with(from, to, Casting::Safe)
+    }
+
+    /// The operation turning elements of `from` into elements of `to`,
+    /// when `casting` allows it.
+    ///
+    /// # Errors
+    /// `Casting` when `casting` is too strict for the cast (the message
+    /// names the level that allows it); `UnsupportedCast` when `to` is
+    /// neither `from` up to byte order nor a numeric cast npymap does.
+    pub(crate) fn plan_with(from: &Dtype, to: &Dtype, casting: Casting) -> Result<ElementOp> {
+        cast::check(from, to, casting)?;
         if from == to {
             return Ok(ElementOp::Copy);
         }
@@ -146,11 +160,14 @@ impl ElementOp {
             });
         }
         match (from, to) {
-            (Dtype::Scalar(f), Dtype::Scalar(t)) => {
-                can_cast_safe(f, t)?;
-                Ok(ElementOp::Cast { from: *f, to: *t })
+            (Dtype::Scalar(f), Dtype::Scalar(t)) => Ok(ElementOp::Cast { from: *f, to: *t }),
+            // `check` accepts nothing else.
+            _ => Err(ErrorKind::UnsupportedCast {
+                from: from.to_string(),
+                to: to.to_string(),
+                reason: "only simple numeric types are cast".to_string(),
             }
-            _ => Err(unsupported_cast(from, to, "only numeric types are cast")),
+            .into()),
         }
     }
 
@@ -170,12 +187,7 @@ impl ElementOp {
                 dst.copy_from_slice(src);
                 swap_in_place(dst, *itemsize, runs);
             }
-            ElementOp::Cast { from, to } => {
-                let (fs, ts) = (from.itemsize(), to.itemsize());
-                for (s, d) in src.chunks_exact(fs).zip(dst.chunks_exact_mut(ts)) {
-                    encode_num(to, decode_num(from, s), d);
-                }
-            }
+            ElementOp::Cast { from, to } => cast::cast_run(from, to, src, dst),
         }
     }
 }
@@ -291,71 +303,6 @@ fn swap_units(buf: &mut [u8], unit: usize) {
             .iter_mut()
             .for_each(|c| *c = u64::from_ne_bytes(*c).swap_bytes().to_ne_bytes()),
         _ => buf.chunks_exact_mut(unit.max(1)).for_each(<[u8]>::reverse),
-    }
-}
-
-fn unsupported_cast(from: &Dtype, to: &Dtype, reason: &str) -> crate::Error {
-    ErrorKind::UnsupportedCast {
-        from: from.to_string(),
-        to: to.to_string(),
-        reason: reason.to_string(),
-    }
-    .into()
-}
-
-/// Smallest float size that holds every value of an integer of `size` bytes
-/// as NumPy judges it (`i8 -> f8` counts as safe).
-fn float_for_int(size: usize) -> usize {
-    match size {
-        1 => 2,
-        2 => 4,
-        _ => 8,
-    }
-}
-
-/// NumPy's `can_cast(from, to, 'safe')` among bool, int, uint, float (2, 4,
-/// 8 bytes) and complex (8, 16 bytes).
-///
-/// # Errors
-/// `UnsupportedCast` with the reason when the cast is not safe or a type is
-/// outside that set.
-pub(crate) fn can_cast_safe(from: &Scalar, to: &Scalar) -> Result<()> {
-    use ScalarKind::*;
-    let (fs, ts) = (from.itemsize(), to.itemsize());
-    let numeric = |s: &Scalar| match s.kind() {
-        Bool | Int | UInt => true,
-        Float => s.itemsize() <= 8,
-        Complex => s.itemsize() <= 16,
-        _ => false,
-    };
-    let (df, dt) = (Dtype::Scalar(*from), Dtype::Scalar(*to));
-    if !numeric(from) || !numeric(to) {
-        return Err(unsupported_cast(
-            &df,
-            &dt,
-            "casts are supported among bool, int, uint, float16/32/64 and complex64/128",
-        ));
-    }
-    let ok = match (from.kind(), to.kind()) {
-        (Bool, _) => true,
-        (_, Bool) => false,
-        (Int, Int) | (UInt, UInt) | (Float, Float) | (Complex, Complex) => ts >= fs,
-        (UInt, Int) => ts > fs,
-        (Int, UInt) => false,
-        (Int | UInt, Float) => ts >= float_for_int(fs),
-        (Int | UInt, Complex) => ts / 2 >= float_for_int(fs).max(4),
-        (Float, Complex) => ts / 2 >= fs.max(4),
-        (Float | Complex, Int | UInt) | (Complex, Float) => false,
-        _ => false,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(unsupported_cast(
-            &df,
-            &dt,
-            "not a safe cast (values could change); NumPy's can_cast(from, to, 'safe') is False",
-        ))
     }
 }
 

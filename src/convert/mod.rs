@@ -1,5 +1,6 @@
 //! Whole-array conversions that stream with bounded memory: byte order,
-//! memory order (C <-> Fortran), format version, safe casts, raw <-> npy;
+//! memory order (C <-> Fortran), format version, NumPy's casts at any
+//! casting level ([`Casting`]), raw <-> npy;
 //! plus statistics and comparison over payloads.
 //!
 //! Inputs are any [`Payload`]: a memory map ([`crate::mmap::NpyMap`]), a
@@ -12,6 +13,7 @@
 //! adjacent runs into large writes, into a temporary file renamed over the
 //! target ([`convert_to_file`], [`from_raw`], [`to_raw`], [`append_to_file`]).
 
+mod cast;
 pub mod compare;
 mod elementwise;
 mod files;
@@ -21,6 +23,7 @@ pub mod stats;
 mod transpose;
 pub mod value;
 
+pub use cast::{Casting, can_cast, required_casting};
 pub(crate) use elementwise::ElementOp;
 pub use files::{
     InMemory, Payload, RawSpec, append_to_file, convert_to_file, from_raw, to_raw, to_raw_with,
@@ -89,8 +92,13 @@ pub struct ConvertOptions {
     pub fortran_order: Option<bool>,
     /// The output format version (an error if it cannot hold the header).
     pub version: Option<Version>,
-    /// Cast to this dtype (safe casts among numeric types only).
+    /// Cast to this dtype (among bool, int, uint, float16/32/64 and
+    /// complex64/128), with NumPy's `astype` results.
     pub dtype: Option<Dtype>,
+    /// How much the conversion may change values, as NumPy's `casting=`:
+    /// checked from the input dtype to the output dtype (byte order
+    /// included, so `No` also refuses a byte-order change). Default `Safe`.
+    pub casting: Casting,
 }
 
 /// A planned conversion: the output header bytes and how to make the payload.
@@ -108,7 +116,8 @@ impl Plan {
     /// Plans converting an array described by `input` (in format `version`).
     ///
     /// # Errors
-    /// `ObjectDtype`, `UnsupportedCast`, `VersionTooSmall`.
+    /// `ObjectDtype`, `UnsupportedCast`, `Casting` (refused by
+    /// `opts.casting`), `VersionTooSmall`.
     pub fn new(input: &Header, version: Version, opts: &ConvertOptions) -> Result<Plan> {
         if input.dtype.has_object() {
             return Err(ErrorKind::ObjectDtype.into());
@@ -117,7 +126,7 @@ impl Plan {
         if let Some(order) = opts.byte_order {
             dtype = dtype.with_byte_order(order);
         }
-        let op = ElementOp::plan(&input.dtype, &dtype)?;
+        let op = ElementOp::plan_with(&input.dtype, &dtype, opts.casting)?;
         let mut header = Header {
             dtype,
             fortran_order: opts.fortran_order.unwrap_or(input.fortran_order),

@@ -144,7 +144,10 @@ fn write_float(order: ByteOrder, v: f64, out: &mut [u8]) {
 }
 
 /// Encodes `n` into one element of the numeric scalar `s` (C cast rules:
-/// integers wrap, floats round to nearest).
+/// integers wrap, floats round to nearest). Casts no longer use it (they
+/// follow NumPy bit for bit in `convert/cast.rs`); kept for writers of
+/// parsed values.
+#[allow(dead_code)]
 pub(crate) fn encode_num(s: &Scalar, n: Num, out: &mut [u8]) {
     let o = s.byte_order();
     let as_u64 = |n: Num| match n {
