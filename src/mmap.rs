@@ -927,6 +927,19 @@ impl NpzMap {
         run().map_err(|e| e.in_path(path))
     }
 
+    /// Maps the archive open as `file` read-only, with the default limits;
+    /// see [`NpzMap::from_file_with`].
+    ///
+    /// # Errors
+    /// As [`NpzMap::open`], without the path.
+    ///
+    /// # Safety
+    /// As [`NpzMap::open`].
+    pub unsafe fn from_file(file: &File) -> Result<NpzMap> {
+        // SAFETY: forwarded to our caller (see `# Safety`).
+        unsafe { NpzMap::from_file_with(file, crate::npz::NpzOptions::default()) }
+    }
+
     /// Maps the archive open as `file` read-only: [`NpzMap::open`] for a
     /// file the caller has already opened. The map does not need `file`
     /// to stay open.
