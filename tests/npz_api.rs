@@ -483,3 +483,22 @@ fn hostile_archives_through_map_and_read_all() {
     }
     assert!(seen >= 8, "only {seen} hostile archives");
 }
+
+/// Zeros deflate close to deflate's 1032:1 limit; the typed read's check
+/// against that limit must still accept them.
+#[test]
+fn highly_compressed_members_are_not_mistaken_for_bombs() {
+    let zeros = vec![0u64; 500_000];
+    let mut w = NpzWriter::new(std::io::Cursor::new(Vec::new()));
+    w.add_array("z", &[500_000], &zeros, Compression::Deflated)
+        .unwrap();
+    let bytes = w.finish().unwrap().into_inner();
+    let npz = NpzArchive::from_bytes(&bytes).unwrap();
+    let m = npz.member("z").unwrap();
+    let ratio = m.npy_len() as f64 / m.compressed_len() as f64;
+    assert!(ratio > 1000.0, "ratio {ratio}");
+    let mut npz = NpzArchive::from_bytes(&bytes).unwrap();
+    let z = npz.read_array::<u64>("z").unwrap();
+    assert_eq!(z.len(), 500_000);
+    assert!(z.as_slice().iter().all(|&v| v == 0));
+}

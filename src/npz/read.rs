@@ -617,3 +617,62 @@ fn house_style(text: &str) -> String {
         None => text,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(compression: Compression, shape: u64, compressed_len: u64) -> Member {
+        let header = Header {
+            dtype: crate::Dtype::from_descr("<f8").unwrap(),
+            fortran_order: false,
+            shape: vec![shape],
+        };
+        let data_offset = 128;
+        let npy_len = data_offset + shape * 8;
+        Member {
+            key: "x".into(),
+            file_name: "x.npy".into(),
+            compression,
+            header: crate::ParsedHeader {
+                version: crate::Version::V1_0,
+                header,
+                data_offset,
+            },
+            data_start: 0,
+            compressed_len,
+            npy_len,
+            crc32: 0,
+        }
+    }
+
+    #[test]
+    fn sizes_are_checked_before_any_allocation() {
+        let opts = NpzOptions::default();
+        // 8 MB declared from 1 KB of deflate data: more than 1032:1.
+        let m = member(Compression::Deflated, 1 << 20, 1024);
+        let e = checked_size(&m, &opts).unwrap_err();
+        assert_eq!(e.kind().code(), "zip", "{e}");
+        assert!(e.to_string().contains("more than deflate can give"), "{e}");
+        // At deflate's limit it is accepted.
+        let m = member(Compression::Deflated, 1 << 20, (128 + (8 << 20)) / 1032 + 1);
+        assert_eq!(checked_size(&m, &opts).unwrap(), (1 << 20, 8 << 20));
+        // Over max_read_len: refused whatever the compression.
+        let small = NpzOptions {
+            max_read_len: 1000,
+            ..NpzOptions::default()
+        };
+        let m = member(Compression::Stored, 1000, 128 + 8000);
+        assert_eq!(
+            checked_size(&m, &small).unwrap_err().kind().code(),
+            "zip_limit"
+        );
+        // A declared size that disagrees with the header.
+        let mut m = member(Compression::Deflated, 10, 100);
+        m.npy_len += 8;
+        assert_eq!(
+            checked_size(&m, &opts).unwrap_err().kind().code(),
+            "payload_size"
+        );
+    }
+}
