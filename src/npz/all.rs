@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Seek};
 use std::path::Path;
 
-use super::read::{NpzOptions, NpzReader, checked_size, member_stream, skip_header};
+use super::read::{NpzOptions, NpzReader, checked_size, fill_payload};
 use crate::array::Array;
 use crate::dtype::Dtype;
 use crate::error::{Error, ErrorKind, Result};
@@ -165,13 +165,10 @@ impl<R: Read + Seek> NpzReader<R> {
                 .try_reserve_exact(len.div_ceil(8))
                 .map_err(|_| in_member(ErrorKind::Overflow { what: "payload" }.into()))?;
             words.resize(len.div_ceil(8), 0u64);
-            let mut stream = member_stream(reader, m)?;
-            skip_header(&mut stream, m.header().data_offset).map_err(in_member)?;
             let bytes = bytemuck::cast_slice_mut::<u64, u8>(&mut words)
                 .get_mut(..len)
                 .unwrap_or_default();
-            stream.read_exact(bytes).map_err(|e| in_member(e.into()))?;
-            stream.finish_read().map_err(in_member)?;
+            fill_payload(reader, m, bytes)?;
             let array = AnyArray {
                 header: m.header().header.clone(),
                 words,

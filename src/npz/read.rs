@@ -207,16 +207,32 @@ impl<R: Read + Seek> NpzReader<R> {
         Ok(out)
     }
 
-    /// Reads a member's payload (the bytes after its `.npy` header).
+    /// Reads a member's payload (the bytes after its `.npy` header), as
+    /// stored (the file's byte order), straight into a buffer of the
+    /// checked payload length, with the checks of [`NpzReader::read_array`].
     ///
     /// # Errors
     /// As [`NpzReader::read`].
     pub fn read_payload(&mut self, name: &str) -> Result<Vec<u8>> {
-        let offset = self.member(name)?.header.data_offset;
-        let mut npy = self.read(name)?;
-        let offset = usize::try_from(offset).unwrap_or(usize::MAX).min(npy.len());
-        npy.drain(..offset);
-        Ok(npy)
+        let m = find(&self.members, name)?;
+        if m.header.header.dtype.has_object() {
+            // The payload of an object array has no length of its own.
+            let offset = m.header.data_offset;
+            let mut npy = self.read(name)?;
+            let offset = usize::try_from(offset).unwrap_or(usize::MAX).min(npy.len());
+            npy.drain(..offset);
+            return Ok(npy);
+        }
+        let in_member = |e: Error| e.in_member(&m.file_name);
+        let (_, len) = checked_size(m, &self.opts).map_err(in_member)?;
+        let mut out: Vec<u8> = Vec::new();
+        out.try_reserve_exact(len)
+            .map_err(|_| in_member(ErrorKind::Overflow { what: "payload" }.into()))?;
+        drop(out);
+        // Zeroed pages from the allocator: no pass of zeros before the read.
+        let mut out = vec![0u8; len];
+        fill_payload(&mut self.reader, m, &mut out)?;
+        Ok(out)
     }
 
     /// Reads a member as an owned, typed [`Array`] -- the npz counterpart of
@@ -346,6 +362,21 @@ pub(crate) fn read_member_array<R: Read + Seek, T: ReadElement>(
     let data = T::read_from(&mut stream, &header.dtype, count, payload_len).map_err(in_member)?;
     stream.finish_read().map_err(in_member)?;
     Array::from_parts(shape, header.fortran_order, data).map_err(in_member)
+}
+
+/// Reads member `m`'s payload into `buf` (exactly the payload's length,
+/// checked by [`checked_size`]) and finishes the stream, so that every
+/// end-of-stream check runs.
+pub(crate) fn fill_payload<R: Read + Seek>(
+    reader: &mut R,
+    m: &Member,
+    buf: &mut [u8],
+) -> Result<()> {
+    let in_member = |e: Error| e.in_member(&m.file_name);
+    let mut stream = member_stream(reader, m)?;
+    skip_header(&mut stream, m.header.data_offset).map_err(in_member)?;
+    stream.read_exact(buf).map_err(|e| in_member(e.into()))?;
+    stream.finish_read().map_err(in_member)
 }
 
 /// Reads and drops the first `len` bytes of `stream` (a member's `.npy`
