@@ -9,6 +9,7 @@
 //! | `np.memmap(f, dtype, 'r', offset, shape, order)` | [`NpyMap::open_raw`] with [`RawOptions`] |
 //! | `np.memmap(f, dtype, 'r+' / 'c', ...)` | [`NpyMapMut::open_raw`] |
 //! | `np.memmap(f, dtype, 'w+', ...)` | [`NpyMapMut::create_raw`] |
+//! | `np.load(f)` of an `.npz` (which NumPy never maps) | [`NpzMap::open`]: zero-copy views of stored members |
 //!
 //! Read-only maps ([`NpyMap`]) have no method that gives mutable access, so
 //! writing through an `r` map is a compile error:
