@@ -1030,6 +1030,16 @@ impl NpzMap {
             .map_err(|e| e.in_member(m.file_name()))
     }
 
+    /// Every member into memory, as [`npz::read_all`](crate::npz::read_all)
+    /// reads them (CRC-32 checked, limits of [`crate::npz::NpzOptions`]).
+    ///
+    /// # Errors
+    /// As [`NpzReader::read_all`](crate::npz::NpzReader::read_all).
+    pub fn read_all(&self) -> Result<std::collections::BTreeMap<String, crate::npz::AnyArray>> {
+        crate::npz::NpzArchive::from_members(self.bytes(), self.members.clone(), self.opts)
+            .read_all()
+    }
+
     /// Reads a member (stored or deflated) into an owned array, with every
     /// check of [`NpzReader::read_array`](crate::npz::NpzReader::read_array)
     /// (CRC-32 included).

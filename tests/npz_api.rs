@@ -98,6 +98,11 @@ fn archive_in_memory_reads_typed() {
         npz.read_array::<i32>("le").unwrap().as_slice(),
         [-2, -1, 0, 1, 2, 3]
     );
+    let all = npz.read_all().unwrap();
+    assert_eq!(
+        all["be"].to_array::<f64>().unwrap().as_slice(),
+        [1.5, -2.25, 1e300]
+    );
 }
 
 #[test]
@@ -259,6 +264,12 @@ fn npz_map_views_and_reads() {
     assert_eq!(
         c.read_array::<f64>("be").unwrap().as_slice(),
         [1.5, -2.25, 1e300]
+    );
+    let all = c.read_all().unwrap();
+    assert_eq!(all.len(), 6);
+    assert_eq!(
+        all["fo"].to_array::<i16>().unwrap().as_slice(),
+        [0, 3, 1, 4, 2, 5]
     );
 
     // npymap's own stored members are 64-byte aligned: plain slices.

@@ -134,6 +134,15 @@ impl<'a> NpzArchive<'a> {
         self.reader.read_array(name)
     }
 
+    /// Every member into memory, as [`read_all`](super::read_all) reads
+    /// them.
+    ///
+    /// # Errors
+    /// As [`NpzReader::read_all`].
+    pub fn read_all(&mut self) -> Result<std::collections::BTreeMap<String, super::AnyArray>> {
+        self.reader.read_all()
+    }
+
     /// The buffer the archive lives in.
     pub fn bytes(&self) -> &'a [u8] {
         self.bytes
@@ -141,6 +150,13 @@ impl<'a> NpzArchive<'a> {
 
     fn slice(&self, range: Range<u64>) -> Result<&'a [u8]> {
         slice_of(self.bytes, range)
+    }
+
+    /// An archive over `bytes` already listed as `members` (by
+    /// [`NpzArchive::from_bytes_with`] over the same bytes).
+    pub(crate) fn from_members(bytes: &'a [u8], members: Vec<Member>, opts: NpzOptions) -> Self {
+        let reader = NpzReader::from_parts(Cursor::new(bytes), members, opts);
+        NpzArchive { bytes, reader }
     }
 
     /// The member list, for a holder of the bytes (a map) that keeps it.

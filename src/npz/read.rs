@@ -275,6 +275,15 @@ impl<R: Read + Seek> NpzReader<R> {
         (&mut self.reader, &self.members, &self.opts)
     }
 
+    /// A reader over an archive already listed as `members`.
+    pub(crate) fn from_parts(reader: R, members: Vec<Member>, opts: NpzOptions) -> Self {
+        NpzReader {
+            reader,
+            members,
+            opts,
+        }
+    }
+
     /// The member list, without the reader.
     pub(crate) fn into_members(self) -> Vec<Member> {
         self.members
