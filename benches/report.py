@@ -165,7 +165,7 @@ def target_rows(groups):
         else:
             mib = rec["median"] / 1048576
             add("W6", f"<= 64 MiB ({case[10:]})", f"{mib:.0f} MiB", mib <= 64)
-    vs_floor("W7", "npz: full", "npymap (NpzReader", "full read <= 1.2x floor (CRC checked)", 1.2)
+    vs_floor("W7", "npz: full", "npymap (NpzReader::read_array", "typed read <= 1.1x floor (CRC checked)", 1.1)
     vs_floor("W7", "npz: full", "npymap (mmap", "full read <= 1.2x floor (mapped, no CRC)", 1.2)
     rec = pick(g("W7", "npz: first"), prefix="npymap")
     if rec is None or rec["median"] is None:

@@ -333,7 +333,10 @@ pub enum ErrorKind {
         declared: u64,
     },
     /// The member is compressed, so its bytes cannot be viewed in place.
-    #[error("member is {compression}: only stored members can be viewed without copying")]
+    #[error(
+        "member is {compression}: only stored members can be viewed without copying \
+         (read it into memory with read_array)"
+    )]
     NotStored {
         /// `"deflated"`.
         compression: &'static str,

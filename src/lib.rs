@@ -12,9 +12,9 @@
 //! | [`dtype`] | NumPy's dtype model: [`Dtype`], descr text and JSON |
 //! | [`header`] | the `.npy` preamble and header: [`Header::parse`], [`Header::to_bytes`] |
 //! | [`view`] | typed views of a payload in any byte buffer: [`NpyView::as_slice`] (native, aligned) and [`NpyView::elements`] (any byte order and alignment), field views, chunks |
-//! | [`mmap`] | memory maps in NumPy's modes r / r+ / c / w+, for `.npy` and raw files; the only `unsafe` module |
+//! | [`mmap`] | memory maps in NumPy's modes r / r+ / c / w+, for `.npy` and raw files, and [`mmap::NpzMap`] for `.npz` archives; the only `unsafe` module |
 //! | [`npy`] | streaming [`npy::NpyReader`] / [`npy::NpyWriter`], atomic [`npy::save`], [`npy::append`], [`npy::recover`] |
-//! | [`npz`] | `.npz` archives: [`npz::NpzReader`], [`npz::NpzArchive`] (zero-copy stored members), [`npz::NpzWriter`] |
+//! | [`npz`] | `.npz` archives: [`npz::NpzReader`] (typed `read_array`), [`npz::read_all`], [`npz::NpzArchive`] (zero-copy stored members), [`npz::NpzWriter`] |
 //! | [`convert`] | streaming conversions with bounded memory: byte order, C <-> F, NumPy's casts at every casting level, raw <-> npy, [`convert::stats`], [`convert::compare`] |
 //! | [`safetensors`](mod@safetensors) | `.safetensors` files both ways: [`safetensors::SafetensorsFile`] (read), [`safetensors::SafetensorsPlan`] (streamed write), [`safetensors::to_npz`], [`safetensors::unpack`] |
 //! | [`repr`] | an array as NumPy's `repr` prints it: [`repr::array_repr`] |

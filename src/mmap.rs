@@ -9,6 +9,7 @@
 //! | `np.memmap(f, dtype, 'r', offset, shape, order)` | [`NpyMap::open_raw`] with [`RawOptions`] |
 //! | `np.memmap(f, dtype, 'r+' / 'c', ...)` | [`NpyMapMut::open_raw`] |
 //! | `np.memmap(f, dtype, 'w+', ...)` | [`NpyMapMut::create_raw`] |
+//! | `np.load(f)` of an `.npz` (which NumPy never maps) | [`NpzMap::open`]: zero-copy views of stored members |
 //!
 //! Read-only maps ([`NpyMap`]) have no method that gives mutable access, so
 //! writing through an `r` map is a compile error:
@@ -901,4 +902,209 @@ fn open_for(path: &Path, mode: Mode) -> std::io::Result<File> {
         .read(true)
         .write(mode == Mode::ReadWrite)
         .open(path)
+}
+
+// ---------------------------------------------------------------------------
+// npz archives
+// ---------------------------------------------------------------------------
+
+/// A read-only map of a whole `.npz` archive: the member list is read (and
+/// every member's `.npy` header checked) from the map when it is opened, by
+/// the same code as [`NpzArchive`](crate::npz::NpzArchive); stored members
+/// are then handed out as zero-copy [`NpyView`]s of the map, and any member
+/// (stored or deflated) can be read into an owned array with its CRC-32
+/// checked.
+///
+/// NumPy's `np.savez` does not align members, so the slice view
+/// ([`NpzMap::as_slice`]) of its members usually fails with `Misaligned`
+/// (the error gives the payload's offset in the archive); the portable
+/// element view ([`NpzMap::elements`]) reads them at any alignment.
+/// Archives written by [`NpzWriter`](crate::npz::NpzWriter) have 64-byte
+/// aligned payloads, which `as_slice` accepts. Nothing in NumPy maps an
+/// `.npz` (`np.load(..., mmap_mode='r')` ignores the mode for archives).
+///
+/// The map is a map like [`NpyMap`]'s and carries the same hazard (see the
+/// [module docs](self)); the checksum of a member is not verified by a
+/// view (that would read every byte).
+///
+/// # Examples
+/// ```
+/// use npymap::mmap::NpzMap;
+/// // SAFETY: the test data is not modified while mapped.
+/// let npz = unsafe { NpzMap::open("testdata/npz/named.npz")? };
+/// let alpha = npz.view("alpha")?; // no copy: a view of the map
+/// assert_eq!(alpha.shape(), [2, 3]);
+/// assert_eq!(npz.elements::<f64>("alpha")?.get(4), Some(4.0));
+/// let owned = npz.read_array::<f64>("alpha")?; // a checked copy
+/// assert_eq!(owned.as_slice(), [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+/// # Ok::<(), npymap::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct NpzMap {
+    map: Option<Mmap>,
+    members: Vec<crate::npz::Member>,
+    opts: crate::npz::NpzOptions,
+}
+
+impl NpzMap {
+    /// Opens and maps the `.npz` archive at `path` read-only, and lists
+    /// its members.
+    ///
+    /// # Errors
+    /// As [`NpzReader::new`](crate::npz::NpzReader::new), plus `Io`; each
+    /// names the path.
+    ///
+    /// # Safety
+    /// The file must not be modified or truncated, by this process or any
+    /// other, while the map (or any view borrowed from it) lives. Breaking
+    /// this can crash the process (`SIGBUS`) or change data behind `&[T]`.
+    pub unsafe fn open(path: impl AsRef<Path>) -> Result<NpzMap> {
+        // SAFETY: forwarded to our caller (see `# Safety`).
+        unsafe { NpzMap::open_with(path, crate::npz::NpzOptions::default()) }
+    }
+
+    /// [`NpzMap::open`] with explicit limits (they bound the member headers
+    /// and [`NpzMap::read_array`]).
+    ///
+    /// # Errors
+    /// As [`NpzMap::open`].
+    ///
+    /// # Safety
+    /// As [`NpzMap::open`].
+    pub unsafe fn open_with(
+        path: impl AsRef<Path>,
+        opts: crate::npz::NpzOptions,
+    ) -> Result<NpzMap> {
+        let path = path.as_ref();
+        let run = || -> Result<NpzMap> {
+            let file = File::open(path)?;
+            // SAFETY: forwarded to our caller (see `# Safety`).
+            unsafe { NpzMap::from_file_with(&file, opts) }
+        };
+        run().map_err(|e| e.in_path(path))
+    }
+
+    /// Maps the archive open as `file` read-only, with the default limits;
+    /// see [`NpzMap::from_file_with`].
+    ///
+    /// # Errors
+    /// As [`NpzMap::open`], without the path.
+    ///
+    /// # Safety
+    /// As [`NpzMap::open`].
+    pub unsafe fn from_file(file: &File) -> Result<NpzMap> {
+        // SAFETY: forwarded to our caller (see `# Safety`).
+        unsafe { NpzMap::from_file_with(file, crate::npz::NpzOptions::default()) }
+    }
+
+    /// Maps the archive open as `file` read-only: [`NpzMap::open`] for a
+    /// file the caller has already opened. The map does not need `file`
+    /// to stay open.
+    ///
+    /// # Errors
+    /// As [`NpzMap::open`], without the path.
+    ///
+    /// # Safety
+    /// As [`NpzMap::open`].
+    pub unsafe fn from_file_with(file: &File, opts: crate::npz::NpzOptions) -> Result<NpzMap> {
+        let file_len = file.metadata()?.len();
+        let whole =
+            usize::try_from(file_len).map_err(|_| ErrorKind::Overflow { what: "file size" })?;
+        // SAFETY: forwarded to our caller (see `# Safety`); the range is
+        // the file's own length.
+        let map = unsafe { map_ro(file, 0, whole)? };
+        let archive =
+            crate::npz::NpzArchive::from_bytes_with(map.as_deref().unwrap_or_default(), opts)?;
+        let members = archive.into_members();
+        Ok(NpzMap { map, members, opts })
+    }
+
+    /// The whole archive's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        self.map.as_deref().unwrap_or_default()
+    }
+
+    /// The members in archive order.
+    pub fn members(&self) -> &[crate::npz::Member] {
+        &self.members
+    }
+
+    /// The member with key `name` (`"x"`) or file name `name` (`"x.npy"`).
+    ///
+    /// # Errors
+    /// `MemberNotFound`.
+    pub fn member(&self, name: &str) -> Result<&crate::npz::Member> {
+        crate::npz::find(&self.members, name)
+    }
+
+    /// A stored member's whole `.npy` bytes, borrowed from the map.
+    ///
+    /// # Errors
+    /// `MemberNotFound`, or `NotStored` for a deflated member.
+    pub fn member_bytes(&self, name: &str) -> Result<&[u8]> {
+        let range = self.member(name)?.require_stored()?;
+        crate::npz::slice_of(self.bytes(), range)
+    }
+
+    /// A zero-copy view of a stored member. Offsets in its errors (a
+    /// `Misaligned` slice view, a bad value) are offsets in the archive.
+    ///
+    /// # Errors
+    /// `MemberNotFound`; `NotStored` for a deflated member (a deflated
+    /// member has no bytes to view: read it with [`NpzMap::read_array`]).
+    pub fn view(&self, name: &str) -> Result<NpyView<'_>> {
+        let m = self.member(name)?;
+        crate::npz::view_member(
+            self.bytes(),
+            m,
+            std::borrow::Cow::Borrowed(&m.header().header),
+        )
+    }
+
+    /// A stored member's payload as a plain slice; see
+    /// [`NpyView::as_slice`].
+    ///
+    /// # Errors
+    /// As [`NpzMap::view`] and [`NpyView::as_slice`] (`Misaligned` with
+    /// the payload's offset in the archive for NumPy's unaligned members).
+    pub fn as_slice<T: Element>(&self, name: &str) -> Result<&[T]> {
+        let m = self.member(name)?;
+        self.view(name)?
+            .as_slice()
+            .map_err(|e| e.in_member(m.file_name()))
+    }
+
+    /// The portable element view of a stored member (any alignment, any
+    /// byte order); see [`NpyView::elements`].
+    ///
+    /// # Errors
+    /// As [`NpzMap::view`] and [`NpyView::elements`].
+    pub fn elements<T: Element>(&self, name: &str) -> Result<Elements<'_, T>> {
+        let m = self.member(name)?;
+        self.view(name)?
+            .elements()
+            .map_err(|e| e.in_member(m.file_name()))
+    }
+
+    /// Every member into memory, as [`npz::read_all`](crate::npz::read_all)
+    /// reads them (CRC-32 checked, limits of [`crate::npz::NpzOptions`]).
+    ///
+    /// # Errors
+    /// As [`NpzReader::read_all`](crate::npz::NpzReader::read_all).
+    pub fn read_all(&self) -> Result<std::collections::BTreeMap<String, crate::npz::AnyArray>> {
+        crate::npz::NpzArchive::from_members(self.bytes(), self.members.clone(), self.opts)
+            .read_all()
+    }
+
+    /// Reads a member (stored or deflated) into an owned array, with every
+    /// check of [`NpzReader::read_array`](crate::npz::NpzReader::read_array)
+    /// (CRC-32 included).
+    ///
+    /// # Errors
+    /// As [`NpzReader::read_array`](crate::npz::NpzReader::read_array).
+    pub fn read_array<T: crate::ReadElement>(&self, name: &str) -> Result<crate::Array<T>> {
+        let m = self.member(name)?;
+        let mut cursor = std::io::Cursor::new(self.bytes());
+        crate::npz::read_member_array(&mut cursor, m, &self.opts)
+    }
 }

@@ -51,6 +51,20 @@ pub fn npz(bench: &mut Bench, ctx: &Ctx) {
     );
     bench.time(
         spec(
+            "npymap (NpzReader::read_array::<f64>, CRC checked)",
+            Role::Subject,
+        ),
+        w,
+        n,
+        || {
+            timed(|| {
+                let mut npz = NpzReader::open(&path).map_err(err)?;
+                npz.read_array::<f64>(MEMBER).map_err(err)
+            })
+        },
+    );
+    bench.time(
+        spec(
             "npymap (NpzReader::read_payload, CRC checked)",
             Role::Subject,
         ),

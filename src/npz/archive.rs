@@ -6,7 +6,9 @@ use std::ops::Range;
 
 use super::read::{NpzOptions, NpzReader};
 use super::{Member, find};
-use crate::error::{ErrorKind, Result};
+use std::borrow::Cow;
+
+use crate::error::{Error, ErrorKind, Result};
 
 /// An archive over borrowed bytes. Listing is the same as [`NpzReader`]'s;
 /// stored members can then be viewed in place with
@@ -108,14 +110,7 @@ impl<'a> NpzArchive<'a> {
     /// [`NpzArchive::read_array`] or [`NpzArchive::read`] instead).
     pub fn view(&self, name: &str) -> Result<crate::NpyView<'a>> {
         let m = self.member(name)?;
-        let payload = self.payload(name)?;
-        let at = m.payload_range().map_or(0, |r| r.start);
-        crate::NpyView::from_parts(
-            std::borrow::Cow::Owned(m.header().header.clone()),
-            payload,
-            at,
-        )
-        .map_err(|e| e.in_member(m.file_name()))
+        view_member(self.bytes, m, Cow::Owned(m.header().header.clone()))
     }
 
     /// A member's whole `.npy` bytes, copied (and inflated) with every check
@@ -132,8 +127,20 @@ impl<'a> NpzArchive<'a> {
     ///
     /// # Errors
     /// As [`NpzReader::read_array`].
-    pub fn read_array<T: crate::Element>(&mut self, name: &str) -> Result<crate::array::Array<T>> {
+    pub fn read_array<T: crate::ReadElement>(
+        &mut self,
+        name: &str,
+    ) -> Result<crate::array::Array<T>> {
         self.reader.read_array(name)
+    }
+
+    /// Every member into memory, as [`read_all`](super::read_all) reads
+    /// them.
+    ///
+    /// # Errors
+    /// As [`NpzReader::read_all`].
+    pub fn read_all(&mut self) -> Result<std::collections::BTreeMap<String, super::AnyArray>> {
+        self.reader.read_all()
     }
 
     /// The buffer the archive lives in.
@@ -142,18 +149,52 @@ impl<'a> NpzArchive<'a> {
     }
 
     fn slice(&self, range: Range<u64>) -> Result<&'a [u8]> {
-        let start = usize::try_from(range.start);
-        let end = usize::try_from(range.end);
-        match (start, end) {
-            (Ok(s), Ok(e)) => self.bytes.get(s..e),
-            _ => None,
-        }
-        // Listing checked the range against the buffer's length.
-        .ok_or_else(|| {
-            ErrorKind::Overflow {
-                what: "member range",
-            }
-            .into()
-        })
+        slice_of(self.bytes, range)
     }
+
+    /// An archive over `bytes` already listed as `members` (by
+    /// [`NpzArchive::from_bytes_with`] over the same bytes).
+    pub(crate) fn from_members(bytes: &'a [u8], members: Vec<Member>, opts: NpzOptions) -> Self {
+        let reader = NpzReader::from_parts(Cursor::new(bytes), members, opts);
+        NpzArchive { bytes, reader }
+    }
+
+    /// The member list, for a holder of the bytes (a map) that keeps it.
+    pub(crate) fn into_members(self) -> Vec<Member> {
+        self.reader.into_members()
+    }
+}
+
+/// The bytes of `range` in `bytes` (a range listing checked).
+pub(crate) fn slice_of(bytes: &[u8], range: Range<u64>) -> Result<&[u8]> {
+    let start = usize::try_from(range.start);
+    let end = usize::try_from(range.end);
+    match (start, end) {
+        (Ok(s), Ok(e)) => bytes.get(s..e),
+        _ => None,
+    }
+    // Listing checked the range against the buffer's length.
+    .ok_or_else(|| {
+        ErrorKind::Overflow {
+            what: "member range",
+        }
+        .into()
+    })
+}
+
+/// A zero-copy view of stored member `m` of the archive in `bytes`, with
+/// `header` (the member's); offsets in its errors count from the start of
+/// the archive.
+pub(crate) fn view_member<'a>(
+    bytes: &'a [u8],
+    m: &Member,
+    header: Cow<'a, crate::Header>,
+) -> Result<crate::NpyView<'a>> {
+    let in_member = |e: Error| e.in_member(m.file_name());
+    let range = m.require_stored()?;
+    slice_of(bytes, range).map_err(in_member)?;
+    let payload_range = m.payload_range().unwrap_or_default();
+    let at = payload_range.start;
+    let payload = slice_of(bytes, payload_range).map_err(in_member)?;
+    crate::NpyView::from_parts(header, payload, at).map_err(in_member)
 }

@@ -8,7 +8,8 @@
 //! | type | for |
 //! |---|---|
 //! | [`NpzReader`] | list members (headers only), stream or read any member, byte ranges of stored members for mapping |
-//! | [`NpzArchive`] | an archive already in memory (or mapped): zero-copy `&[u8]` of stored members |
+//! | [`NpzArchive`] | an archive already in memory: zero-copy `&[u8]` and views of stored members |
+//! | [`NpzMap`](crate::mmap::NpzMap) | a memory-mapped archive: zero-copy views of stored members, typed reads of any |
 //! | [`NpzWriter`] | add arrays stored or deflated, zip64 when needed, stored payloads 64-byte aligned, atomic files |
 //! | [`pack`] / [`unpack`] | `.npy` files into an archive and back, never writing outside the target directory |
 //!
@@ -26,6 +27,7 @@
 //! every member must be a valid `.npy` whose declared size matches its header
 //! (errors name the member, see [`Error::member`]).
 
+mod all;
 mod archive;
 mod files;
 mod read;
@@ -33,11 +35,15 @@ mod write;
 mod zipdir;
 
 pub use crate::atomic::AtomicFile;
+pub use all::{AnyArray, read_all, read_all_with};
 pub use archive::NpzArchive;
 pub(crate) use files::unpack_entries;
 pub use files::{UnpackOptions, pack, unpack, unpack_with};
 pub use read::{DEFAULT_MAX_READ_LEN, MemberReader, NpzOptions, NpzReader};
 pub use write::{MemberWriter, NpzWriter, Sink};
+
+pub(crate) use archive::{slice_of, view_member};
+pub(crate) use read::read_member_array;
 
 use std::ops::Range;
 

@@ -16,9 +16,7 @@ use crate::array::Array;
 use crate::error::{Error, ErrorKind, Result, snippet};
 use crate::header::{Header, ParseOptions};
 use crate::npy::check_payload;
-use crate::view::elements::element_fit;
-use crate::view::{Element, NpyView};
-use std::borrow::Cow;
+use crate::typed::ReadElement;
 
 /// Default for [`NpzOptions::max_read_len`]: 4 GiB.
 pub const DEFAULT_MAX_READ_LEN: u64 = 4 << 30;
@@ -27,6 +25,10 @@ pub const DEFAULT_MAX_READ_LEN: u64 = 4 << 30;
 /// declaring more than this many bytes per compressed byte is lying; used only
 /// to cap up-front allocation, never to refuse data that really arrives.
 const MAX_DEFLATE_RATIO: u64 = 1032;
+
+/// The most bytes a [`MemberReader`] hands out per `read`, so that each
+/// piece is checksummed while it is still in the CPU cache.
+const CRC_STEP: usize = 256 << 10;
 
 /// Limits applied while reading an archive.
 #[derive(Debug, Clone, Copy)]
@@ -171,13 +173,7 @@ impl<R: Read + Seek> NpzReader<R> {
     /// `MemberNotFound`, `Zip`, `Io`.
     pub fn reader(&mut self, name: &str) -> Result<MemberReader<'_, R>> {
         let m = find(&self.members, name)?;
-        self.reader.seek(SeekFrom::Start(m.data_start))?;
-        let raw = (&mut self.reader).take(m.compressed_len);
-        let mut r = MemberReader::new(raw, m.compression, m.npy_len, m.crc32, &m.file_name);
-        if m.compression == Compression::Deflated {
-            r.payload_check = Some(m.header.clone());
-        }
-        Ok(r)
+        member_stream(&mut self.reader, m)
     }
 
     /// Reads a member's whole `.npy` bytes into memory, inflating and
@@ -211,24 +207,43 @@ impl<R: Read + Seek> NpzReader<R> {
         Ok(out)
     }
 
-    /// Reads a member's payload (the bytes after its `.npy` header).
+    /// Reads a member's payload (the bytes after its `.npy` header), as
+    /// stored (the file's byte order), straight into a buffer of the
+    /// checked payload length, with the checks of [`NpzReader::read_array`].
     ///
     /// # Errors
     /// As [`NpzReader::read`].
     pub fn read_payload(&mut self, name: &str) -> Result<Vec<u8>> {
-        let offset = self.member(name)?.header.data_offset;
-        let mut npy = self.read(name)?;
-        let offset = usize::try_from(offset).unwrap_or(usize::MAX).min(npy.len());
-        npy.drain(..offset);
-        Ok(npy)
+        let m = find(&self.members, name)?;
+        if m.header.header.dtype.has_object() {
+            // The payload of an object array has no length of its own.
+            let offset = m.header.data_offset;
+            let mut npy = self.read(name)?;
+            let offset = usize::try_from(offset).unwrap_or(usize::MAX).min(npy.len());
+            npy.drain(..offset);
+            return Ok(npy);
+        }
+        let in_member = |e: Error| e.in_member(&m.file_name);
+        let (_, len) = checked_size(m, &self.opts).map_err(in_member)?;
+        let mut out: Vec<u8> = Vec::new();
+        out.try_reserve_exact(len)
+            .map_err(|_| in_member(ErrorKind::Overflow { what: "payload" }.into()))?;
+        drop(out);
+        // Zeroed pages from the allocator: no pass of zeros before the read.
+        let mut out = vec![0u8; len];
+        fill_payload(&mut self.reader, m, &mut out)?;
+        Ok(out)
     }
 
     /// Reads a member as an owned, typed [`Array`] -- the npz counterpart of
     /// `np.load(path)[name]`. The element type is checked against the
-    /// member's dtype before any data is read; members in the other byte
-    /// order are swapped, `bool` payloads are checked to hold only 0 and 1.
-    /// The bytes pass the same checks as [`NpzReader::read`] (declared size,
-    /// CRC-32, inflation bounds).
+    /// member's dtype before any data is read; the payload is then read (or
+    /// inflated) straight into a `Vec<T>` of the size the header gives,
+    /// with the CRC-32 computed on the way and checked at the end; members
+    /// in the other byte order are swapped in place, `bool` payloads are
+    /// checked to hold only 0 and 1. `T` is any [`ReadElement`]: numbers,
+    /// `bool`, complex, records, and also `String` (`U<n>`), `Vec<u8>`
+    /// (`S<n>`) and the date types.
     ///
     /// Named `read_array` because [`NpzReader::read`] already returns the
     /// member's raw `.npy` bytes.
@@ -236,6 +251,7 @@ impl<R: Read + Seek> NpzReader<R> {
     /// # Examples
     /// ```
     /// use npymap::npz::NpzReader;
+    /// // NumPy: alpha = np.load("testdata/npz/named.npz")["alpha"]
     /// let mut npz = NpzReader::open("testdata/npz/named.npz")?;
     /// let alpha = npz.read_array::<f64>("alpha")?;
     /// assert_eq!(alpha.shape(), [2, 3]);
@@ -244,33 +260,145 @@ impl<R: Read + Seek> NpzReader<R> {
     ///
     /// # Errors
     /// `MemberNotFound`; `DtypeMismatch` or `ByteOrderMismatch` when `T` is
-    /// not the member's type; `InvalidBool`; every error of
-    /// [`NpzReader::read`]; each names the member.
-    pub fn read_array<T: Element>(&mut self, name: &str) -> Result<Array<T>> {
+    /// not the member's type; `InvalidBool`; `ZipLimit` over
+    /// [`NpzOptions::max_read_len`]; `Truncated`, `InflateOverrun`,
+    /// `PayloadSize` or `Zip` (checksum, corrupt deflate data) when the data
+    /// does not match the archive's declarations; `Io`. Each names the
+    /// member.
+    pub fn read_array<T: ReadElement>(&mut self, name: &str) -> Result<Array<T>> {
         let m = find(&self.members, name)?;
-        let header = m.header.header.clone();
-        let data_offset = m.header.data_offset;
-        let file_name = m.file_name.clone();
-        let in_member = |e: Error| e.in_member(&file_name);
-        // Refuse a wrong type before reading (or inflating) anything.
-        element_fit::<T>(&header.dtype).map_err(in_member)?;
-        let payload = self.read_payload(name)?;
-        let view = NpyView::from_parts(Cow::Borrowed(&header), &payload, data_offset)
-            .map_err(in_member)?;
-        let data = view.to_vec::<T>().map_err(in_member)?;
-        let shape = header
-            .shape
-            .iter()
-            .map(|&d| usize::try_from(d))
-            .collect::<std::result::Result<Vec<usize>, _>>()
-            .map_err(|_| in_member(ErrorKind::Overflow { what: "shape" }.into()))?;
-        Array::from_parts(shape, header.fortran_order, data).map_err(in_member)
+        read_member_array(&mut self.reader, m, &self.opts)
+    }
+
+    /// The reader, the members and the limits, borrowed apart.
+    pub(crate) fn parts_mut(&mut self) -> (&mut R, &[Member], &NpzOptions) {
+        (&mut self.reader, &self.members, &self.opts)
+    }
+
+    /// A reader over an archive already listed as `members`.
+    pub(crate) fn from_parts(reader: R, members: Vec<Member>, opts: NpzOptions) -> Self {
+        NpzReader {
+            reader,
+            members,
+            opts,
+        }
+    }
+
+    /// The member list, without the reader.
+    pub(crate) fn into_members(self) -> Vec<Member> {
+        self.members
     }
 
     /// The reader the archive was opened on.
     pub fn into_inner(self) -> R {
         self.reader
     }
+}
+
+/// A stream over member `m`'s whole `.npy` bytes in `reader`.
+pub(crate) fn member_stream<'r, R: Read + Seek>(
+    reader: &'r mut R,
+    m: &Member,
+) -> Result<MemberReader<'r, R>> {
+    reader.seek(SeekFrom::Start(m.data_start))?;
+    let raw = reader.take(m.compressed_len);
+    let mut r = MemberReader::new(raw, m.compression, m.npy_len, m.crc32, &m.file_name);
+    if m.compression == Compression::Deflated {
+        r.payload_check = Some(m.header.clone());
+    }
+    Ok(r)
+}
+
+/// The element count and payload length of member `m`, checked against
+/// the archive's declarations and `opts` before anything is allocated: at
+/// most [`NpzOptions::max_read_len`], and the header's payload length
+/// must be the declared size less the header (for a stored member the
+/// declared size was checked against the archive's length; for a deflated
+/// one [`MAX_DEFLATE_RATIO`] bounds it by the compressed bytes, and the
+/// stream checks at its end that exactly that many bytes inflated).
+pub(crate) fn checked_size(m: &Member, opts: &NpzOptions) -> Result<(usize, usize)> {
+    if m.npy_len > opts.max_read_len {
+        return Err(ErrorKind::ZipLimit {
+            what: "member",
+            size: m.npy_len,
+            limit: opts.max_read_len,
+        }
+        .into());
+    }
+    if m.compression == Compression::Deflated
+        && m.npy_len > m.compressed_len.saturating_mul(MAX_DEFLATE_RATIO)
+    {
+        return Err(zip_reason(format!(
+            "deflated member declares {} bytes from {} compressed bytes, more than deflate can give",
+            m.npy_len, m.compressed_len
+        )));
+    }
+    let header = &m.header;
+    check_payload(header, m.npy_len.saturating_sub(header.data_offset))?;
+    let overflow = |what| Error::from(ErrorKind::Overflow { what });
+    let count =
+        usize::try_from(header.header.element_count()?).map_err(|_| overflow("element count"))?;
+    let payload_len =
+        usize::try_from(header.header.payload_len()?).map_err(|_| overflow("payload size"))?;
+    Ok((count, payload_len))
+}
+
+/// Reads member `m` of the archive in `reader` into an owned array: the
+/// header is skipped on the stream, the payload goes straight into the
+/// `Vec<T>` through [`ReadElement::read_from`], and the stream is then
+/// finished so that its checks (nothing more inflates, CRC-32, size) run.
+pub(crate) fn read_member_array<R: Read + Seek, T: ReadElement>(
+    reader: &mut R,
+    m: &Member,
+    opts: &NpzOptions,
+) -> Result<Array<T>> {
+    let in_member = |e: Error| e.in_member(&m.file_name);
+    let header = &m.header.header;
+    if header.dtype.has_object() {
+        return Err(in_member(ErrorKind::ObjectDtype.into()));
+    }
+    // Refuse a wrong type before reading (or inflating) anything.
+    T::check(&header.dtype).map_err(in_member)?;
+    let (count, payload_len) = checked_size(m, opts).map_err(in_member)?;
+    let shape = header
+        .shape
+        .iter()
+        .map(|&d| usize::try_from(d))
+        .collect::<std::result::Result<Vec<usize>, _>>()
+        .map_err(|_| in_member(ErrorKind::Overflow { what: "shape" }.into()))?;
+    let mut stream = member_stream(reader, m)?;
+    skip_header(&mut stream, m.header.data_offset).map_err(in_member)?;
+    let data = T::read_from(&mut stream, &header.dtype, count, payload_len).map_err(in_member)?;
+    stream.finish_read().map_err(in_member)?;
+    Array::from_parts(shape, header.fortran_order, data).map_err(in_member)
+}
+
+/// Reads member `m`'s payload into `buf` (exactly the payload's length,
+/// checked by [`checked_size`]) and finishes the stream, so that every
+/// end-of-stream check runs.
+pub(crate) fn fill_payload<R: Read + Seek>(
+    reader: &mut R,
+    m: &Member,
+    buf: &mut [u8],
+) -> Result<()> {
+    let in_member = |e: Error| e.in_member(&m.file_name);
+    let mut stream = member_stream(reader, m)?;
+    skip_header(&mut stream, m.header.data_offset).map_err(in_member)?;
+    stream.read_exact(buf).map_err(|e| in_member(e.into()))?;
+    stream.finish_read().map_err(in_member)
+}
+
+/// Reads and drops the first `len` bytes of `stream` (a member's `.npy`
+/// header, already parsed when the archive was listed).
+pub(crate) fn skip_header<R: Read + Seek>(
+    stream: &mut MemberReader<'_, R>,
+    len: u64,
+) -> Result<()> {
+    let skipped = io::copy(&mut stream.by_ref().take(len), &mut io::sink())?;
+    if skipped != len {
+        return Err(stream.truncated().into());
+    }
+    Ok(())
 }
 
 /// Lists and checks every member, in directory order.
@@ -424,6 +552,22 @@ impl<'a, R: Read + Seek> MemberReader<'a, R> {
         })
     }
 
+    /// Reads to the end of the member (which must already have delivered
+    /// all its declared bytes to the caller), so that the end-of-stream
+    /// checks run: nothing more inflates, the CRC-32 matches, the size
+    /// agrees with the header.
+    pub(crate) fn finish_read(&mut self) -> Result<()> {
+        let mut probe = [0u8; 1];
+        match self.read(&mut probe)? {
+            0 => Ok(()),
+            _ => Err(ErrorKind::PayloadSize {
+                expected: self.got.saturating_sub(1),
+                actual: self.declared,
+            }
+            .into()),
+        }
+    }
+
     /// Called once the declared length has been delivered.
     fn finish(&mut self) -> io::Result<()> {
         let mut probe = [0u8; 1];
@@ -460,7 +604,11 @@ impl<R: Read + Seek> Read for MemberReader<'_, R> {
             self.finish()?;
             return Ok(0);
         }
-        let want = usize::try_from(remaining).map_or(buf.len(), |r| r.min(buf.len()));
+        // At most `CRC_STEP` bytes per read, so that the CRC runs over bytes
+        // still in the cache: a 50 MB `read_exact` checksums as it goes.
+        let want = usize::try_from(remaining)
+            .map_or(buf.len(), |r| r.min(buf.len()))
+            .min(CRC_STEP);
         let Some(window) = buf.get_mut(..want) else {
             return Ok(0);
         };
@@ -507,5 +655,64 @@ fn house_style(text: &str) -> String {
     match chars.next() {
         Some(first) => first.to_lowercase().chain(chars).collect(),
         None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(compression: Compression, shape: u64, compressed_len: u64) -> Member {
+        let header = Header {
+            dtype: crate::Dtype::from_descr("<f8").unwrap(),
+            fortran_order: false,
+            shape: vec![shape],
+        };
+        let data_offset = 128;
+        let npy_len = data_offset + shape * 8;
+        Member {
+            key: "x".into(),
+            file_name: "x.npy".into(),
+            compression,
+            header: crate::ParsedHeader {
+                version: crate::Version::V1_0,
+                header,
+                data_offset,
+            },
+            data_start: 0,
+            compressed_len,
+            npy_len,
+            crc32: 0,
+        }
+    }
+
+    #[test]
+    fn sizes_are_checked_before_any_allocation() {
+        let opts = NpzOptions::default();
+        // 8 MB declared from 1 KB of deflate data: more than 1032:1.
+        let m = member(Compression::Deflated, 1 << 20, 1024);
+        let e = checked_size(&m, &opts).unwrap_err();
+        assert_eq!(e.kind().code(), "zip", "{e}");
+        assert!(e.to_string().contains("more than deflate can give"), "{e}");
+        // At deflate's limit it is accepted.
+        let m = member(Compression::Deflated, 1 << 20, (128 + (8 << 20)) / 1032 + 1);
+        assert_eq!(checked_size(&m, &opts).unwrap(), (1 << 20, 8 << 20));
+        // Over max_read_len: refused whatever the compression.
+        let small = NpzOptions {
+            max_read_len: 1000,
+            ..NpzOptions::default()
+        };
+        let m = member(Compression::Stored, 1000, 128 + 8000);
+        assert_eq!(
+            checked_size(&m, &small).unwrap_err().kind().code(),
+            "zip_limit"
+        );
+        // A declared size that disagrees with the header.
+        let mut m = member(Compression::Deflated, 10, 100);
+        m.npy_len += 8;
+        assert_eq!(
+            checked_size(&m, &opts).unwrap_err().kind().code(),
+            "payload_size"
+        );
     }
 }

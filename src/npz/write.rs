@@ -281,6 +281,78 @@ impl<W: Sink> NpzWriter<W> {
         )
     }
 
+    /// Adds an `ndarray` array or view of any layout as the member `name`,
+    /// as `np.savez` stores the same array: a C-contiguous array as it is,
+    /// an F-contiguous one (and not C) with `fortran_order: True`, anything
+    /// else (a strided slice, a negative stride, a permuted view) as its
+    /// C-order copy, written in blocks. The header is the one
+    /// [`Header::for_type`] gives `A`.
+    ///
+    /// # Examples
+    /// ```
+    /// // NumPy: np.savez(f, t=a.T)
+    /// use npymap::npz::{Compression, NpzReader, NpzWriter};
+    /// let a = ndarray::array![[1i32, 2, 3], [4, 5, 6]];
+    /// let mut w = NpzWriter::new(std::io::Cursor::new(Vec::new()));
+    /// w.add_ndarray("t", &a.t(), Compression::Stored)?; // F-contiguous
+    /// w.add_ndarray("every_other", &a.slice(ndarray::s![.., ..;2]), Compression::Deflated)?;
+    /// let bytes = w.finish()?.into_inner();
+    /// let mut r = NpzReader::new(std::io::Cursor::new(bytes))?;
+    /// let t = r.read_array::<i32>("t")?;
+    /// assert!(t.fortran_order());
+    /// assert_eq!(t.get(&[2, 1]), Some(&6));
+    /// assert_eq!(r.read_array::<i32>("every_other")?.as_slice(), [1, 3, 4, 6]);
+    /// # Ok::<(), npymap::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`NpzWriter::add_array`].
+    #[cfg(feature = "ndarray")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ndarray")))]
+    pub fn add_ndarray<A, S, D>(
+        &mut self,
+        name: &str,
+        array: &ndarray::ArrayBase<S, D>,
+        compression: Compression,
+    ) -> Result<()>
+    where
+        A: crate::Element,
+        S: ndarray::Data<Elem = A>,
+        D: ndarray::Dimension,
+    {
+        /// Elements copied per write when a view is copied to C order.
+        const BLOCK: usize = 1 << 14;
+        let header = Header::for_type::<A>(array.shape())?;
+        // `as_slice` is `Some` exactly for C-contiguous layouts (length-1
+        // axes' strides ignored, as NumPy ignores them).
+        if let Some(values) = array.as_slice() {
+            return self.add(name, &header, bytemuck::cast_slice(values), compression);
+        }
+        let reversed = array.t();
+        if let Some(values) = reversed.as_slice() {
+            return self.add(
+                name,
+                &header.fortran(),
+                bytemuck::cast_slice(values),
+                compression,
+            );
+        }
+        let mut member = self.start(name, &header, compression)?;
+        let mut block = Vec::new();
+        block
+            .try_reserve_exact(BLOCK.min(array.len()))
+            .map_err(|_| Error::from(ErrorKind::Overflow { what: "block" }))?;
+        for &v in array.iter() {
+            block.push(v);
+            if block.len() == BLOCK {
+                member.write_all(bytemuck::cast_slice(&block))?;
+                block.clear();
+            }
+        }
+        member.write_all(bytemuck::cast_slice(&block))?;
+        member.finish()
+    }
+
     /// Starts the member `name.npy` with `header`, written as NumPy's
     /// `np.save` writes it; the payload is then streamed into the returned
     /// writer, which must receive exactly the header's payload length before

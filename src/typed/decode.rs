@@ -76,6 +76,16 @@ fn vec_of<T: Clone>(n: usize, fill: T) -> Result<Vec<T>> {
     Ok(v)
 }
 
+/// `n` copies of `T::zero()` (all zero bits), for a read to overwrite.
+/// The allocation is first tried fallibly (an error, never an abort);
+/// `vec!` then takes the allocator's zeroed memory for the primitive
+/// numbers, so a large buffer costs no pass of writing zeros before the
+/// read fills it (fresh pages from the OS are zero already).
+fn zeroed_values<T: Element>(n: usize) -> Result<Vec<T>> {
+    drop(vec_with_room::<T>(n)?);
+    Ok(vec![T::zero(); n])
+}
+
 /// An empty `Vec` with room for `n` values (fallible).
 fn vec_with_room<T>(n: usize) -> Result<Vec<T>> {
     let mut v = Vec::new();
@@ -198,7 +208,7 @@ impl<T: Element> ReadElement for T {
         if dtype.itemsize() == 0 || std::mem::size_of::<T>() == 0 {
             return empty_elements(count);
         }
-        let mut values = vec_of(count, T::zero())?;
+        let mut values = zeroed_values::<T>(count)?;
         let Some(bytes) = T::pod_bytes_mut(&mut values) else {
             // `bool`: its bytes are checked before they become values.
             let bytes = read_bytes(reader, payload_len)?;
