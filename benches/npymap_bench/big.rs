@@ -11,13 +11,13 @@ use ndarray::ArrayView2;
 use ndarray_npy::{ViewNpyExt, WriteNpyExt};
 use npymap::mmap::{NpyMap, NpyMapMut};
 use npymap::npy::NpyWriter;
-use npymap::{Dtype, Header};
+use npymap::{Dtype, Elements, Header, NpyView};
 use npyz::WriterBuilder;
 use safetensors::SafeTensors;
 use safetensors::tensor::TensorView;
 
 use crate::Ctx;
-use crate::harness::{Bench, Role, Spec, err, remove, run, sum16, sum16_iter, timed};
+use crate::harness::{Bench, Role, Spec, add16, err, remove, run, sum16, sum16_iter, timed};
 
 /// The big input: 16384 x 16384 `<f4`, C order (1 GiB of payload).
 pub const BIG: &str = "f32_1g.npy";
@@ -83,6 +83,22 @@ pub fn scan(bench: &mut Bench, ctx: &Ctx) {
                 // SAFETY: as above.
                 let map = unsafe { NpyMap::open(&path) }.map_err(err)?;
                 Ok(sum16_iter(map.elements::<f32>().map_err(err)?.iter()))
+            })
+        },
+    );
+    bench.time(
+        spec(
+            "npymap (NpyMap + elements copy_to_slice, 16-lane sum)",
+            Role::Subject,
+        )
+        .note("portable element view, bulk API (blocks of 4096)"),
+        w,
+        n,
+        || {
+            timed(|| {
+                // SAFETY: as above.
+                let map = unsafe { NpyMap::open(&path) }.map_err(err)?;
+                sum16_bulk(&map.elements::<f32>().map_err(err)?)
             })
         },
     );
@@ -166,6 +182,7 @@ pub fn scan(bench: &mut Bench, ctx: &Ctx) {
         },
     );
     remove(&st);
+    scan_portable(bench);
     // Memory bandwidth for context: copy 256 MiB between warm heap buffers.
     let src = vec![1u8; 256 << 20];
     let mut dst = vec![0u8; 256 << 20];
@@ -220,6 +237,16 @@ fn scan_mapped_once(bench: &mut Bench, path: &Path) {
     );
     bench.time(
         spec(
+            "npymap (elements copy_to_slice, 16-lane sum)",
+            Role::Subject,
+        )
+        .note("bulk API, blocks of 4096"),
+        w,
+        n,
+        || timed(|| sum16_bulk(&map.elements::<f32>().map_err(err)?)),
+    );
+    bench.time(
+        spec(
             "ndarray-npy (view_npy + .sum(), f32 accumulation)",
             Role::Peer,
         ),
@@ -227,6 +254,85 @@ fn scan_mapped_once(bench: &mut Bench, path: &Path) {
         n,
         || timed(|| Ok(ArrayView2::<f32>::view_npy(&raw).map_err(err)?.sum())),
     );
+}
+
+/// The 16-lane sum through the portable view's bulk API: blocks of 4096
+/// elements copied (and swapped, if need be) into a stack buffer.
+fn sum16_bulk(el: &Elements<'_, f32>) -> Result<f64, String> {
+    let mut buf = [0f32; 4096];
+    let mut acc = [0f64; 16];
+    let mut start = 0;
+    while start < el.len() {
+        let n = buf.len().min(el.len() - start);
+        let block = &mut buf[..n];
+        el.copy_to_slice(start, block).map_err(err)?;
+        add16(&mut acc, block);
+        start += n;
+    }
+    Ok(acc.iter().sum())
+}
+
+/// The portable view's goal (issue 16): big-endian or misaligned data
+/// scanned through the bulk API at >= 0.8x the native slice scan of the
+/// same values, all in memory (256 MiB), so only the view is measured.
+fn scan_portable(bench: &mut Bench) {
+    let count = 64usize << 20;
+    let bytes = (count * 4) as u64;
+    let native: Vec<f32> = (0..count)
+        .map(|i| (i % 1000) as f32 * 0.5 - 250.0)
+        .collect();
+    let le: &[u8] = bytemuck::cast_slice(&native);
+    let mut big = Vec::with_capacity(le.len());
+    big.extend(native.iter().flat_map(|x| x.to_be_bytes()));
+    let mut odd = Vec::with_capacity(le.len() + 1);
+    odd.push(0u8);
+    odd.extend_from_slice(le);
+    let odd = odd.get(1..).unwrap_or_default();
+    let case = "sum 256 MiB of f32 in memory: big-endian / misaligned through the portable view";
+    let spec = |system: &str, role| Spec::new("W2", case, system, role, "GB/s").bytes(bytes);
+    let (w, n) = (2, 10);
+    bench.time(
+        spec("floor: native &[f32], 16-lane f64 sum", Role::Floor),
+        w,
+        n,
+        || timed(|| Ok(sum16(&native))),
+    );
+    for (label, descr, payload) in [("big-endian", ">f4", &big[..]), ("misaligned", "<f4", odd)] {
+        bench.time(
+            spec(
+                &format!("npymap (elements copy_to_slice, {label}, 16-lane sum)"),
+                Role::Subject,
+            )
+            .note("bulk API, blocks of 4096"),
+            w,
+            n,
+            || timed(|| sum16_bulk(&view(descr, payload, count)?.elements().map_err(err)?)),
+        );
+        bench.time(
+            spec(
+                &format!("npymap (elements iter, {label}, 16-lane sum)"),
+                Role::Subject,
+            ),
+            w,
+            n,
+            || {
+                timed(|| {
+                    let v = view(descr, payload, count)?;
+                    Ok(sum16_iter(v.elements::<f32>().map_err(err)?.iter()))
+                })
+            },
+        );
+    }
+}
+
+/// A view of `count` elements of `descr` over `payload`.
+fn view<'a>(descr: &str, payload: &'a [u8], count: usize) -> Result<NpyView<'a>, String> {
+    let header = Header {
+        dtype: Dtype::from_descr(descr).map_err(err)?,
+        fortran_order: false,
+        shape: vec![count as u64],
+    };
+    NpyView::from_parts(std::borrow::Cow::Owned(header), payload, 0).map_err(err)
 }
 
 pub fn stats(bench: &mut Bench, ctx: &Ctx) {
