@@ -426,6 +426,22 @@ fn check_bulk<T: Element + Debug>(dtype: &Dtype, bytes: &[u8], count: usize) {
             as_bytes(&by_get),
             "{dtype} shift {shift}"
         );
+        let mut blocks = Vec::new();
+        let mut sizes = Vec::new();
+        el.for_each_block(|b| {
+            sizes.push(b.len());
+            blocks.extend_from_slice(b);
+        });
+        assert_eq!(
+            as_bytes(&blocks),
+            as_bytes(&by_get),
+            "{dtype} shift {shift} blocks"
+        );
+        let per_block = (8192 / std::mem::size_of::<T>()).max(1);
+        if let Some((last, whole)) = sizes.split_last() {
+            assert!(whole.iter().all(|&n| n == per_block), "{dtype}: {sizes:?}");
+            assert!((1..=per_block).contains(last), "{dtype}: {sizes:?}");
+        }
         let starts = [0, 1, 3, count / 2, count.saturating_sub(1), count];
         for start in starts.into_iter().filter(|&s| s <= count) {
             let rest = count - start;
@@ -469,8 +485,8 @@ fn random_bytes(rng: &mut Rng, n: usize) -> Vec<u8> {
 #[test]
 fn bulk_copy_equals_element_path_for_every_type_and_byte_order() {
     let mut rng = Rng(42);
-    // 2500 elements: the swapped path's 8 KiB blocks end mid-run for
-    // every size, and the runs above end with partial blocks.
+    // 2500 elements: several 8 KiB blocks for every type above 3 bytes,
+    // the last one partial.
     let count = 2500;
     macro_rules! both {
         ($t:ty, $code:literal, $size:expr) => {
@@ -525,6 +541,9 @@ fn bulk_copy_of_a_strided_field_equals_get() {
     let mut out = vec![0i32; 100];
     el.copy_to_slice(150, &mut out).unwrap();
     assert_eq!(out, want[150..250]);
+    let mut blocks = Vec::new();
+    el.for_each_block(|b| blocks.extend_from_slice(b));
+    assert_eq!(blocks, want);
 }
 
 /// NumPy-made big-endian and misaligned data through the bulk API.
@@ -555,6 +574,9 @@ print(json.dumps([a.tolist(), b.tolist()]))
         }
         assert_eq!(got, fs);
         assert_eq!(el.to_vec(), fs);
+        let mut blocks = Vec::new();
+        el.for_each_block(|b| blocks.extend_from_slice(b));
+        assert_eq!(blocks, fs);
         let file = Aligned::new(&std::fs::read(dir.path().join("le.npy")).unwrap(), shift);
         let el = NpyView::new(file.bytes())
             .unwrap()

@@ -104,6 +104,22 @@ pub fn scan(bench: &mut Bench, ctx: &Ctx) {
     );
     bench.time(
         spec(
+            "npymap (NpyMap + elements for_each_block, 16-lane sum)",
+            Role::Subject,
+        )
+        .note("portable element view, block API (zero-copy when native)"),
+        w,
+        n,
+        || {
+            timed(|| {
+                // SAFETY: as above.
+                let map = unsafe { NpyMap::open(&path) }.map_err(err)?;
+                Ok(sum16_blocks(&map.elements::<f32>().map_err(err)?))
+            })
+        },
+    );
+    bench.time(
+        spec(
             "ndarray-npy (view_npy + .sum(), f32 accumulation)",
             Role::Peer,
         ),
@@ -247,6 +263,16 @@ fn scan_mapped_once(bench: &mut Bench, path: &Path) {
     );
     bench.time(
         spec(
+            "npymap (elements for_each_block, 16-lane sum)",
+            Role::Subject,
+        )
+        .note("block API, zero-copy when native"),
+        w,
+        n,
+        || timed(|| Ok(sum16_blocks(&map.elements::<f32>().map_err(err)?))),
+    );
+    bench.time(
+        spec(
             "ndarray-npy (view_npy + .sum(), f32 accumulation)",
             Role::Peer,
         ),
@@ -270,6 +296,13 @@ fn sum16_bulk(el: &Elements<'_, f32>) -> Result<f64, String> {
         start += n;
     }
     Ok(acc.iter().sum())
+}
+
+/// The 16-lane sum through the portable view's block API.
+fn sum16_blocks(el: &Elements<'_, f32>) -> f64 {
+    let mut acc = [0f64; 16];
+    el.for_each_block(|block| add16(&mut acc, block));
+    acc.iter().sum()
 }
 
 /// The portable view's goal (issue 16): big-endian or misaligned data
@@ -307,6 +340,22 @@ fn scan_portable(bench: &mut Bench) {
             w,
             n,
             || timed(|| sum16_bulk(&view(descr, payload, count)?.elements().map_err(err)?)),
+        );
+        bench.time(
+            spec(
+                &format!("npymap (elements for_each_block, {label}, 16-lane sum)"),
+                Role::Subject,
+            )
+            .note("block API"),
+            w,
+            n,
+            || {
+                timed(|| {
+                    Ok(sum16_blocks(
+                        &view(descr, payload, count)?.elements().map_err(err)?,
+                    ))
+                })
+            },
         );
         bench.time(
             spec(
