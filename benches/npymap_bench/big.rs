@@ -549,3 +549,111 @@ pub fn write(bench: &mut Bench, ctx: &Ctx) {
         &|p| npymap::npy::save_durable(p, &header, &values).map_err(err),
     );
 }
+
+/// This thread's CPU time (user + system) in seconds.
+fn thread_cpu() -> f64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid, writable timespec for the call.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+}
+
+/// Median thread CPU time of `reps` runs of `f` after one warm-up.
+fn cpu_median(reps: usize, mut f: impl FnMut() -> Result<f64, String>) -> Result<f64, String> {
+    std::hint::black_box(f()?);
+    let mut xs = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        let t = thread_cpu();
+        std::hint::black_box(f()?);
+        xs.push(thread_cpu() - t);
+    }
+    xs.sort_by(f64::total_cmp);
+    Ok(xs.get(reps / 2).copied().unwrap_or(f64::NAN))
+}
+
+/// W2/S in thread CPU time (see `--cpu-scan` in main): each subject's
+/// CPU-time ratio against its floor, measured back to back.
+pub fn cpu_scan(path: &Path) {
+    let report = |what: &str, floor: Result<f64, String>, t: Result<f64, String>| match (floor, t) {
+        (Ok(f), Ok(t)) => eprintln!("  {what:58} {t:.4} s cpu, {:.2}x floor throughput", f / t),
+        (Err(e), _) | (_, Err(e)) => eprintln!("  {what}: {e}"),
+    };
+    let _ = warm(path);
+    let reps = 7;
+    let Ok(raw) = map_file(path) else { return };
+    // SAFETY: benchmark data is not modified while mapped.
+    let Ok(map) = (unsafe { NpyMap::open(path) }) else {
+        return;
+    };
+    let floor = || Ok(sum16(raw_payload(&raw)?));
+    let el = || map.elements::<f32>().map_err(err);
+    report(
+        "mapped once: elements for_each_block",
+        cpu_median(reps, floor),
+        cpu_median(reps, || Ok(sum16_blocks(&el()?))),
+    );
+    report(
+        "mapped once: elements copy_to_slice",
+        cpu_median(reps, floor),
+        cpu_median(reps, || sum16_bulk(&el()?)),
+    );
+    report(
+        "mapped once: elements iter",
+        cpu_median(reps, floor),
+        cpu_median(reps, || Ok(sum16_iter(el()?.iter()))),
+    );
+    report(
+        "mapped once: stats library",
+        cpu_median(reps, floor),
+        cpu_median(reps, || {
+            let view = map.view();
+            npymap::convert::stats::stats(view.dtype(), view.payload(), &mut |_| {})
+                .map_err(err)
+                .map(|s| s.mean.unwrap_or(0.0))
+        }),
+    );
+    report(
+        "map each rep: stats library",
+        cpu_median(reps, || Ok(sum16(raw_payload(&map_file(path)?)?))),
+        cpu_median(reps, || {
+            // SAFETY: as above.
+            let map = unsafe { NpyMap::open(path) }.map_err(err)?;
+            let view = map.view();
+            npymap::convert::stats::stats(view.dtype(), view.payload(), &mut |_| {})
+                .map_err(err)
+                .map(|s| s.mean.unwrap_or(0.0))
+        }),
+    );
+    let count = 64usize << 20;
+    let native: Vec<f32> = (0..count)
+        .map(|i| (i % 1000) as f32 * 0.5 - 250.0)
+        .collect();
+    let le: &[u8] = bytemuck::cast_slice(&native);
+    let big: Vec<u8> = native.iter().flat_map(|x| x.to_be_bytes()).collect();
+    let mut odd = Vec::with_capacity(le.len() + 1);
+    odd.push(0u8);
+    odd.extend_from_slice(le);
+    let odd = odd.get(1..).unwrap_or_default();
+    let floor = || Ok(sum16(&native));
+    for (label, descr, payload) in [("big-endian", ">f4", &big[..]), ("misaligned", "<f4", odd)] {
+        let el = || view(descr, payload, count)?.elements::<f32>().map_err(err);
+        report(
+            &format!("256 MiB {label}: for_each_block"),
+            cpu_median(reps, floor),
+            cpu_median(reps, || Ok(sum16_blocks(&el()?))),
+        );
+        report(
+            &format!("256 MiB {label}: copy_to_slice"),
+            cpu_median(reps, floor),
+            cpu_median(reps, || sum16_bulk(&el()?)),
+        );
+        report(
+            &format!("256 MiB {label}: iter"),
+            cpu_median(reps, floor),
+            cpu_median(reps, || Ok(sum16_iter(el()?.iter()))),
+        );
+    }
+}
