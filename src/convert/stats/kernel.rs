@@ -122,16 +122,19 @@ impl<E: Lane> FloatAcc<E> {
     /// accumulators to stay in registers.
     #[inline(always)]
     pub fn groups(&mut self, groups: &[[E; LANES]]) {
-        let saved = self.sum;
+        // Summed in a local copy (kept in registers, lanes in order), which
+        // becomes the new sums only if no NaN showed up.
+        let mut sum = self.sum;
         for g in groups {
-            for (s, &x) in self.sum.iter_mut().zip(g) {
+            for (s, &x) in sum.iter_mut().zip(g) {
                 *s += x.wide();
             }
         }
-        if self.sum.iter().any(|s| s.is_nan()) {
+        if !sum.iter().any(|s| s.is_nan()) {
+            self.sum = sum;
+        } else {
             // A NaN element, or a sum already NaN (inf - inf): redo the
             // sums the exact way, skipping and counting NaN.
-            self.sum = saved;
             for g in groups {
                 for (s, &x) in self.sum.iter_mut().zip(g) {
                     let is_nan = x.nan();
