@@ -86,6 +86,14 @@ fn main() {
         }
         return;
     }
+    // CPU-time mode for W2/S on a loaded machine: thread CPU time is not
+    // inflated by waiting for a core, so ratios hold when wall time does
+    // not: `npymap_bench-* --cpu-scan DIR/f32_1g.npy`.
+    if let Some(i) = args.iter().position(|a| a == "--cpu-scan") {
+        let path = args.get(i + 1).map(PathBuf::from).unwrap_or_default();
+        big::cpu_scan(&path);
+        return;
+    }
     if !args.iter().any(|a| a == "--bench") {
         eprintln!("npymap_bench: run through `cargo bench` or `bash benches/run.sh`");
         return;

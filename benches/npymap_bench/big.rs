@@ -11,13 +11,13 @@ use ndarray::ArrayView2;
 use ndarray_npy::{ViewNpyExt, WriteNpyExt};
 use npymap::mmap::{NpyMap, NpyMapMut};
 use npymap::npy::NpyWriter;
-use npymap::{Dtype, Header};
+use npymap::{Dtype, Elements, Header, NpyView};
 use npyz::WriterBuilder;
 use safetensors::SafeTensors;
 use safetensors::tensor::TensorView;
 
 use crate::Ctx;
-use crate::harness::{Bench, Role, Spec, err, remove, run, sum16, sum16_iter, timed};
+use crate::harness::{Bench, Role, Spec, add16, err, remove, run, sum16, sum16_iter, timed};
 
 /// The big input: 16384 x 16384 `<f4`, C order (1 GiB of payload).
 pub const BIG: &str = "f32_1g.npy";
@@ -86,6 +86,38 @@ pub fn scan(bench: &mut Bench, ctx: &Ctx) {
                 // SAFETY: as above.
                 let map = unsafe { NpyMap::open(&path) }.map_err(err)?;
                 Ok(sum16_iter(map.elements::<f32>().map_err(err)?.iter()))
+            })
+        },
+    );
+    bench.time(
+        spec(
+            "npymap (NpyMap + elements copy_to_slice, 16-lane sum)",
+            Role::Subject,
+        )
+        .note("portable element view, bulk API (blocks of 4096)"),
+        w,
+        n,
+        || {
+            timed(|| {
+                // SAFETY: as above.
+                let map = unsafe { NpyMap::open(&path) }.map_err(err)?;
+                sum16_bulk(&map.elements::<f32>().map_err(err)?)
+            })
+        },
+    );
+    bench.time(
+        spec(
+            "npymap (NpyMap + elements for_each_block, 16-lane sum)",
+            Role::Subject,
+        )
+        .note("portable element view, block API (zero-copy when native)"),
+        w,
+        n,
+        || {
+            timed(|| {
+                // SAFETY: as above.
+                let map = unsafe { NpyMap::open(&path) }.map_err(err)?;
+                Ok(sum16_blocks(&map.elements::<f32>().map_err(err)?))
             })
         },
     );
@@ -169,6 +201,7 @@ pub fn scan(bench: &mut Bench, ctx: &Ctx) {
         },
     );
     remove(&st);
+    scan_portable(bench);
     // Memory bandwidth for context: copy 256 MiB between warm heap buffers.
     let src = vec![1u8; 256 << 20];
     let mut dst = vec![0u8; 256 << 20];
@@ -223,6 +256,26 @@ fn scan_mapped_once(bench: &mut Bench, path: &Path) {
     );
     bench.time(
         spec(
+            "npymap (elements copy_to_slice, 16-lane sum)",
+            Role::Subject,
+        )
+        .note("bulk API, blocks of 4096"),
+        w,
+        n,
+        || timed(|| sum16_bulk(&map.elements::<f32>().map_err(err)?)),
+    );
+    bench.time(
+        spec(
+            "npymap (elements for_each_block, 16-lane sum)",
+            Role::Subject,
+        )
+        .note("block API, zero-copy when native"),
+        w,
+        n,
+        || timed(|| Ok(sum16_blocks(&map.elements::<f32>().map_err(err)?))),
+    );
+    bench.time(
+        spec(
             "ndarray-npy (view_npy + .sum(), f32 accumulation)",
             Role::Peer,
         ),
@@ -230,6 +283,108 @@ fn scan_mapped_once(bench: &mut Bench, path: &Path) {
         n,
         || timed(|| Ok(ArrayView2::<f32>::view_npy(&raw).map_err(err)?.sum())),
     );
+}
+
+/// The 16-lane sum through the portable view's bulk API: blocks of 4096
+/// elements copied (and swapped, if need be) into a stack buffer.
+fn sum16_bulk(el: &Elements<'_, f32>) -> Result<f64, String> {
+    let mut buf = [0f32; 4096];
+    let mut acc = [0f64; 16];
+    let mut start = 0;
+    while start < el.len() {
+        let n = buf.len().min(el.len() - start);
+        let block = &mut buf[..n];
+        el.copy_to_slice(start, block).map_err(err)?;
+        add16(&mut acc, block);
+        start += n;
+    }
+    Ok(acc.iter().sum())
+}
+
+/// The 16-lane sum through the portable view's block API.
+fn sum16_blocks(el: &Elements<'_, f32>) -> f64 {
+    let mut acc = [0f64; 16];
+    el.for_each_block(|block| add16(&mut acc, block));
+    acc.iter().sum()
+}
+
+/// The portable view's goal (issue 16): big-endian or misaligned data
+/// scanned through the bulk API at >= 0.8x the native slice scan of the
+/// same values, all in memory (256 MiB), so only the view is measured.
+fn scan_portable(bench: &mut Bench) {
+    let count = 64usize << 20;
+    let bytes = (count * 4) as u64;
+    let native: Vec<f32> = (0..count)
+        .map(|i| (i % 1000) as f32 * 0.5 - 250.0)
+        .collect();
+    let le: &[u8] = bytemuck::cast_slice(&native);
+    let mut big = Vec::with_capacity(le.len());
+    big.extend(native.iter().flat_map(|x| x.to_be_bytes()));
+    let mut odd = Vec::with_capacity(le.len() + 1);
+    odd.push(0u8);
+    odd.extend_from_slice(le);
+    let odd = odd.get(1..).unwrap_or_default();
+    let case = "sum 256 MiB of f32 in memory: big-endian / misaligned through the portable view";
+    let spec = |system: &str, role| Spec::new("W2", case, system, role, "GB/s").bytes(bytes);
+    let (w, n) = (2, 10);
+    bench.time(
+        spec("floor: native &[f32], 16-lane f64 sum", Role::Floor),
+        w,
+        n,
+        || timed(|| Ok(sum16(&native))),
+    );
+    for (label, descr, payload) in [("big-endian", ">f4", &big[..]), ("misaligned", "<f4", odd)] {
+        bench.time(
+            spec(
+                &format!("npymap (elements copy_to_slice, {label}, 16-lane sum)"),
+                Role::Subject,
+            )
+            .note("bulk API, blocks of 4096"),
+            w,
+            n,
+            || timed(|| sum16_bulk(&view(descr, payload, count)?.elements().map_err(err)?)),
+        );
+        bench.time(
+            spec(
+                &format!("npymap (elements for_each_block, {label}, 16-lane sum)"),
+                Role::Subject,
+            )
+            .note("block API"),
+            w,
+            n,
+            || {
+                timed(|| {
+                    Ok(sum16_blocks(
+                        &view(descr, payload, count)?.elements().map_err(err)?,
+                    ))
+                })
+            },
+        );
+        bench.time(
+            spec(
+                &format!("npymap (elements iter, {label}, 16-lane sum)"),
+                Role::Subject,
+            ),
+            w,
+            n,
+            || {
+                timed(|| {
+                    let v = view(descr, payload, count)?;
+                    Ok(sum16_iter(v.elements::<f32>().map_err(err)?.iter()))
+                })
+            },
+        );
+    }
+}
+
+/// A view of `count` elements of `descr` over `payload`.
+fn view<'a>(descr: &str, payload: &'a [u8], count: usize) -> Result<NpyView<'a>, String> {
+    let header = Header {
+        dtype: Dtype::from_descr(descr).map_err(err)?,
+        fortran_order: false,
+        shape: vec![count as u64],
+    };
+    NpyView::from_parts(std::borrow::Cow::Owned(header), payload, 0).map_err(err)
 }
 
 pub fn stats(bench: &mut Bench, ctx: &Ctx) {
@@ -396,4 +551,112 @@ pub fn write(bench: &mut Bench, ctx: &Ctx) {
         3,
         &|p| npymap::npy::save_durable(p, &header, &values).map_err(err),
     );
+}
+
+/// This thread's CPU time (user + system) in seconds.
+fn thread_cpu() -> f64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid, writable timespec for the call.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+}
+
+/// Median thread CPU time of `reps` runs of `f` after one warm-up.
+fn cpu_median(reps: usize, mut f: impl FnMut() -> Result<f64, String>) -> Result<f64, String> {
+    std::hint::black_box(f()?);
+    let mut xs = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        let t = thread_cpu();
+        std::hint::black_box(f()?);
+        xs.push(thread_cpu() - t);
+    }
+    xs.sort_by(f64::total_cmp);
+    Ok(xs.get(reps / 2).copied().unwrap_or(f64::NAN))
+}
+
+/// W2/S in thread CPU time (see `--cpu-scan` in main): each subject's
+/// CPU-time ratio against its floor, measured back to back.
+pub fn cpu_scan(path: &Path) {
+    let report = |what: &str, floor: Result<f64, String>, t: Result<f64, String>| match (floor, t) {
+        (Ok(f), Ok(t)) => eprintln!("  {what:58} {t:.4} s cpu, {:.2}x floor throughput", f / t),
+        (Err(e), _) | (_, Err(e)) => eprintln!("  {what}: {e}"),
+    };
+    let _ = warm(path);
+    let reps = 7;
+    let Ok(raw) = map_file(path) else { return };
+    // SAFETY: benchmark data is not modified while mapped.
+    let Ok(map) = (unsafe { NpyMap::open(path) }) else {
+        return;
+    };
+    let floor = || Ok(sum16(raw_payload(&raw)?));
+    let el = || map.elements::<f32>().map_err(err);
+    report(
+        "mapped once: elements for_each_block",
+        cpu_median(reps, floor),
+        cpu_median(reps, || Ok(sum16_blocks(&el()?))),
+    );
+    report(
+        "mapped once: elements copy_to_slice",
+        cpu_median(reps, floor),
+        cpu_median(reps, || sum16_bulk(&el()?)),
+    );
+    report(
+        "mapped once: elements iter",
+        cpu_median(reps, floor),
+        cpu_median(reps, || Ok(sum16_iter(el()?.iter()))),
+    );
+    report(
+        "mapped once: stats library",
+        cpu_median(reps, floor),
+        cpu_median(reps, || {
+            let view = map.view();
+            npymap::convert::stats::stats(view.dtype(), view.payload(), &mut |_| {})
+                .map_err(err)
+                .map(|s| s.mean.unwrap_or(0.0))
+        }),
+    );
+    report(
+        "map each rep: stats library",
+        cpu_median(reps, || Ok(sum16(raw_payload(&map_file(path)?)?))),
+        cpu_median(reps, || {
+            // SAFETY: as above.
+            let map = unsafe { NpyMap::open(path) }.map_err(err)?;
+            let view = map.view();
+            npymap::convert::stats::stats(view.dtype(), view.payload(), &mut |_| {})
+                .map_err(err)
+                .map(|s| s.mean.unwrap_or(0.0))
+        }),
+    );
+    let count = 64usize << 20;
+    let native: Vec<f32> = (0..count)
+        .map(|i| (i % 1000) as f32 * 0.5 - 250.0)
+        .collect();
+    let le: &[u8] = bytemuck::cast_slice(&native);
+    let big: Vec<u8> = native.iter().flat_map(|x| x.to_be_bytes()).collect();
+    let mut odd = Vec::with_capacity(le.len() + 1);
+    odd.push(0u8);
+    odd.extend_from_slice(le);
+    let odd = odd.get(1..).unwrap_or_default();
+    let floor = || Ok(sum16(&native));
+    for (label, descr, payload) in [("big-endian", ">f4", &big[..]), ("misaligned", "<f4", odd)] {
+        let el = || view(descr, payload, count)?.elements::<f32>().map_err(err);
+        report(
+            &format!("256 MiB {label}: for_each_block"),
+            cpu_median(reps, floor),
+            cpu_median(reps, || Ok(sum16_blocks(&el()?))),
+        );
+        report(
+            &format!("256 MiB {label}: copy_to_slice"),
+            cpu_median(reps, floor),
+            cpu_median(reps, || sum16_bulk(&el()?)),
+        );
+        report(
+            &format!("256 MiB {label}: iter"),
+            cpu_median(reps, floor),
+            cpu_median(reps, || Ok(sum16_iter(el()?.iter()))),
+        );
+    }
 }

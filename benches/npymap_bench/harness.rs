@@ -276,6 +276,20 @@ pub fn sum16_iter(mut it: impl Iterator<Item = f32>) -> f64 {
     acc.iter().sum()
 }
 
+/// Adds `xs` to 16 running f64 lanes (element `i` to lane `i % 16`, a
+/// partial tail to the first lanes): the floor's reduction, block by block.
+pub fn add16(acc: &mut [f64; 16], xs: &[f32]) {
+    let (blocks, tail) = xs.as_chunks::<16>();
+    for block in blocks {
+        for (a, &x) in acc.iter_mut().zip(block) {
+            *a += f64::from(x);
+        }
+    }
+    for (a, &x) in acc.iter_mut().zip(tail) {
+        *a += f64::from(x);
+    }
+}
+
 /// Removes a file if it exists.
 pub fn remove(path: &Path) {
     let _ = std::fs::remove_file(path);

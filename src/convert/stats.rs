@@ -5,6 +5,9 @@ use std::ops::Range;
 
 use serde::ser::{Serialize, Serializer};
 
+mod kernel;
+
+use self::kernel::{FloatAcc, IntAcc};
 use super::value::{Num, decode_num};
 use crate::dtype::{ByteOrder, Dtype, Scalar, ScalarKind};
 use crate::error::{ErrorKind, Result};
@@ -68,127 +71,111 @@ pub struct Stats {
     pub nan_count: u64,
 }
 
-/// Running integer statistics.
-#[derive(Default)]
-struct IntAcc {
-    min: Option<i128>,
-    max: Option<i128>,
-    sum: i128,
-    n: u64,
-}
-
-impl IntAcc {
-    fn add(&mut self, v: i128) {
-        self.min = Some(self.min.map_or(v, |m| m.min(v)));
-        self.max = Some(self.max.map_or(v, |m| m.max(v)));
-        self.sum += v;
-        self.n += 1;
+/// Scans the payload in steps of [`STEP_BYTES`] with `step`, releasing
+/// each range once scanned.
+fn steps<A>(
+    payload: &[u8],
+    size: usize,
+    release: &mut dyn FnMut(Range<usize>),
+    acc: &mut A,
+    step: impl Fn(&mut A, &[u8]),
+) {
+    let step_bytes = (STEP_BYTES / size).max(1) * size;
+    let mut done = 0;
+    for chunk in payload.chunks(step_bytes) {
+        step(acc, chunk);
+        release(done..done + chunk.len());
+        done += chunk.len();
     }
 }
 
-/// Running float statistics, in 16 lanes so the loop vectorizes.
-struct FloatAcc {
-    min: [f64; LANES],
-    max: [f64; LANES],
-    sum: [f64; LANES],
-    nan: [u64; LANES],
-    n: u64,
-}
-
-const LANES: usize = 16;
-
-impl Default for FloatAcc {
-    fn default() -> Self {
-        FloatAcc {
-            min: [f64::INFINITY; LANES],
-            max: [f64::NEG_INFINITY; LANES],
-            sum: [0.0; LANES],
-            nan: [0; LANES],
-            n: 0,
-        }
-    }
-}
-
-#[inline(always)]
-fn update(min: &mut f64, max: &mut f64, sum: &mut f64, nan: &mut u64, x: f64) {
-    let is_nan = x.is_nan();
-    *nan += u64::from(is_nan);
-    // Comparisons with NaN are false, so NaN never becomes min or max.
-    *min = if x < *min { x } else { *min };
-    *max = if x > *max { x } else { *max };
-    *sum += if is_nan { 0.0 } else { x };
-}
-
-impl FloatAcc {
-    /// Adds one value to lane 0 (tails and odd sizes).
-    fn one(&mut self, x: f64) {
-        let [min, ..] = &mut self.min;
-        let [max, ..] = &mut self.max;
-        let [sum, ..] = &mut self.sum;
-        let [nan, ..] = &mut self.nan;
-        update(min, max, sum, nan, x);
-    }
-
-    /// Adds 16 values, one per lane; written over arrays so it vectorizes.
-    #[inline(always)]
-    fn block(&mut self, xs: [f64; LANES]) {
-        let lanes = self
-            .min
-            .iter_mut()
-            .zip(self.max.iter_mut())
-            .zip(self.sum.iter_mut())
-            .zip(self.nan.iter_mut());
-        for ((((min, max), sum), nan), x) in lanes.zip(xs) {
-            update(min, max, sum, nan, x);
-        }
-    }
-
-    fn finish(&self) -> (Option<Extreme>, Option<Extreme>, Option<f64>, u64) {
-        let nan: u64 = self.nan.iter().sum();
-        let valid = self.n - nan;
-        if valid == 0 {
-            return (None, None, None, nan);
-        }
-        let min = self.min.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = self.max.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let sum: f64 = self.sum.iter().sum();
-        (
-            Some(Extreme::Float(min)),
-            Some(Extreme::Float(max)),
-            Some(sum / valid as f64),
-            nan,
-        )
-    }
-}
-
-/// Scans `N`-byte floats read by `read`, 16 lanes at a time.
-fn scan_floats<const N: usize>(acc: &mut FloatAcc, bytes: &[u8], read: impl Fn([u8; N]) -> f64) {
-    let (items, _) = bytes.as_chunks::<N>();
-    let (blocks, tail) = items.as_chunks::<LANES>();
-    for block in blocks {
-        acc.block(block.map(&read));
-    }
-    for item in tail {
-        acc.one(read(*item));
-    }
-    acc.n += items.len() as u64;
-}
-
-fn float_step(acc: &mut FloatAcc, s: &Scalar, bytes: &[u8]) {
+/// Float statistics: `f16` and `f32` keep extremes in `f32` lanes, the
+/// rest in `f64` lanes; long doubles go one by one through their nearest
+/// `f64`, all in lane 0.
+fn float_stats(s: &Scalar, payload: &[u8], release: &mut dyn FnMut(Range<usize>)) -> Stats {
+    let size = s.itemsize();
     let big = s.byte_order() == ByteOrder::Big;
-    match s.itemsize() {
-        4 if big => scan_floats::<4>(acc, bytes, |b| f64::from(f32::from_be_bytes(b))),
-        4 => scan_floats::<4>(acc, bytes, |b| f64::from(f32::from_le_bytes(b))),
-        8 if big => scan_floats::<8>(acc, bytes, f64::from_be_bytes),
-        8 => scan_floats::<8>(acc, bytes, f64::from_le_bytes),
-        2 if big => scan_floats::<2>(acc, bytes, |b| half::f16::from_be_bytes(b).to_f64()),
-        2 => scan_floats::<2>(acc, bytes, |b| half::f16::from_le_bytes(b).to_f64()),
-        n => {
-            for item in bytes.chunks_exact(n) {
-                acc.one(decode_num(s, item).as_f64());
-            }
-            acc.n += (bytes.len() / n) as u64;
+    let native = big == cfg!(target_endian = "big");
+    let (min, max, mean, nan_count) = match size {
+        2 | 4 => {
+            let mut acc = FloatAcc::<f32>::default();
+            steps(payload, size, release, &mut acc, |acc, b| match size {
+                2 => kernel::scan_f16(acc, b, big),
+                _ if native => kernel::scan_native::<f32, 4>(acc, b, f32::from_ne_bytes),
+                _ if big => kernel::scan_floats::<f32, 4>(acc, b, f32::from_be_bytes),
+                _ => kernel::scan_floats::<f32, 4>(acc, b, f32::from_le_bytes),
+            });
+            acc.finish()
         }
+        _ => {
+            let mut acc = FloatAcc::<f64>::default();
+            steps(payload, size, release, &mut acc, |acc, b| match size {
+                8 if native => kernel::scan_native::<f64, 8>(acc, b, f64::from_ne_bytes),
+                8 if big => kernel::scan_floats::<f64, 8>(acc, b, f64::from_be_bytes),
+                8 => kernel::scan_floats::<f64, 8>(acc, b, f64::from_le_bytes),
+                n => {
+                    for item in b.chunks_exact(n) {
+                        acc.one(decode_num(s, item).as_f64());
+                    }
+                    acc.n += (b.len() / n) as u64;
+                }
+            });
+            acc.finish()
+        }
+    };
+    Stats {
+        count: (payload.len() / size) as u64,
+        min: min.map(Extreme::Float),
+        max: max.map(Extreme::Float),
+        mean,
+        nan_count,
+    }
+}
+
+/// Integer (and bool, as 0 and 1) statistics, exact.
+fn int_stats(s: &Scalar, payload: &[u8], release: &mut dyn FnMut(Range<usize>)) -> Stats {
+    let size = s.itemsize();
+    let big = s.byte_order() == ByteOrder::Big;
+    let signed = s.kind() == ScalarKind::Int;
+    let mut acc = IntAcc::default();
+    steps(payload, size, release, &mut acc, |acc, b| {
+        match (s.kind(), size, signed, big) {
+            (ScalarKind::Bool, ..) => {
+                kernel::scan_ints::<u8, 1>(acc, b, |[x]| u8::from(x != 0));
+            }
+            (_, 1, true, _) => kernel::scan_ints::<i8, 1>(acc, b, i8::from_ne_bytes),
+            (_, 1, false, _) => kernel::scan_ints::<u8, 1>(acc, b, u8::from_ne_bytes),
+            (_, 2, true, true) => kernel::scan_ints::<i16, 2>(acc, b, i16::from_be_bytes),
+            (_, 2, true, false) => kernel::scan_ints::<i16, 2>(acc, b, i16::from_le_bytes),
+            (_, 2, false, true) => kernel::scan_ints::<u16, 2>(acc, b, u16::from_be_bytes),
+            (_, 2, false, false) => kernel::scan_ints::<u16, 2>(acc, b, u16::from_le_bytes),
+            (_, 4, true, true) => kernel::scan_ints::<i32, 4>(acc, b, i32::from_be_bytes),
+            (_, 4, true, false) => kernel::scan_ints::<i32, 4>(acc, b, i32::from_le_bytes),
+            (_, 4, false, true) => kernel::scan_ints::<u32, 4>(acc, b, u32::from_be_bytes),
+            (_, 4, false, false) => kernel::scan_ints::<u32, 4>(acc, b, u32::from_le_bytes),
+            (_, 8, true, true) => kernel::scan_ints::<i64, 8>(acc, b, i64::from_be_bytes),
+            (_, 8, true, false) => kernel::scan_ints::<i64, 8>(acc, b, i64::from_le_bytes),
+            (_, 8, false, true) => kernel::scan_ints::<u64, 8>(acc, b, u64::from_be_bytes),
+            (_, 8, false, false) => kernel::scan_ints::<u64, 8>(acc, b, u64::from_le_bytes),
+            _ => {
+                // No other integer sizes exist; decode one by one all the same.
+                for item in b.chunks_exact(size) {
+                    acc.add(match decode_num(s, item) {
+                        Num::Bool(b) => i128::from(b),
+                        Num::Int(i) => i128::from(i),
+                        Num::UInt(u) => i128::from(u),
+                        Num::Float(_) | Num::Complex(..) => 0,
+                    });
+                }
+            }
+        }
+    });
+    Stats {
+        count: (payload.len() / size) as u64,
+        min: acc.min.map(Extreme::Int),
+        max: acc.max.map(Extreme::Int),
+        mean: (acc.n > 0).then(|| acc.sum as f64 / acc.n as f64),
+        nan_count: 0,
     }
 }
 
@@ -218,44 +205,9 @@ pub fn stats(
             .into());
         }
     };
-    let size = s.itemsize();
-    let step = (STEP_BYTES / size).max(1) * size;
-    let count = (payload.len() / size) as u64;
-    let mut done = 0;
     if s.kind() == ScalarKind::Float {
-        let mut acc = FloatAcc::default();
-        for chunk in payload.chunks(step) {
-            float_step(&mut acc, s, chunk);
-            release(done..done + chunk.len());
-            done += chunk.len();
-        }
-        let (min, max, mean, nan_count) = acc.finish();
-        return Ok(Stats {
-            count,
-            min,
-            max,
-            mean,
-            nan_count,
-        });
+        Ok(float_stats(s, payload, release))
+    } else {
+        Ok(int_stats(s, payload, release))
     }
-    let mut acc = IntAcc::default();
-    for chunk in payload.chunks(step) {
-        for item in chunk.chunks_exact(size) {
-            acc.add(match decode_num(s, item) {
-                Num::Bool(b) => i128::from(b),
-                Num::Int(i) => i128::from(i),
-                Num::UInt(u) => i128::from(u),
-                Num::Float(_) | Num::Complex(..) => 0,
-            });
-        }
-        release(done..done + chunk.len());
-        done += chunk.len();
-    }
-    Ok(Stats {
-        count,
-        min: acc.min.map(Extreme::Int),
-        max: acc.max.map(Extreme::Int),
-        mean: (acc.n > 0).then(|| acc.sum as f64 / acc.n as f64),
-        nan_count: 0,
-    })
 }
