@@ -326,6 +326,10 @@ pub enum ErrorKind {
         /// `"deflated"`.
         compression: &'static str,
     },
+    /// A basic index (`npymap slice`) that does not apply to the array:
+    /// bad syntax, out of bounds, too many indices (NumPy's wording).
+    #[error("{0}")]
+    Index(String),
     /// The operation is not supported for this input.
     #[error("unsupported: {0}")]
     Unsupported(String),
@@ -380,6 +384,7 @@ impl ErrorKind {
             // caller: the archive wants more memory or output than allowed.
             ErrorKind::ZipLimit { .. } | ErrorKind::InflateOverrun { .. } => "zip_limit",
             ErrorKind::NotStored { .. } => "not_stored",
+            ErrorKind::Index(_) => "index",
             ErrorKind::Unsupported(_) => "unsupported",
             ErrorKind::Io(_) => "io",
         }

@@ -15,8 +15,10 @@
 pub mod compare;
 mod elementwise;
 mod files;
+mod index;
 mod ldouble;
 pub(crate) mod sink;
+mod slice;
 pub mod stats;
 mod transpose;
 pub mod value;
@@ -25,7 +27,9 @@ pub(crate) use elementwise::ElementOp;
 pub use files::{
     InMemory, Payload, RawSpec, append_to_file, convert_to_file, from_raw, to_raw, to_raw_with,
 };
+pub use index::{Index, IndexItem};
 use sink::Sink;
+pub use slice::{SliceOptions, SlicePlan, slice};
 
 use crate::dtype::{ByteOrder, Dtype};
 use crate::error::{ErrorKind, Result};

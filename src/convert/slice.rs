@@ -1,0 +1,694 @@
+//! `np.save(OUT, np.load(IN, mmap_mode='r')[FIELDS][INDEX])` without loading
+//! IN: the view's geometry is computed from the header alone, then its
+//! elements are gathered in the order `np.save` writes them, reading the
+//! input through bounded windows (see spec/cli.md §15).
+
+use std::io::Write;
+use std::ops::Range;
+use std::path::Path;
+
+use super::index::{Geometry, Index};
+use super::{Payload, buffer};
+use crate::atomic::{Durability, write_atomic_with};
+use crate::dtype::Dtype;
+use crate::error::{Error, ErrorKind, Result};
+use crate::header::Header;
+
+/// What to take from an array: structured fields, then a basic index.
+#[derive(Debug, Clone, Default)]
+pub struct SliceOptions {
+    /// Fields to select first. One name is `a[NAME]` (the field's own
+    /// dtype; a subarray field adds its shape as trailing axes); two or
+    /// more are `a[[NAME, ...]]` (a structured dtype keeping the fields'
+    /// offsets and the full itemsize, as NumPy 2.x). A name may be a dotted
+    /// path into nested structs (`pos.x`); with several names, all must
+    /// share the same parent path. Empty: no field selection.
+    pub fields: Vec<String>,
+    /// The basic index applied after the field selection.
+    pub index: Index,
+}
+
+/// A planned slice: the output header and where its elements are.
+#[derive(Debug, Clone)]
+pub struct SlicePlan {
+    /// The header `np.save` writes for the view.
+    pub header: Header,
+    /// The output's preamble + header bytes, as NumPy would write them.
+    pub header_bytes: Vec<u8>,
+    view: Geometry,
+}
+
+/// Bytes read from the input at a time (one window) and written at a time.
+const WINDOW: usize = 1 << 20;
+
+/// A block whose window holds fewer elements than this, spread over more
+/// than [`SPARSE_SPAN`] bytes, reads each element by itself instead.
+const SPARSE_UNITS: u128 = 8;
+const SPARSE_SPAN: i128 = 64 << 10;
+
+impl SlicePlan {
+    /// Plans `a[FIELDS][INDEX]` for the array `input` describes.
+    ///
+    /// # Errors
+    /// `ObjectDtype`; `FieldNotFound`; `Index` (bad index, NumPy's
+    /// wording); `Unsupported` for fields asked out of their dtype order
+    /// (NumPy's `np.save` cannot write that view either); `Dtype`,
+    /// `Overflow`.
+    pub fn new(input: &Header, opts: &SliceOptions) -> Result<SlicePlan> {
+        if input.dtype.has_object() {
+            return Err(ErrorKind::ObjectDtype.into());
+        }
+        let item = input.dtype.itemsize();
+        let mut g = base_geometry(input, item);
+        let dtype = select_fields(&input.dtype, &opts.fields, &mut g)?;
+        let view = opts.index.apply(&g)?;
+        let (c, f) = contiguity(&view, dtype.itemsize());
+        let header = Header {
+            dtype,
+            fortran_order: f && !c,
+            shape: view.shape.clone(),
+        };
+        header.payload_len()?;
+        let header_bytes = header.to_bytes(None)?;
+        Ok(SlicePlan {
+            header,
+            header_bytes,
+            view,
+        })
+    }
+
+    /// Writes the output's payload (not the header) for `source` (the
+    /// array this plan was made for) to `out`, in order, reading the input
+    /// through windows of at most 1 MiB and releasing them after use.
+    ///
+    /// # Errors
+    /// `PayloadSize` when `source`'s payload is not what its header says;
+    /// `Io` from reading or writing.
+    pub fn write_payload(&self, source: &dyn Payload, out: &mut dyn Write) -> Result<()> {
+        let input = source.header();
+        let expected = input.payload_len()?;
+        let actual = source.payload().len() as u64;
+        if actual != expected {
+            return Err(ErrorKind::PayloadSize { expected, actual }.into());
+        }
+        let Some(walk) = Walk::new(
+            &self.view,
+            self.header.dtype.itemsize(),
+            self.header.fortran_order,
+        )?
+        else {
+            return Ok(());
+        };
+        let mut w = Writer {
+            source,
+            out,
+            buf: Vec::new(),
+            window: Vec::new(),
+            pending: None,
+        };
+        w.buf.try_reserve_exact(WINDOW).map_err(|_| oom())?;
+        walk.run(&mut w)?;
+        w.flush()?;
+        w.release_pending();
+        Ok(())
+    }
+}
+
+fn oom() -> Error {
+    ErrorKind::Io(std::io::Error::new(
+        std::io::ErrorKind::OutOfMemory,
+        format!("out of memory: cannot allocate {WINDOW} bytes for the slice buffer"),
+    ))
+    .into()
+}
+
+/// Writes `np.save(out, input[FIELDS][INDEX])` for the array `input`
+/// (any [`Payload`]: a map, a view, bytes in memory) as a new `.npy` at
+/// `out`, atomically and synced as `durability` says; returns its header.
+/// Memory stays bounded whatever the sizes: the input is read through
+/// windows of at most 1 MiB, released as they are used.
+///
+/// ```
+/// use npymap::convert::{InMemory, SliceOptions, slice};
+/// use npymap::{Dtype, Header, atomic::Durability};
+/// let header = Header::new(Dtype::from_descr("<i4")?, &[2, 3]);
+/// let bytes = (0..6i32).flat_map(|v| v.to_le_bytes()).collect();
+/// let input = InMemory { header, bytes, version: None };
+/// let dir = tempfile::tempdir()?;
+/// let out = dir.path().join("col.npy");
+/// let opts = SliceOptions { index: ":, 1".parse()?, ..Default::default() };
+/// let h = slice(&input, &out, &opts, Durability::Atomic)?;
+/// assert_eq!(h.shape, vec![2]);
+/// let file = std::fs::read(&out)?;
+/// assert_eq!(&file[file.len() - 8..], &[1, 0, 0, 0, 4, 0, 0, 0]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// As [`SlicePlan::new`] and [`SlicePlan::write_payload`]; an error leaves
+/// `out` as it was.
+pub fn slice(
+    input: &impl Payload,
+    out: &Path,
+    opts: &SliceOptions,
+    durability: Durability,
+) -> Result<Header> {
+    let plan = SlicePlan::new(input.header(), opts)?;
+    write_atomic_with(out, durability, |file| {
+        file.write_all(&plan.header_bytes)?;
+        plan.write_payload(input, file)
+    })?;
+    Ok(plan.header)
+}
+
+/// The geometry `np.load(mmap_mode='r')` gives the whole array: C or F
+/// strides, a zero dim counted as 1 (as NumPy fills strides).
+fn base_geometry(h: &Header, item: usize) -> Geometry {
+    let n = h.shape.len();
+    let mut strides = vec![0i128; n];
+    let mut acc = item as i128;
+    let order: Box<dyn Iterator<Item = usize>> = if h.fortran_order {
+        Box::new(0..n)
+    } else {
+        Box::new((0..n).rev())
+    };
+    for k in order {
+        if let (Some(s), Some(&d)) = (strides.get_mut(k), h.shape.get(k)) {
+            *s = acc;
+            acc = acc.saturating_mul(i128::from(d.max(1)));
+        }
+    }
+    Geometry {
+        offset: 0,
+        shape: h.shape.clone(),
+        strides,
+    }
+}
+
+/// NumPy's `C_CONTIGUOUS` and `F_CONTIGUOUS` flags for a view (dims of 1
+/// are ignored; any dim of 0 makes both true).
+fn contiguity(g: &Geometry, item: usize) -> (bool, bool) {
+    if g.shape.contains(&0) {
+        return (true, true);
+    }
+    let check = |pairs: &mut dyn Iterator<Item = (&u64, &i128)>| {
+        let mut expected = item as i128;
+        for (&d, &s) in pairs {
+            if d != 1 {
+                if s != expected {
+                    return false;
+                }
+                expected = expected.saturating_mul(i128::from(d));
+            }
+        }
+        true
+    };
+    let c = check(&mut g.shape.iter().zip(&g.strides).rev());
+    let f = check(&mut g.shape.iter().zip(&g.strides));
+    (c, f)
+}
+
+/// Resolves a dotted field path in `dtype` to the chain of fields it names.
+/// At each level the whole remaining path is tried first, so a field whose
+/// name contains dots is still found.
+fn field_chain<'d>(dtype: &'d Dtype, path: &str) -> Result<Vec<&'d crate::dtype::Field>> {
+    let mut chain = Vec::new();
+    let mut d = dtype;
+    let mut rest = path;
+    loop {
+        while let Dtype::Subarray { base, .. } = d {
+            d = base;
+        }
+        let not_found = |name: &str| -> Error {
+            ErrorKind::FieldNotFound {
+                name: name.to_string(),
+                dtype: d.to_string(),
+            }
+            .into()
+        };
+        let Some(st) = d.as_struct() else {
+            return Err(not_found(rest));
+        };
+        if let Some(f) = st.field(rest) {
+            chain.push(f);
+            return Ok(chain);
+        }
+        let Some((head, tail)) = rest.split_once('.') else {
+            return Err(not_found(rest));
+        };
+        let f = st.field(head).ok_or_else(|| not_found(head))?;
+        chain.push(f);
+        d = f.dtype();
+        rest = tail;
+    }
+}
+
+/// Steps into one field: its offset, plus a subarray field's shape as
+/// trailing C-order axes; returns the field's element dtype.
+fn enter(f: &crate::dtype::Field, g: &mut Geometry) -> Dtype {
+    g.offset += f.offset() as i128;
+    let mut d = f.dtype();
+    while let Dtype::Subarray { base, shape } = d {
+        let mut stride = base.itemsize() as i128;
+        let at = g.shape.len();
+        for &dim in shape.iter().rev() {
+            g.shape.insert(at, dim);
+            g.strides.insert(at, stride);
+            stride = stride.saturating_mul(i128::from(dim.max(1)));
+        }
+        d = base;
+    }
+    d.clone()
+}
+
+/// Applies `a[name]` or `a[[name, ...]]` to the geometry; returns the view's dtype.
+fn select_fields(dtype: &Dtype, names: &[String], g: &mut Geometry) -> Result<Dtype> {
+    match names {
+        [] => Ok(dtype.clone()),
+        [one] => {
+            let mut d = dtype.clone();
+            for f in field_chain(dtype, one)? {
+                d = enter(f, g);
+            }
+            Ok(d)
+        }
+        many => {
+            let chains = many
+                .iter()
+                .map(|n| field_chain(dtype, n))
+                .collect::<Result<Vec<_>>>()?;
+            let Some(first) = chains.first() else {
+                return Ok(dtype.clone());
+            };
+            let parent_len = first.len() - 1;
+            for (chain, name) in chains.iter().zip(many) {
+                let same = chain.len() == first.len()
+                    && chain
+                        .iter()
+                        .zip(first.iter())
+                        .take(parent_len)
+                        .all(|(a, b)| std::ptr::eq(*a, *b));
+                if !same {
+                    return Err(ErrorKind::Unsupported(format!(
+                        "fields {:?} and {name:?} are not in the same struct (several --field names must share their parent path)",
+                        many.first().map_or("", |s| s.as_str())
+                    ))
+                    .into());
+                }
+            }
+            let mut parent = dtype.clone();
+            for f in first.iter().take(parent_len) {
+                parent = enter(f, g);
+            }
+            let itemsize = parent.itemsize();
+            let picked: Vec<&crate::dtype::Field> =
+                chains.iter().filter_map(|c| c.last().copied()).collect();
+            multi_field_dtype(&picked, itemsize)
+        }
+    }
+}
+
+/// The dtype of `a[['x', 'y']]` in NumPy 2.x: the named fields at their
+/// own offsets, in the order asked, the parent's itemsize; the bytes
+/// between them become padding (`('', '|V8')`) in the header.
+fn multi_field_dtype(fields: &[&crate::dtype::Field], itemsize: usize) -> Result<Dtype> {
+    use serde_json::Value as J;
+    let pad = |n: usize| J::Array(vec![J::from(""), J::String(format!("|V{n}"))]);
+    let mut items = Vec::new();
+    let mut end = 0usize;
+    let mut prev: Option<&str> = None;
+    for f in fields {
+        if fields.iter().filter(|g| std::ptr::eq(**g, *f)).count() > 1 {
+            return Err(
+                ErrorKind::Unsupported(format!("duplicate field of name {:?}", f.name())).into(),
+            );
+        }
+        if f.offset() < end {
+            // NumPy builds this view, but its `dtype.descr` (and so
+            // `np.save`) refuses it.
+            return Err(ErrorKind::Unsupported(format!(
+                "field {:?} comes before {:?} in the dtype; np.save cannot write fields out of order (dtype.descr is not defined for types with overlapping or out-of-order fields)",
+                f.name(),
+                prev.unwrap_or("")
+            ))
+            .into());
+        }
+        if f.offset() > end {
+            items.push(pad(f.offset() - end));
+        }
+        let name = match f.title() {
+            Some(t) => J::Array(vec![J::from(t), J::from(f.name())]),
+            None => J::from(f.name()),
+        };
+        items.push(match f.dtype() {
+            Dtype::Subarray { base, shape } => J::Array(vec![
+                name,
+                base.to_json(),
+                J::Array(shape.iter().map(|&d| J::from(d)).collect()),
+            ]),
+            other => J::Array(vec![name, other.to_json()]),
+        });
+        end = f.offset().saturating_add(f.dtype().itemsize());
+        prev = Some(f.name());
+    }
+    if itemsize > end {
+        items.push(pad(itemsize - end));
+    }
+    Dtype::from_json(&J::Array(items))
+}
+
+/// The view as a walk over "units" (runs of contiguous bytes), in the
+/// order the output is written: axes of length 1 dropped, axes that
+/// continue each other merged, the innermost contiguous axis folded into
+/// the unit.
+struct Walk {
+    base: i128,
+    dims: Vec<u64>,
+    strides: Vec<i128>,
+    unit: usize,
+}
+
+impl Walk {
+    fn new(g: &Geometry, item: usize, fortran: bool) -> Result<Option<Walk>> {
+        if item == 0 || g.shape.contains(&0) {
+            return Ok(None);
+        }
+        let mut pairs: Vec<(u64, i128)> = g
+            .shape
+            .iter()
+            .copied()
+            .zip(g.strides.iter().copied())
+            .filter(|&(d, _)| d != 1)
+            .collect();
+        if fortran {
+            pairs.reverse();
+        }
+        let mut merged: Vec<(u64, i128)> = Vec::with_capacity(pairs.len());
+        for (d, s) in pairs {
+            match merged.last_mut() {
+                Some(last) if last.1 == s * i128::from(d) => {
+                    last.0 = last.0.checked_mul(d).ok_or(ErrorKind::Overflow {
+                        what: "element count",
+                    })?;
+                    last.1 = s;
+                }
+                _ => merged.push((d, s)),
+            }
+        }
+        let mut unit = item;
+        if let Some(&(d, s)) = merged.last()
+            && s == item as i128
+        {
+            unit = usize::try_from(d)
+                .ok()
+                .and_then(|d| d.checked_mul(item))
+                .ok_or(ErrorKind::Overflow { what: "slice run" })?;
+            merged.pop();
+        }
+        let (dims, strides) = merged.into_iter().unzip();
+        Ok(Some(Walk {
+            base: g.offset,
+            dims,
+            strides,
+            unit,
+        }))
+    }
+
+    /// Bytes from the lowest to the highest byte the axes `from..` touch.
+    fn span(&self, from: usize) -> i128 {
+        self.dims
+            .iter()
+            .zip(&self.strides)
+            .skip(from)
+            .map(|(&d, &s)| (i128::from(d) - 1) * s.abs())
+            .sum::<i128>()
+            + self.unit as i128
+    }
+
+    fn run(&self, w: &mut Writer<'_>) -> Result<()> {
+        let n = self.dims.len();
+        if self.unit >= WINDOW {
+            return for_each(&self.dims, &self.strides, self.base, |at| {
+                w.copy_direct(at, self.unit)
+            });
+        }
+        // Axes p.. fit in one window; axis p-1 is cut into chunks of k.
+        let window = WINDOW as i128;
+        let mut p = n;
+        while p > 0 && self.span(p - 1) <= window {
+            p -= 1;
+        }
+        let inner = self.span(p);
+        let (outer_dims, chunk_dim) = match p.checked_sub(1) {
+            Some(c) => (c, Some(c)),
+            None => (0, None),
+        };
+        let (cd, cs) = chunk_dim
+            .and_then(|c| Some((*self.dims.get(c)?, *self.strides.get(c)?)))
+            .unwrap_or((1, 0));
+        let k: u64 = if cs == 0 {
+            cd
+        } else {
+            u64::try_from((window - inner) / cs.abs() + 1)
+                .unwrap_or(1)
+                .clamp(1, cd)
+        };
+        let inner_dims = self.dims.get(p..).unwrap_or_default();
+        let inner_strides = self.strides.get(p..).unwrap_or_default();
+        let inner_units: u128 = inner_dims.iter().map(|&d| u128::from(d)).product();
+        let outer = self.dims.get(..outer_dims).unwrap_or_default();
+        let outer_s = self.strides.get(..outer_dims).unwrap_or_default();
+        for_each(outer, outer_s, self.base, |at| {
+            let mut c = 0u64;
+            while c < cd {
+                let kk = k.min(cd - c);
+                let start = at + i128::from(c) * cs;
+                let mut dims = Vec::with_capacity(inner_dims.len() + 1);
+                let mut strides = Vec::with_capacity(inner_dims.len() + 1);
+                dims.push(kk);
+                strides.push(cs);
+                dims.extend_from_slice(inner_dims);
+                strides.extend_from_slice(inner_strides);
+                let span = (i128::from(kk) - 1) * cs.abs() + inner;
+                let lo = start
+                    + dims
+                        .iter()
+                        .zip(&strides)
+                        .map(|(&d, &s)| (i128::from(d) - 1) * s.min(0))
+                        .sum::<i128>();
+                let units = u128::from(kk) * inner_units;
+                if units < SPARSE_UNITS && span > SPARSE_SPAN {
+                    for_each(&dims, &strides, start, |u| w.copy_direct(u, self.unit))?;
+                } else {
+                    w.load_window(lo, span)?;
+                    for_each(&dims, &strides, start - lo, |u| {
+                        w.copy_from_window(u, self.unit)
+                    })?;
+                }
+                c += kk;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Calls `f` with the address of every index of `dims` (C order) from `base`.
+fn for_each(
+    dims: &[u64],
+    strides: &[i128],
+    base: i128,
+    mut f: impl FnMut(i128) -> Result<()>,
+) -> Result<()> {
+    let mut idx = vec![0u64; dims.len()];
+    let mut at = base;
+    loop {
+        f(at)?;
+        // Odometer: bump the last axis, carry leftwards.
+        let mut k = dims.len();
+        loop {
+            let Some(j) = k.checked_sub(1) else {
+                return Ok(());
+            };
+            k = j;
+            let (Some(i), Some(&d), Some(&s)) = (idx.get_mut(j), dims.get(j), strides.get(j))
+            else {
+                return Ok(());
+            };
+            *i += 1;
+            at += s;
+            if *i < d {
+                break;
+            }
+            at -= s * i128::from(d);
+            *i = 0;
+        }
+    }
+}
+
+/// The output side of a walk: the output buffer, the input window, and
+/// the input range read since the last release.
+struct Writer<'a> {
+    source: &'a dyn Payload,
+    out: &'a mut dyn Write,
+    buf: Vec<u8>,
+    window: Vec<u8>,
+    pending: Option<Range<usize>>,
+}
+
+fn address(at: i128) -> Result<u64> {
+    u64::try_from(at).map_err(|_| {
+        ErrorKind::Overflow {
+            what: "slice address",
+        }
+        .into()
+    })
+}
+
+impl Writer<'_> {
+    fn flush(&mut self) -> Result<()> {
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Makes room for `n` more bytes in the output buffer.
+    fn room(&mut self, n: usize) -> Result<()> {
+        if self.buf.len() + n > WINDOW {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Reads `len` input bytes at `at` straight into the output.
+    fn copy_direct(&mut self, at: i128, len: usize) -> Result<()> {
+        let mut done = 0usize;
+        while done < len {
+            let n = (len - done).min(WINDOW);
+            self.room(n)?;
+            let from = self.buf.len();
+            self.buf.resize(from + n, 0);
+            let pos = address(at)? + done as u64;
+            let dst = self.buf.get_mut(from..).unwrap_or_default();
+            self.source.read_at(pos, dst)?;
+            self.released(pos, n);
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Reads the input's `[lo, lo + span)` into the window.
+    fn load_window(&mut self, lo: i128, span: i128) -> Result<()> {
+        let pos = address(lo)?;
+        let len = usize::try_from(span).map_err(|_| ErrorKind::Overflow {
+            what: "slice window",
+        })?;
+        if self.window.len() < len {
+            self.window = buffer(len, "the slice window")?;
+        }
+        let dst = self.window.get_mut(..len).unwrap_or_default();
+        self.source.read_at(pos, dst)?;
+        self.released(pos, len);
+        Ok(())
+    }
+
+    /// Copies `len` bytes at `at` (relative to the window) to the output.
+    fn copy_from_window(&mut self, at: i128, len: usize) -> Result<()> {
+        self.room(len)?;
+        let src = usize::try_from(at)
+            .ok()
+            .and_then(|a| self.window.get(a..a.checked_add(len)?))
+            .ok_or(ErrorKind::Overflow {
+                what: "slice window offset",
+            })?;
+        self.buf.extend_from_slice(src);
+        Ok(())
+    }
+
+    /// Notes that `[pos, pos + len)` was read; tells the source in merged
+    /// ranges of about a window, so a map drops its pages as the walk goes.
+    fn released(&mut self, pos: u64, len: usize) {
+        let Ok(start) = usize::try_from(pos) else {
+            return;
+        };
+        let range = start..start.saturating_add(len);
+        match &mut self.pending {
+            Some(p) if range.start >= p.start && range.start <= p.end.saturating_add(WINDOW) => {
+                p.end = p.end.max(range.end);
+            }
+            _ => {
+                self.release_pending();
+                self.pending = Some(range);
+            }
+        }
+        if self.pending.as_ref().is_some_and(|p| p.len() >= WINDOW) {
+            self.release_pending();
+        }
+    }
+
+    fn release_pending(&mut self) {
+        if let Some(p) = self.pending.take() {
+            self.source.release(p);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::convert::InMemory;
+
+    fn run(h: Header, bytes: Vec<u8>, index: &str) -> (Header, Vec<u8>) {
+        let plan = SlicePlan::new(
+            &h,
+            &SliceOptions {
+                index: index.parse().unwrap(),
+                fields: vec![],
+            },
+        )
+        .unwrap();
+        let src = InMemory {
+            header: h,
+            bytes,
+            version: None,
+        };
+        let mut out = Vec::new();
+        plan.write_payload(&src, &mut out).unwrap();
+        (plan.header, out)
+    }
+
+    #[test]
+    fn c_and_f_orders_of_the_output() {
+        let h = Header::new(Dtype::from_descr("u1").unwrap(), &[3, 4]).fortran();
+        // F order: element (i, j) holds byte i + 3j.
+        let bytes: Vec<u8> = (0..12).collect();
+        let (o, b) = run(h.clone(), bytes.clone(), ":, 1:3");
+        assert!(o.fortran_order);
+        assert_eq!(b, vec![3, 4, 5, 6, 7, 8]);
+        let (o, b) = run(h.clone(), bytes.clone(), "::-2, 1:3");
+        assert!(!o.fortran_order);
+        assert_eq!(b, vec![5, 8, 3, 6]);
+        let (o, b) = run(h, bytes, "1");
+        assert!(!o.fortran_order);
+        assert_eq!(b, vec![1, 4, 7, 10]);
+    }
+
+    #[test]
+    fn windows_cover_big_strides() {
+        // 3 rows of 600_000 bytes: a column crosses window boundaries.
+        let h = Header::new(Dtype::from_descr("u1").unwrap(), &[3, 600_000]);
+        let bytes: Vec<u8> = (0..1_800_000u32).map(|v| (v % 251) as u8).collect();
+        let (_, b) = run(h.clone(), bytes.clone(), ":, 599_999::-299_999");
+        let expect: Vec<u8> = [0usize, 1, 2]
+            .iter()
+            .flat_map(|r| [599_999usize, 300_000, 1].map(|c| bytes[r * 600_000 + c]))
+            .collect();
+        assert_eq!(b, expect);
+        let (_, b) = run(h, bytes.clone(), "::-1, ::7");
+        let expect: Vec<u8> = [2usize, 1, 0]
+            .iter()
+            .flat_map(|r| (0..600_000).step_by(7).map(move |c| (r, c)))
+            .map(|(r, c)| bytes[r * 600_000 + c])
+            .collect();
+        assert_eq!(b, expect);
+    }
+}
