@@ -31,11 +31,28 @@ pub struct SliceOptions {
 /// A planned slice: the output header and where its elements are.
 #[derive(Debug, Clone)]
 pub struct SlicePlan {
-    /// The header `np.save` writes for the view.
+    /// The header `np.save` writes for the view. One exception: when the
+    /// index picks a single byte-string or text element (`S`, `U`), NumPy
+    /// saves the scalar, whose length is that of the value with trailing
+    /// NULs stripped; [`SlicePlan::write`] returns the header with that
+    /// length (here: the input's).
     pub header: Header,
-    /// The output's preamble + header bytes, as NumPy would write them.
-    pub header_bytes: Vec<u8>,
     view: Geometry,
+    /// The view's dtype as the input stores it (before a scalar is made native).
+    stored: Dtype,
+    scalar: ScalarMode,
+}
+
+/// How a single element picked by integers alone is saved: NumPy hands
+/// `np.save` a scalar, which it turns back into an array (spec/cli.md §15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ScalarMode {
+    /// Not a scalar, or a scalar saved as it is (records, void, bool).
+    Keep,
+    /// A number or date: saved in the machine's byte order.
+    Native,
+    /// `S` / `U`: trailing NULs stripped, at least one character.
+    Text,
 }
 
 /// Bytes read from the input at a time (one window) and written at a time.
@@ -61,36 +78,155 @@ impl SlicePlan {
         let item = input.dtype.itemsize();
         let mut g = base_geometry(input, item);
         let dtype = select_fields(&input.dtype, &opts.fields, &mut g)?;
+        let items = opts.index.items();
+        let is_scalar = items.len() == g.shape.len()
+            && items.iter().all(|i| matches!(i, super::IndexItem::Int(_)));
         let view = opts.index.apply(&g)?;
         let (c, f) = contiguity(&view, dtype.itemsize());
+        let mut scalar = ScalarMode::Keep;
+        let stored = dtype.clone();
+        let mut dtype = dtype;
+        if is_scalar && let Some(sc) = dtype.as_scalar() {
+            use crate::dtype::ScalarKind as K;
+            match sc.kind() {
+                K::Bytes | K::Unicode => scalar = ScalarMode::Text,
+                K::Void | K::Object | K::Bool => {}
+                _ => {
+                    scalar = ScalarMode::Native;
+                    dtype = dtype.with_byte_order(crate::dtype::ByteOrder::NATIVE);
+                }
+            }
+        }
         let header = Header {
             dtype,
             fortran_order: f && !c,
             shape: view.shape.clone(),
         };
         header.payload_len()?;
-        let header_bytes = header.to_bytes(None)?;
+        header.to_bytes(None)?;
         Ok(SlicePlan {
             header,
-            header_bytes,
             view,
+            stored,
+            scalar,
         })
     }
 
-    /// Writes the output's payload (not the header) for `source` (the
+    /// Writes the output `.npy` (header and payload) for `source` (the
     /// array this plan was made for) to `out`, in order, reading the input
     /// through windows of at most 1 MiB and releasing them after use.
+    /// Returns the header written.
     ///
     /// # Errors
     /// `PayloadSize` when `source`'s payload is not what its header says;
     /// `Io` from reading or writing.
-    pub fn write_payload(&self, source: &dyn Payload, out: &mut dyn Write) -> Result<()> {
+    pub fn write(&self, source: &dyn Payload, out: &mut dyn Write) -> Result<Header> {
         let input = source.header();
         let expected = input.payload_len()?;
         let actual = source.payload().len() as u64;
         if actual != expected {
             return Err(ErrorKind::PayloadSize { expected, actual }.into());
         }
+        match self.scalar {
+            ScalarMode::Keep => {}
+            ScalarMode::Native => return self.write_native_scalar(source, out),
+            ScalarMode::Text => return self.write_text_scalar(source, out),
+        }
+        out.write_all(&self.header.to_bytes(None)?)?;
+        self.write_payload(source, out)?;
+        Ok(self.header.clone())
+    }
+
+    /// A number picked by integers: its bytes in the machine's order.
+    fn write_native_scalar(&self, source: &dyn Payload, out: &mut dyn Write) -> Result<Header> {
+        let (Some(dst), Some(src)) = (self.header.dtype.as_scalar(), self.stored.as_scalar())
+        else {
+            return Ok(self.header.clone());
+        };
+        let mut item = [0u8; 32];
+        let buf = item.get_mut(..dst.itemsize()).ok_or(ErrorKind::Overflow {
+            what: "scalar size",
+        })?;
+        let at = address(self.view.offset)?;
+        source.read_at(at, buf)?;
+        source.release(range(at, buf.len()));
+        if src.byte_order() != dst.byte_order() {
+            for unit in buf.chunks_mut(dst.swap_unit().max(1)) {
+                unit.reverse();
+            }
+        }
+        if cfg!(any(target_arch = "x86_64", target_arch = "x86")) {
+            x87_clear_padding(src, buf);
+        }
+        out.write_all(&self.header.to_bytes(None)?)?;
+        out.write_all(buf)?;
+        Ok(self.header.clone())
+    }
+
+    /// A byte string or text picked by integers: NumPy's `np.bytes_` /
+    /// `np.str_` drop trailing NULs, so the saved length is the value's
+    /// (at least 1), in the machine's byte order. Read in pieces of at
+    /// most 1 MiB, whatever the itemsize.
+    fn write_text_scalar(&self, source: &dyn Payload, out: &mut dyn Write) -> Result<Header> {
+        use crate::dtype::{ByteOrder, ScalarKind};
+        let Some(src) = self.stored.as_scalar() else {
+            return Ok(self.header.clone());
+        };
+        let unit = if src.kind() == ScalarKind::Unicode {
+            4
+        } else {
+            1
+        };
+        let at = address(self.view.offset)?;
+        let size = src.itemsize();
+        let piece_len = WINDOW - WINDOW % unit;
+        let mut piece = buffer(piece_len.min(size), "the slice buffer")?;
+        // Find the end of the value: the last unit that is not all zero.
+        let mut end = size;
+        let mut found = false;
+        while end > 0 && !found {
+            let start = end.saturating_sub(piece_len);
+            let buf = piece.get_mut(..end - start).unwrap_or_default();
+            source.read_at(at + start as u64, buf)?;
+            match buf.chunks(unit).rposition(|u| u.iter().any(|&b| b != 0)) {
+                Some(i) => {
+                    end = start + (i + 1) * unit;
+                    found = true;
+                }
+                None => end = start,
+            }
+        }
+        let len = end.max(unit);
+        let header = Header {
+            dtype: Dtype::scalar(src.kind(), Some(ByteOrder::NATIVE), len)?,
+            fortran_order: false,
+            shape: Vec::new(),
+        };
+        out.write_all(&header.to_bytes(None)?)?;
+        let swap = unit > 1 && src.byte_order() != ByteOrder::NATIVE;
+        let mut done = 0;
+        while done < len {
+            let n = (len - done).min(piece_len);
+            let buf = piece.get_mut(..n).unwrap_or_default();
+            if done < end {
+                source.read_at(at + done as u64, buf)?;
+            } else {
+                buf.fill(0);
+            }
+            if swap {
+                for u in buf.chunks_mut(unit) {
+                    u.reverse();
+                }
+            }
+            out.write_all(buf)?;
+            done += n;
+        }
+        source.release(range(at, size));
+        Ok(header)
+    }
+
+    /// The payload of a view (not a scalar), gathered in output order.
+    fn write_payload(&self, source: &dyn Payload, out: &mut dyn Write) -> Result<()> {
         let Some(walk) = Walk::new(
             &self.view,
             self.header.dtype.itemsize(),
@@ -145,7 +281,7 @@ fn oom() -> Error {
 /// ```
 ///
 /// # Errors
-/// As [`SlicePlan::new`] and [`SlicePlan::write_payload`]; an error leaves
+/// As [`SlicePlan::new`] and [`SlicePlan::write`]; an error leaves
 /// `out` as it was.
 pub fn slice(
     input: &impl Payload,
@@ -154,11 +290,12 @@ pub fn slice(
     durability: Durability,
 ) -> Result<Header> {
     let plan = SlicePlan::new(input.header(), opts)?;
+    let mut header = None;
     write_atomic_with(out, durability, |file| {
-        file.write_all(&plan.header_bytes)?;
-        plan.write_payload(input, file)
+        header = Some(plan.write(input, file)?);
+        Ok(())
     })?;
-    Ok(plan.header)
+    Ok(header.unwrap_or(plan.header))
 }
 
 /// The geometry `np.load(mmap_mode='r')` gives the whole array: C or F
@@ -533,6 +670,30 @@ struct Writer<'a> {
     buf: Vec<u8>,
     window: Vec<u8>,
     pending: Option<Range<usize>>,
+}
+
+/// NumPy's long double scalar (x87: 10 value bytes in 12 or 16) is
+/// stored with a long double assignment, which writes the value bytes
+/// only: the padding of the saved real part comes out zero. (The imaginary
+/// part of a `clongdouble` scalar keeps whatever memory held; we write
+/// zeros there too; spec/cli.md §15.)
+fn x87_clear_padding(src: &crate::dtype::Scalar, buf: &mut [u8]) {
+    use crate::dtype::ScalarKind;
+    let part = match (src.kind(), src.itemsize()) {
+        (ScalarKind::Float, n @ (12 | 16)) => n,
+        (ScalarKind::Complex, n @ (24 | 32)) => n / 2,
+        _ => return,
+    };
+    for half in buf.chunks_mut(part) {
+        if let Some(pad) = half.get_mut(10..) {
+            pad.fill(0);
+        }
+    }
+}
+
+fn range(at: u64, len: usize) -> Range<usize> {
+    let start = usize::try_from(at).unwrap_or(usize::MAX);
+    start..start.saturating_add(len)
 }
 
 fn address(at: i128) -> Result<u64> {
