@@ -58,10 +58,18 @@ enum ScalarMode {
 /// Bytes read from the input at a time (one window) and written at a time.
 const WINDOW: usize = 1 << 20;
 
-/// A block whose window holds fewer elements than this, spread over more
-/// than [`SPARSE_SPAN`] bytes, reads each element by itself instead.
-const SPARSE_UNITS: u128 = 8;
+/// A block whose elements fill less than 1/`SPARSE_RATIO` of its span,
+/// spread over more than [`SPARSE_SPAN`] bytes (a column of a C array, a
+/// row of a Fortran one), is gathered from `Payload::payload` element by
+/// element instead of through a window.
+const SPARSE_RATIO: u128 = 16;
 const SPARSE_SPAN: i128 = 64 << 10;
+
+/// Largest slab of output rows the transposing case builds in memory.
+const SLAB_BYTES: usize = 8 << 20;
+
+/// Pages a sparse gather may leave resident before it releases them.
+const SPARSE_BUDGET: u128 = 32 << 20;
 
 impl SlicePlan {
     /// Plans `a[FIELDS][INDEX]` for the array `input` describes.
@@ -241,11 +249,14 @@ impl SlicePlan {
             buf: Vec::new(),
             window: Vec::new(),
             pending: None,
+            touched: None,
+            touched_pages: 0,
         };
         w.buf.try_reserve_exact(WINDOW).map_err(|_| oom())?;
         walk.run(&mut w)?;
         w.flush()?;
         w.release_pending();
+        w.release_touched();
         Ok(())
     }
 }
@@ -569,6 +580,9 @@ impl Walk {
                 w.copy_direct(at, self.unit)
             });
         }
+        if self.run_slabs(w)? {
+            return Ok(());
+        }
         // Axes p.. fit in one window; axis p-1 is cut into chunks of k.
         let window = WINDOW as i128;
         let mut p = n;
@@ -614,8 +628,16 @@ impl Walk {
                         .map(|(&d, &s)| (i128::from(d) - 1) * s.min(0))
                         .sum::<i128>();
                 let units = u128::from(kk) * inner_units;
-                if units < SPARSE_UNITS && span > SPARSE_SPAN {
-                    for_each(&dims, &strides, start, |u| w.copy_direct(u, self.unit))?;
+                let needed = units.saturating_mul(self.unit as u128);
+                if needed.saturating_mul(SPARSE_RATIO) < span.unsigned_abs() && span > SPARSE_SPAN {
+                    // Elements a page or more apart: one read each, so no
+                    // mapped page (or the kernel's fault-around) stays
+                    // resident; closer ones: straight from the payload.
+                    if strides.last().is_some_and(|s| s.abs() >= 4096) {
+                        for_each(&dims, &strides, start, |u| w.copy_direct(u, self.unit))?;
+                    } else {
+                        for_each(&dims, &strides, start, |u| w.copy_mapped(u, self.unit))?;
+                    }
                 } else {
                     w.load_window(lo, span)?;
                     for_each(&dims, &strides, start - lo, |u| {
@@ -626,6 +648,82 @@ impl Walk {
             }
             Ok(())
         })
+    }
+}
+
+impl Walk {
+    /// The transposing case: the output's inner axis is sparse in the input
+    /// (its stride is large) while the axis before it is denser (a slice
+    /// of a Fortran array written in C order, a reversed axis). Then the
+    /// output is made in slabs of `R` rows of the last two axes: for each
+    /// column, the `R` elements are read with one window and scattered
+    /// into the slab, which is written whole. Returns false (nothing done)
+    /// when the view is not like that.
+    fn run_slabs(&self, w: &mut Writer<'_>) -> Result<bool> {
+        let n = self.dims.len();
+        let (Some(outer), Some(&[dr, dc]), Some(&[sr, sc])) = (
+            n.checked_sub(2),
+            self.dims.get(n.wrapping_sub(2)..),
+            self.strides.get(n.wrapping_sub(2)..),
+        ) else {
+            return Ok(false);
+        };
+        let unit = self.unit as i128;
+        if sr == 0 || sr.abs() >= sc.abs() || unit * SPARSE_RATIO as i128 >= sc.abs() {
+            return Ok(false);
+        }
+        let row_bytes = i128::from(dc) * unit;
+        let rows = (SLAB_BYTES as i128 / row_bytes)
+            .min((WINDOW as i128 - unit) / sr.abs() + 1)
+            .min(i128::from(dr));
+        if rows < 2 {
+            return Ok(false);
+        }
+        let rows = u64::try_from(rows).unwrap_or(2);
+        let slab_len = usize::try_from(i128::from(rows) * row_bytes)
+            .map_err(|_| ErrorKind::Overflow { what: "slice slab" })?;
+        let mut slab = buffer(slab_len, "the slice slab")?;
+        let unit_len = self.unit;
+        let dims = self.dims.get(..outer).unwrap_or_default();
+        let strides = self.strides.get(..outer).unwrap_or_default();
+        for_each(dims, strides, self.base, |at| {
+            let mut r0 = 0u64;
+            while r0 < dr {
+                let rr = rows.min(dr - r0);
+                let span = (i128::from(rr) - 1) * sr.abs() + unit;
+                for j in 0..dc {
+                    let first = at + i128::from(r0) * sr + i128::from(j) * sc;
+                    let lo = first + (i128::from(rr) - 1) * sr.min(0);
+                    w.load_window(lo, span)?;
+                    for r in 0..rr {
+                        let src = usize::try_from(first + i128::from(r) * sr - lo).ok();
+                        let dst = usize::try_from((r * dc + j) as u128 * unit_len as u128).ok();
+                        let (Some(src), Some(dst)) = (src, dst) else {
+                            return Err(ErrorKind::Overflow {
+                                what: "slice slab offset",
+                            }
+                            .into());
+                        };
+                        let (Some(from), Some(to)) = (
+                            w.window.get(src..src + unit_len),
+                            slab.get_mut(dst..dst + unit_len),
+                        ) else {
+                            return Err(ErrorKind::Overflow {
+                                what: "slice slab offset",
+                            }
+                            .into());
+                        };
+                        to.copy_from_slice(from);
+                    }
+                }
+                let used = usize::try_from(u128::from(rr) * row_bytes as u128).unwrap_or(0);
+                w.flush()?;
+                w.out.write_all(slab.get(..used).unwrap_or_default())?;
+                r0 += rr;
+            }
+            Ok(())
+        })?;
+        Ok(true)
     }
 }
 
@@ -670,6 +768,10 @@ struct Writer<'a> {
     buf: Vec<u8>,
     window: Vec<u8>,
     pending: Option<Range<usize>>,
+    /// The input range a sparse gather touched since its last release,
+    /// and (an upper bound of) the pages it touched.
+    touched: Option<Range<usize>>,
+    touched_pages: u128,
 }
 
 /// NumPy's long double scalar (x87: 10 value bytes in 12 or 16) is
@@ -735,6 +837,41 @@ impl Writer<'_> {
             done += n;
         }
         Ok(())
+    }
+
+    /// Copies `len` bytes at input address `at` from the payload itself (a
+    /// map's pages, which are released every [`SPARSE_BUDGET`] bytes'
+    /// worth of pages touched).
+    fn copy_mapped(&mut self, at: i128, len: usize) -> Result<()> {
+        self.room(len)?;
+        let payload = self.source.payload();
+        let start = usize::try_from(at).ok();
+        let src = start
+            .and_then(|a| payload.get(a..a.checked_add(len)?))
+            .ok_or(ErrorKind::Overflow {
+                what: "slice element offset",
+            })?;
+        self.buf.extend_from_slice(src);
+        let start = start.unwrap_or(0);
+        let r = start..start + len;
+        self.touched = Some(match self.touched.take() {
+            Some(t) => t.start.min(r.start)..t.end.max(r.end),
+            None => r,
+        });
+        // A fault maps up to 64 KiB around the page (fault-around).
+        self.touched_pages += (len as u128) / 4096 + 16;
+        let span = self.touched.as_ref().map_or(0, |t| t.len() as u128);
+        if self.touched_pages.min(span / 4096 + 16) * 4096 >= SPARSE_BUDGET {
+            self.release_touched();
+        }
+        Ok(())
+    }
+
+    fn release_touched(&mut self) {
+        if let Some(t) = self.touched.take() {
+            self.source.release(t);
+        }
+        self.touched_pages = 0;
     }
 
     /// Reads the input's `[lo, lo + span)` into the window.
@@ -831,6 +968,22 @@ mod tests {
         let (o, b) = run(h, bytes, "1");
         assert!(!o.fortran_order);
         assert_eq!(b, vec![1, 4, 7, 10]);
+    }
+
+    #[test]
+    fn slabs_transpose_fortran_views() {
+        // F (40, 250_000) u1 reversed along axis 0: written in C order in
+        // two slabs (33 rows of 250_000 bytes fit in 8 MiB, then 7).
+        let h = Header::new(Dtype::from_descr("u1").unwrap(), &[40, 250_000]).fortran();
+        let bytes: Vec<u8> = (0..10_000_000u32).map(|v| (v % 253) as u8).collect();
+        let (o, b) = run(h, bytes.clone(), "::-1");
+        assert!(!o.fortran_order);
+        assert_eq!(b.len(), bytes.len());
+        for r in 0..40 {
+            for c in (0..250_000).step_by(997) {
+                assert_eq!(b[r * 250_000 + c], bytes[(39 - r) + 40 * c], "({r}, {c})");
+            }
+        }
     }
 
     #[test]
