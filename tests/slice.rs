@@ -249,7 +249,9 @@ fn slices_match_numpy_byte_for_byte() {
 #[test]
 fn bad_indices_fail_like_numpy() {
     let dir = tempfile::tempdir().unwrap();
+    let too_many_dims = format!("{}...", "None, ".repeat(62));
     let cases: Vec<(&str, &str, Vec<&str>)> = vec![
+        ("c3", too_many_dims.as_str(), vec![]),
         ("c3", "2", vec![]),
         ("c3", "0, 3", vec![]),
         ("c3", "0, 0, -5", vec![]),
@@ -361,6 +363,51 @@ fn bad_syntax_and_fields_are_precise() {
         );
     }
     assert!(!dir.path().join("out.npy").exists());
+}
+
+/// A field whose name holds a dot is found by its whole name; a repeated
+/// name is refused (NumPy: `duplicate field of name`).
+#[test]
+fn dotted_field_names_and_repeats() {
+    let dir = tempfile::tempdir().unwrap();
+    python_args(
+        "import numpy as np\n\
+         a = np.zeros(4, [('a.b', '<i4'), ('c', [('d', 'u1'), ('e.f', '>u2')])])\n\
+         a['a.b'] = [1, 2, 3, 4]; a['c']['e.f'] = [5, 6, 7, 8]\n\
+         np.save('dots.npy', a)\n\
+         m = np.load('dots.npy', mmap_mode='r')\n\
+         np.save('exp1.npy', m['a.b'][1:])\n\
+         np.save('exp2.npy', m['c']['e.f'])\n\
+         np.save('exp3.npy', m['c'][['d', 'e.f']])\n",
+        dir.path(),
+        &[],
+    );
+    let input = s(&dir.path().join("dots.npy"));
+    for (n, args) in [
+        vec!["1:", "--field", "a.b"],
+        vec!["...", "--field", "c.e.f"],
+        vec!["...", "--field", "c.d", "--field", "c.e.f"],
+    ]
+    .iter()
+    .enumerate()
+    {
+        let out = dir.path().join(format!("out{}.npy", n + 1));
+        let mut full = vec!["slice", input.as_str(), out.to_str().unwrap()];
+        full.extend(args.iter().copied());
+        ok(&npymap(&full), &format!("{args:?}"));
+        assert_eq!(
+            std::fs::read(&out).unwrap(),
+            std::fs::read(dir.path().join(format!("exp{}.npy", n + 1))).unwrap(),
+            "{args:?}"
+        );
+    }
+    let out = s(&dir.path().join("dup.npy"));
+    let res = npymap(&["slice", &input, &out, "--field", "a.b", "--field", "a.b"]);
+    assert_error(&res, "repeated field");
+    assert_eq!(
+        String::from_utf8_lossy(&res.stderr).trim_end(),
+        format!(r#"npymap: error: {input}: unsupported: duplicate field of name "a.b""#)
+    );
 }
 
 fn rec_descr() -> &'static str {

@@ -137,6 +137,24 @@ impl Index {
             ))
             .into());
         }
+        let ints = self
+            .items
+            .iter()
+            .filter(|i| matches!(i, IndexItem::Int(_)))
+            .count();
+        let new_axes = self
+            .items
+            .iter()
+            .filter(|i| matches!(i, IndexItem::NewAxis))
+            .count();
+        let result_ndim = ndim - ints + new_axes;
+        if result_ndim > crate::header::MAX_DIMS {
+            return Err(ErrorKind::Index(format!(
+                "number of dimensions must be within [0, {}], indexing result would have {result_ndim}",
+                crate::header::MAX_DIMS
+            ))
+            .into());
+        }
         let full = IndexItem::Slice {
             start: None,
             stop: None,
@@ -448,6 +466,12 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "index 4 is out of bounds for axis 0 with size 4"
+        );
+        let many = vec!["None"; 63].join(",");
+        let e = Index::parse(&many).unwrap().apply(&g).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "number of dimensions must be within [0, 64], indexing result would have 65"
         );
         let e = Index::parse("0, 0, 0").unwrap().apply(&g).unwrap_err();
         assert_eq!(

@@ -86,6 +86,13 @@ impl SlicePlan {
         let item = input.dtype.itemsize();
         let mut g = base_geometry(input, item);
         let dtype = select_fields(&input.dtype, &opts.fields, &mut g)?;
+        if g.shape.len() > crate::header::MAX_DIMS {
+            return Err(ErrorKind::TooManyDims {
+                ndim: g.shape.len(),
+                max: crate::header::MAX_DIMS,
+            }
+            .into());
+        }
         let items = opts.index.items();
         let is_scalar = items.len() == g.shape.len()
             && items.iter().all(|i| matches!(i, super::IndexItem::Int(_)));
