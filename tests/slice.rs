@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::cli::{assert_error, listing, npymap, ok, python_args};
+use common::cli::{assert_error, limited, listing, npymap, ok, python_args};
 
 /// The arrays the table slices, made by NumPy (`name = expression`; `m` in
 /// the table is `np.load(name.npy, mmap_mode='r')`).
@@ -453,4 +453,66 @@ fn failed_slice_leaves_out_as_it_was() {
 fn slice_help_has_examples() {
     let help = ok(&npymap(&["slice", "--help"]), "slice --help");
     insta::assert_snapshot!("slice_help", help);
+}
+
+/// Elements of megabytes and a 30 MB string scalar slice under an
+/// address-space limit of the mapped input plus 128 MiB (no buffer grows
+/// with the itemsize); the bytes are still NumPy's. IN == OUT works.
+#[test]
+fn megabyte_elements_slice_under_address_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    python_args(
+        r#"
+import numpy as np
+rng = np.random.default_rng(5)
+v = np.frombuffer(rng.bytes(12 * 3000000), dtype='V3000000').reshape(4, 3)
+np.save('v.npy', np.asfortranarray(v))
+np.save('s.npy', np.array(b'ab' * 15000000 + b'\0' * 7, 'S30000007'))
+for name, index in [('v', '::-1, 1'), ('v', ':, ::2'), ('v', '1, 2'), ('s', '()')]:
+    m = np.load(name + '.npy', mmap_mode='r')
+    np.save('exp_%s_%d.npy' % (name, len(index)), eval('m[' + index + ']'))
+"#,
+        d,
+        &[],
+    );
+    for (name, index) in [
+        ("v", "::-1, 1"),
+        ("v", ":, ::2"),
+        ("v", "1, 2"),
+        ("s", "()"),
+    ] {
+        let input = format!("{name}.npy");
+        let res = limited(d, 128 + 40, &["slice", &input, "out.npy", index]);
+        ok(&res, &format!("{name}[{index}]"));
+        assert!(
+            std::fs::read(d.join("out.npy")).unwrap()
+                == std::fs::read(d.join(format!("exp_{name}_{}.npy", index.len()))).unwrap(),
+            "{name}[{index}]"
+        );
+    }
+    // IN == OUT: the input is replaced by its slice, atomically.
+    ok(
+        &npymap(&["slice", &s(&d.join("v.npy")), &s(&d.join("v.npy")), "1, 2"]),
+        "in place",
+    );
+    assert_eq!(
+        std::fs::read(d.join("v.npy")).unwrap(),
+        std::fs::read(d.join("exp_v_4.npy")).unwrap()
+    );
+    // An archive is refused the way every .npy command refuses it.
+    python_args(
+        "import numpy as np; np.savez('a.npz', x=np.arange(3))",
+        d,
+        &[],
+    );
+    let z = s(&d.join("a.npz"));
+    let res = npymap(&["slice", &z, &s(&d.join("o.npy")), "1"]);
+    assert_error(&res, "npz input");
+    assert_eq!(
+        String::from_utf8_lossy(&res.stderr),
+        format!(
+            "npymap: error: {z}: expected an .npy file, found an .npz archive (extract members with `npymap unpack`)\n"
+        )
+    );
 }
