@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 QUICK=""
 [[ "${1:-}" == "--quick" ]] && QUICK="--quick"
-ONLY="${ONLY:-W1,W2,S,W3,W4,W5,W7,W8,W6}"
+ONLY="${ONLY:-W1,W2,S,W3,W4,W5,W7,W8,W6,SL}"
 DATA="target/bench-data"
 RESULTS="target/bench-results"
 KEEP="${KEEP:-}"
@@ -60,7 +60,7 @@ numpy() {
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 benches/numpy_bench.py run "$DATA" "$@"
 }
 for w in ${ONLY//,/ }; do
-    if [[ "$w" == "W6" ]]; then
+    if [[ "$w" == "W6" || "$w" == "SL" ]] && [[ ! -e "$DATA/f32_4g.npy" ]]; then
         rm -f "$DATA/f32_1g.npy" "$DATA/npz_10x50mb.npz"
         python3 benches/numpy_bench.py make-data "$DATA" --big4
     fi
