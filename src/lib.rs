@@ -15,7 +15,7 @@
 //! | [`mmap`] | memory maps in NumPy's modes r / r+ / c / w+, for `.npy` and raw files; the only `unsafe` module |
 //! | [`npy`] | streaming [`npy::NpyReader`] / [`npy::NpyWriter`], atomic [`npy::save`], [`npy::append`], [`npy::recover`] |
 //! | [`npz`] | `.npz` archives: [`npz::NpzReader`], [`npz::NpzArchive`] (zero-copy stored members), [`npz::NpzWriter`] |
-//! | [`convert`] | streaming conversions with bounded memory: byte order, C <-> F, safe casts, raw <-> npy, [`convert::stats`], [`convert::compare`] |
+//! | [`convert`] | streaming conversions with bounded memory: byte order, C <-> F, safe casts, raw <-> npy, [`convert::stats`], [`convert::compare`], [`convert::slice`](fn@convert::slice) (NumPy basic indexing and fields) |
 //! | [`repr`] | an array as NumPy's `repr` prints it: [`repr::array_repr`] |
 //! | [`typed`] | the everyday API: [`read`], [`write`](fn@write), [`save`] (and `read_npy` / `write_npy` with `ndarray`), for numbers, text (`U`), byte strings (`S`) and dates (`M8` / `m8`) |
 //!

@@ -15,6 +15,7 @@
 pub mod compare;
 mod elementwise;
 mod files;
+mod gather;
 mod index;
 mod ldouble;
 pub(crate) mod sink;
