@@ -53,7 +53,7 @@ echo "making data in $DATA" >&2
 python3 benches/numpy_bench.py make-data "$DATA"
 
 # The harness and NumPy take turns per workload so each pair sees the same
-# page-cache state; W6 needs its own 4 GiB input, made just before.
+# page-cache state; W6 and SL need their own 4 GiB input, made once just before.
 numpy() {
     # OPENBLAS_* are set on some machines for old OpenBLAS builds; they only
     # slow a current NumPy down, so unset them for this command alone.
