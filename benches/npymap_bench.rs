@@ -22,6 +22,8 @@ mod convert;
 mod harness;
 #[path = "npymap_bench/npz.rs"]
 mod npz;
+#[path = "npymap_bench/slice.rs"]
+mod slice;
 #[path = "npymap_bench/small.rs"]
 mod small;
 
@@ -51,7 +53,7 @@ impl Ctx {
     }
 }
 
-const WORKLOADS: [&str; 10] = ["W1", "W2", "S", "W3", "W4", "W5", "W6", "W7", "W8", "C1"];
+const WORKLOADS: [&str; 11] = ["W1", "W2", "S", "W3", "W4", "W5", "W6", "W7", "W8", "C1", "SL"];
 
 fn value_of(args: &[String], flag: &str) -> Option<String> {
     args.iter()
@@ -135,6 +137,7 @@ fn main() {
             "W7" => npz::npz(&mut bench, &ctx),
             "W8" => small::header_parse(&mut bench, &ctx),
             "C1" => convert::cast_f8_f4(&mut bench, &ctx),
+            "SL" => slice::slice(&mut bench, &ctx),
             other => eprintln!("  unknown workload {other}; known: {WORKLOADS:?}"),
         }
     }

@@ -241,6 +241,33 @@ def w6(b, d):
             b.push("W6", f"{case} (wall time, 1 run)", system, "s", [secs], None, None, "", "time")
 
 
+def sl(b, d):
+    """SL: NumPy's way to a slice file: mmap, slice, np.save (child process)."""
+    p = os.path.join(d, "f32_4g.npy")
+    if not os.path.exists(p):
+        print("  SL: f32_4g.npy missing", file=sys.stderr)
+        return
+    out = os.path.join(d, "out_sl.npy")
+    for index, case in [
+        ("::100", "slice rows ::100 (1% of rows, 42 MB) of a 4 GiB f32 .npy"),
+        ("16384:16712", "slice rows 16384:16712 (1% of rows, 42 MB) of a 4 GiB f32 .npy"),
+    ]:
+        code = f"import numpy as np; np.save({out!r}, np.load({p!r}, mmap_mode='r')[{index}])"
+        system = "NumPy (np.load mmap + slice + np.save)"
+        rm(out)
+        t = time.perf_counter()
+        r = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-c", code],
+                           capture_output=True, text=True)
+        secs = time.perf_counter() - t
+        rm(out)
+        rss = [float(l.split(":")[1]) * 1024 for l in r.stderr.splitlines()
+               if "Maximum resident set size" in l]
+        err = None if r.returncode == 0 and rss else f"exit {r.returncode}: {r.stderr[-300:]}"
+        b.push("SL", f"peak RSS, {case}", system, "MiB", rss, err, None, "", "rss")
+        if not err:
+            b.push("SL", f"{case} (wall time, 1 run)", system, "s", [secs], None, None, "", "time")
+
+
 def w7(b, d):
     p = os.path.join(d, "npz_10x50mb.npz")
     with open(p, "rb") as f:
@@ -312,6 +339,8 @@ def run(args):
             w8(b, d)
         elif w == "C1":
             c1(b, d)
+        elif w == "SL":
+            sl(b, d)
     with open(args.json, "w") as f:
         json.dump(b.records, f, indent=1)
 

@@ -13,7 +13,7 @@ import platform
 import re
 import subprocess
 
-ORDER = ["W1", "W2", "S", "W3", "W4", "W5", "W6", "W7", "W8", "C1"]
+ORDER = ["W1", "W2", "S", "W3", "W4", "W5", "W6", "W7", "W8", "C1", "SL"]
 TITLES = {
     "W1": "W1 open latency",
     "W2": "W2 scan",
@@ -25,6 +25,7 @@ TITLES = {
     "W7": "W7 npz member",
     "W8": "W8 header parse throughput",
     "C1": "C1 f8 -> f4 cast (issue 15)",
+    "SL": "SL `slice` of 1% of rows of a 4 GiB file (issue 15)",
 }
 SCALE = {"us": 1e6, "ms": 1e3, "s": 1.0}
 
@@ -187,6 +188,16 @@ def target_rows(groups):
     vs_floor("C1", "cast", "npymap library", "<= 1.2x W4 floor (library, mapped input)", 1.2)
     vs_floor("S", "stats", "npymap CLI", ">= 0.8x floor", 0.8, speed=True)
     vs_floor("S", "stats", "npymap library", ">= 0.8x floor (library, mapped input)", 0.8, speed=True)
+    for case in ("slice rows ::100", "slice rows 16384:16712"):
+        grp = [r for r in g("SL", case) if r["kind"] == "time"]
+        r = ratio(pick(grp, prefix="npymap CLI"), pick(grp, prefix="NumPy"))
+        add("SL", f"no slower than NumPy ({case[11:]})", "not measured" if r is None else f"{r:.3f}x NumPy time", None if r is None else r <= 1.0)
+        rec = pick([x for x in g("SL", "peak RSS, " + case) if x["kind"] == "rss"], prefix="npymap CLI")
+        if rec is None or rec["median"] is None:
+            add("SL", f"<= 64 MiB ({case[11:]})", "not measured", None)
+        else:
+            mib = rec["median"] / 1048576
+            add("SL", f"<= 64 MiB ({case[11:]})", f"{mib:.0f} MiB", mib <= 64)
     return rows
 
 

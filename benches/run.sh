@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 QUICK=""
 [[ "${1:-}" == "--quick" ]] && QUICK="--quick"
-ONLY="${ONLY:-W1,W2,S,W3,W4,W5,W7,W8,C1,W6}"
+ONLY="${ONLY:-W1,W2,S,W3,W4,W5,W7,W8,C1,W6,SL}"
 DATA="target/bench-data"
 RESULTS="target/bench-results"
 KEEP="${KEEP:-}"
@@ -53,14 +53,14 @@ echo "making data in $DATA" >&2
 python3 benches/numpy_bench.py make-data "$DATA"
 
 # The harness and NumPy take turns per workload so each pair sees the same
-# page-cache state; W6 needs its own 4 GiB input, made just before.
+# page-cache state; W6 and SL need their own 4 GiB input, made once just before.
 numpy() {
     # OPENBLAS_* are set on some machines for old OpenBLAS builds; they only
     # slow a current NumPy down, so unset them for this command alone.
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 benches/numpy_bench.py run "$DATA" "$@"
 }
 for w in ${ONLY//,/ }; do
-    if [[ "$w" == "W6" ]]; then
+    if [[ "$w" == "W6" || "$w" == "SL" ]] && [[ ! -e "$DATA/f32_4g.npy" ]]; then
         rm -f "$DATA/f32_1g.npy" "$DATA/npz_10x50mb.npz"
         python3 benches/numpy_bench.py make-data "$DATA" --big4
     fi

@@ -348,6 +348,10 @@ pub enum ErrorKind {
         /// What is wrong, with the numbers.
         reason: String,
     },
+    /// A basic index (`npymap slice`) that does not apply to the array:
+    /// bad syntax, out of bounds, too many indices (NumPy's wording).
+    #[error("{0}")]
+    Index(String),
     /// The operation is not supported for this input.
     #[error("unsupported: {0}")]
     Unsupported(String),
@@ -404,6 +408,7 @@ impl ErrorKind {
             ErrorKind::ZipLimit { .. } | ErrorKind::InflateOverrun { .. } => "zip_limit",
             ErrorKind::NotStored { .. } => "not_stored",
             ErrorKind::Safetensors { .. } => "safetensors",
+            ErrorKind::Index(_) => "index",
             ErrorKind::Unsupported(_) => "unsupported",
             ErrorKind::Io(_) => "io",
         }

@@ -15,7 +15,7 @@
 //! | [`mmap`] | memory maps in NumPy's modes r / r+ / c / w+, for `.npy` and raw files, and [`mmap::NpzMap`] for `.npz` archives; the only `unsafe` module |
 //! | [`npy`] | streaming [`npy::NpyReader`] / [`npy::NpyWriter`], atomic [`npy::save`], [`npy::append`], [`npy::recover`] |
 //! | [`npz`] | `.npz` archives: [`npz::NpzReader`] (typed `read_array`), [`npz::read_all`], [`npz::NpzArchive`] (zero-copy stored members), [`npz::NpzWriter`] |
-//! | [`convert`] | streaming conversions with bounded memory: byte order, C <-> F, NumPy's casts at every casting level, raw <-> npy, [`convert::stats`], [`convert::compare`] |
+//! | [`convert`] | streaming conversions with bounded memory: byte order, C <-> F, NumPy's casts at every casting level, raw <-> npy, [`convert::stats`], [`convert::compare`], [`convert::slice`](fn@convert::slice) (NumPy basic indexing and fields) |
 //! | [`safetensors`](mod@safetensors) | `.safetensors` files both ways: [`safetensors::SafetensorsFile`] (read), [`safetensors::SafetensorsPlan`] (streamed write), [`safetensors::to_npz`], [`safetensors::unpack`] |
 //! | [`repr`] | an array as NumPy's `repr` prints it: [`repr::array_repr`] |
 //! | [`record`] | structured arrays as Rust structs through serde: [`record::read`] into `Array<R: Deserialize>`, [`record::write`] of `&[R: Serialize]` with the dtype derived from `R` |

@@ -13,6 +13,7 @@ mod raw;
 mod recover;
 mod safetensors;
 mod show;
+mod slice;
 mod stats;
 mod stdout;
 mod unpack;
@@ -221,6 +222,32 @@ enum Command {
         #[arg(long)]
         full: bool,
     },
+    /// Write a slice or fields of an array, as np.save of a[FIELDS][INDEX]
+    ///
+    /// OUT is what np.save(OUT, np.load(IN, mmap_mode='r')[FIELDS][INDEX])
+    /// writes, byte for byte. INDEX is NumPy basic indexing: integers (drop
+    /// the axis; negative from the end), start:stop:step slices, '...' and
+    /// None. IN is read through bounded windows, never loaded whole.
+    ///
+    /// Examples:
+    ///   npymap slice big.npy head.npy '1000:2000'
+    ///   npymap slice img.npy col.npy ':, 3'
+    ///   npymap slice a.npy b.npy '::2, -5:'
+    ///   npymap slice rec.npy xy.npy --field x --field y   (a[['x', 'y']])
+    ///   npymap slice rec.npy px.npy 10: --field pos.x     (a['pos']['x'][10:])
+    #[command(verbatim_doc_comment)]
+    Slice {
+        /// Input .npy
+        input: PathBuf,
+        /// Output .npy (written to a temp file and renamed)
+        output: PathBuf,
+        /// The index inside a[...], e.g. '1000:2000', ':, 3', '::2, -5:', '...' (default: all)
+        #[arg(default_value = "...", allow_hyphen_values = true)]
+        index: String,
+        /// Select a field first (repeat for a[['x', 'y']]; dots for nested fields)
+        #[arg(long = "field", value_name = "NAME")]
+        fields: Vec<String>,
+    },
 }
 
 /// What a command reports back to `main`.
@@ -335,6 +362,12 @@ pub(crate) fn main() -> ExitCode {
         } => pack::run(&out, &inputs, compress, durability),
         Command::Unpack { input, dir } => unpack::run(&input, &dir, !cli.no_sync),
         Command::Show { path, full } => show::run(&path, full),
+        Command::Slice {
+            input,
+            output,
+            index,
+            fields,
+        } => slice::run(&input, &output, &index, &fields, durability),
         Command::Append { dst, sources } => append::run(&dst, &sources, durability),
         Command::Recover { path } => recover::run(&path, durability),
     };

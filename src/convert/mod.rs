@@ -17,8 +17,11 @@ mod cast;
 pub mod compare;
 mod elementwise;
 mod files;
+mod gather;
+mod index;
 mod ldouble;
 pub(crate) mod sink;
+mod slice;
 pub mod stats;
 mod transpose;
 pub mod value;
@@ -28,7 +31,9 @@ pub(crate) use elementwise::ElementOp;
 pub use files::{
     InMemory, Payload, RawSpec, append_to_file, convert_to_file, from_raw, to_raw, to_raw_with,
 };
+pub use index::{Index, IndexItem};
 use sink::Sink;
+pub use slice::{SliceOptions, SlicePlan, slice};
 
 use crate::dtype::{ByteOrder, Dtype};
 use crate::error::{ErrorKind, Result};
