@@ -326,6 +326,11 @@ pub enum ErrorKind {
         /// `"deflated"`.
         compression: &'static str,
     },
+    /// Text in `np.savetxt` / `np.loadtxt` form that cannot be read or
+    /// written as asked: a value that does not parse (with its row and
+    /// column), a format that does not fit the values.
+    #[error("{0}")]
+    Text(String),
     /// The operation is not supported for this input.
     #[error("unsupported: {0}")]
     Unsupported(String),
@@ -380,6 +385,7 @@ impl ErrorKind {
             // caller: the archive wants more memory or output than allowed.
             ErrorKind::ZipLimit { .. } | ErrorKind::InflateOverrun { .. } => "zip_limit",
             ErrorKind::NotStored { .. } => "not_stored",
+            ErrorKind::Text(_) => "text",
             ErrorKind::Unsupported(_) => "unsupported",
             ErrorKind::Io(_) => "io",
         }

@@ -17,6 +17,7 @@
 //! | [`npz`] | `.npz` archives: [`npz::NpzReader`], [`npz::NpzArchive`] (zero-copy stored members), [`npz::NpzWriter`] |
 //! | [`convert`] | streaming conversions with bounded memory: byte order, C <-> F, safe casts, raw <-> npy, [`convert::stats`], [`convert::compare`] |
 //! | [`repr`] | an array as NumPy's `repr` prints it: [`repr::array_repr`] |
+//! | [`text`] | text as `np.savetxt` writes it and `np.loadtxt` reads it: [`text::to_text_file`], [`text::from_text_file`] |
 //! | [`typed`] | the everyday API: [`read`], [`write`](fn@write), [`save`] (and `read_npy` / `write_npy` with `ndarray`), for numbers, text (`U`), byte strings (`S`) and dates (`M8` / `m8`) |
 //!
 //! Feature `ndarray` adds `ArrayView` / `ArrayViewMut` views with C or
@@ -61,6 +62,7 @@ pub mod mmap;
 pub mod npy;
 pub mod npz;
 pub mod repr;
+pub mod text;
 pub mod typed;
 pub mod view;
 

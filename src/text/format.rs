@@ -1,0 +1,579 @@
+//! Python's `%` operator, for the conversions `np.savetxt`'s `fmt` uses:
+//! `%[flags][width][.precision](d|i|u|x|X|o|e|E|f|F|g|G|s)` and `%%`.
+//!
+//! Floats are printed from their exact binary value (Rust's exact decimal
+//! expansion, ties to even, as CPython's `dtoa`), then laid out with
+//! CPython's rules: exponents of at least two digits, `%g`'s choice between
+//! fixed and exponent notation, `#`, and `nan` / `inf` with flags and
+//! padding.
+
+use std::fmt::Write as _;
+
+use crate::error::{ErrorKind, Result};
+
+/// Largest width or precision a conversion may ask for (CPython has no such
+/// limit; this keeps one element's text bounded).
+pub const MAX_WIDTH: usize = 10_000;
+
+/// One value handed to a conversion, as NumPy hands a scalar to `%`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Arg {
+    /// A `numpy.bool`.
+    Bool(bool),
+    /// A signed integer of any width.
+    Int(i64),
+    /// An unsigned integer of any width.
+    UInt(u64),
+    /// A float and the byte size of its NumPy type (2, 4 or 8), which
+    /// decides how `%s` prints it (NumPy's `str` of that scalar type).
+    Float(f64, usize),
+}
+
+impl Arg {
+    /// The NumPy type name, for messages.
+    fn type_name(self) -> &'static str {
+        match self {
+            Arg::Bool(_) => "bool",
+            Arg::Int(_) => "int",
+            Arg::UInt(_) => "uint",
+            Arg::Float(_, 2) => "float16",
+            Arg::Float(_, 4) => "float32",
+            Arg::Float(..) => "float64",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Conv {
+    Int,
+    Hex,
+    Oct,
+    Exp,
+    Fixed,
+    General,
+    Str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Spec {
+    left: bool,
+    plus: bool,
+    space: bool,
+    alt: bool,
+    zero: bool,
+    upper: bool,
+    width: usize,
+    precision: Option<usize>,
+    conv: Conv,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Lit(String),
+    Spec(Spec),
+}
+
+/// A parsed Python `%` format string: literal text and conversions.
+///
+/// ```
+/// use npymap::text::{Arg, PyFormat};
+/// let f = PyFormat::parse("%.3e|%5d|%g")?;
+/// let mut out = String::new();
+/// f.format(&[Arg::Float(1234.5, 8), Arg::Int(-7), Arg::Float(1e-5, 8)], &mut out)?;
+/// assert_eq!(out, "1.234e+03|   -7|1e-05");
+/// # Ok::<(), npymap::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PyFormat {
+    pieces: Vec<Piece>,
+}
+
+fn bad_format(fmt: &str, why: String) -> crate::Error {
+    ErrorKind::Text(format!("format {fmt:?}: {why}")).into()
+}
+
+/// Reads a decimal number at `chars[i..]`, capped at [`MAX_WIDTH`].
+fn number(fmt: &str, chars: &[(usize, char)], i: &mut usize) -> Result<usize> {
+    let mut n: usize = 0;
+    while let Some(&(_, c)) = chars.get(*i) {
+        let Some(d) = c.to_digit(10) else { break };
+        n = n.saturating_mul(10).saturating_add(d as usize);
+        *i += 1;
+    }
+    if n > MAX_WIDTH {
+        return Err(bad_format(
+            fmt,
+            format!("width or precision {n} is larger than {MAX_WIDTH}"),
+        ));
+    }
+    Ok(n)
+}
+
+impl PyFormat {
+    /// Parses a format string as Python's `%` operator does.
+    ///
+    /// # Errors
+    /// `Unsupported` naming the format for an incomplete conversion, a
+    /// conversion outside the subset (`%r`, `%c`, `%(key)s`, `*` widths), or
+    /// a width or precision above [`MAX_WIDTH`].
+    pub fn parse(fmt: &str) -> Result<PyFormat> {
+        let chars: Vec<(usize, char)> = fmt.char_indices().collect();
+        let mut pieces = Vec::new();
+        let mut lit = String::new();
+        let mut i = 0;
+        while let Some(&(_, c)) = chars.get(i) {
+            i += 1;
+            if c != '%' {
+                lit.push(c);
+                continue;
+            }
+            let mut s = Spec {
+                left: false,
+                plus: false,
+                space: false,
+                alt: false,
+                zero: false,
+                upper: false,
+                width: 0,
+                precision: None,
+                conv: Conv::Str,
+            };
+            let start = i;
+            while let Some(&(_, f)) = chars.get(i) {
+                match f {
+                    '-' => s.left = true,
+                    '+' => s.plus = true,
+                    ' ' => s.space = true,
+                    '#' => s.alt = true,
+                    '0' => s.zero = true,
+                    _ => break,
+                }
+                i += 1;
+            }
+            s.width = number(fmt, &chars, &mut i)?;
+            if chars.get(i).map(|&(_, c)| c) == Some('.') {
+                i += 1;
+                s.precision = Some(number(fmt, &chars, &mut i)?);
+            }
+            while matches!(chars.get(i), Some(&(_, 'h' | 'l' | 'L'))) {
+                i += 1;
+            }
+            let Some(&(at, ch)) = chars.get(i) else {
+                return Err(bad_format(fmt, "incomplete format".into()));
+            };
+            i += 1;
+            s.upper = ch.is_ascii_uppercase();
+            s.conv = match ch {
+                '%' if i == start + 1 => {
+                    lit.push('%');
+                    continue;
+                }
+                'd' | 'i' | 'u' => Conv::Int,
+                'x' | 'X' => Conv::Hex,
+                'o' => Conv::Oct,
+                'e' | 'E' => Conv::Exp,
+                'f' | 'F' => Conv::Fixed,
+                'g' | 'G' => Conv::General,
+                's' => Conv::Str,
+                _ => {
+                    return Err(bad_format(
+                        fmt,
+                        format!(
+                            "unsupported format character {ch:?} at index {at} \
+                             (supported: d i u x X o e E f F g G s %)"
+                        ),
+                    ));
+                }
+            };
+            if !lit.is_empty() {
+                pieces.push(Piece::Lit(std::mem::take(&mut lit)));
+            }
+            pieces.push(Piece::Spec(s));
+        }
+        if !lit.is_empty() {
+            pieces.push(Piece::Lit(lit));
+        }
+        Ok(PyFormat { pieces })
+    }
+
+    /// How many values the format consumes.
+    pub fn conversions(&self) -> usize {
+        self.pieces
+            .iter()
+            .filter(|p| matches!(p, Piece::Spec(_)))
+            .count()
+    }
+
+    /// Appends `self % tuple(args)` to `out`.
+    ///
+    /// # Errors
+    /// `Unsupported` when the number of values differs from
+    /// [`conversions`](Self::conversions), or a value does not fit its
+    /// conversion as in Python (`%d` of NaN or infinity, `%x` of a float
+    /// or a bool).
+    pub fn format(&self, args: &[Arg], out: &mut String) -> Result<()> {
+        if args.len() != self.conversions() {
+            return Err(ErrorKind::Text(format!(
+                "the format has {} conversions for {} values",
+                self.conversions(),
+                args.len()
+            ))
+            .into());
+        }
+        let mut args = args.iter().enumerate();
+        for p in &self.pieces {
+            match p {
+                Piece::Lit(l) => out.push_str(l),
+                Piece::Spec(s) => {
+                    if let Some((i, &a)) = args.next() {
+                        format_arg(s, a, out)
+                            .map_err(|e| ErrorKind::Text(format!("value {}: {e}", i + 1)))?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Pads `sign + prefix + body` to the spec's width as CPython does.
+fn pad(s: &Spec, sign: &str, prefix: &str, body: &str, numeric: bool, out: &mut String) {
+    let len = sign.len() + prefix.len() + body.chars().count();
+    let fill = s.width.saturating_sub(len);
+    if s.left {
+        out.push_str(sign);
+        out.push_str(prefix);
+        out.push_str(body);
+        out.extend(std::iter::repeat_n(' ', fill));
+    } else if s.zero && numeric {
+        out.push_str(sign);
+        out.push_str(prefix);
+        out.extend(std::iter::repeat_n('0', fill));
+        out.push_str(body);
+    } else {
+        out.extend(std::iter::repeat_n(' ', fill));
+        out.push_str(sign);
+        out.push_str(prefix);
+        out.push_str(body);
+    }
+}
+
+fn sign_of(s: &Spec, negative: bool) -> &'static str {
+    if negative {
+        "-"
+    } else if s.plus {
+        "+"
+    } else if s.space {
+        " "
+    } else {
+        ""
+    }
+}
+
+fn type_error(s: &Spec, a: Arg) -> crate::Error {
+    let c = match (s.conv, s.upper) {
+        (Conv::Hex, true) => 'X',
+        (Conv::Hex, false) => 'x',
+        (Conv::Oct, _) => 'o',
+        _ => 'd',
+    };
+    ErrorKind::Text(format!(
+        "%{c} format: an integer is required, not {}",
+        a.type_name()
+    ))
+    .into()
+}
+
+fn format_arg(s: &Spec, a: Arg, out: &mut String) -> Result<()> {
+    match s.conv {
+        Conv::Int | Conv::Hex | Conv::Oct => format_int(s, a, out),
+        Conv::Exp | Conv::Fixed | Conv::General => {
+            let x = match a {
+                Arg::Bool(b) => f64::from(u8::from(b)),
+                Arg::Int(v) => v as f64,
+                Arg::UInt(v) => v as f64,
+                Arg::Float(x, _) => x,
+            };
+            format_float(s, x, out);
+            Ok(())
+        }
+        Conv::Str => {
+            let text = str_of(a);
+            let body: String = match s.precision {
+                Some(p) => text.chars().take(p).collect(),
+                None => text,
+            };
+            pad(s, "", "", &body, false, out);
+            Ok(())
+        }
+    }
+}
+
+fn format_int(s: &Spec, a: Arg, out: &mut String) -> Result<()> {
+    // (negative, magnitude digits in the conversion's base)
+    let (negative, mut digits) = match (a, s.conv) {
+        (Arg::Float(..) | Arg::Bool(_), Conv::Hex | Conv::Oct) => return Err(type_error(s, a)),
+        (Arg::Float(x, _), _) => {
+            if x.is_nan() {
+                return Err(
+                    ErrorKind::Text("cannot convert float NaN to integer (%d)".into()).into(),
+                );
+            }
+            if x.is_infinite() {
+                return Err(ErrorKind::Text(
+                    "cannot convert float infinity to integer (%d)".into(),
+                )
+                .into());
+            }
+            let t = x.trunc();
+            // Exact digits of the integer value, however large.
+            (t < 0.0, format!("{:.0}", t.abs()))
+        }
+        (Arg::Bool(b), _) => (false, u8::from(b).to_string()),
+        (Arg::Int(v), c) => (v < 0, radix(u128::from(v.unsigned_abs()), c, s.upper)),
+        (Arg::UInt(v), c) => (false, radix(u128::from(v), c, s.upper)),
+    };
+    if let Some(p) = s.precision
+        && p > digits.len()
+    {
+        let zeros = "0".repeat(p - digits.len());
+        digits.insert_str(0, &zeros);
+    }
+    let prefix = match (s.conv, s.alt, s.upper) {
+        (Conv::Hex, true, false) => "0x",
+        (Conv::Hex, true, true) => "0X",
+        (Conv::Oct, true, _) => "0o",
+        _ => "",
+    };
+    pad(s, sign_of(s, negative), prefix, &digits, true, out);
+    Ok(())
+}
+
+fn radix(v: u128, c: Conv, upper: bool) -> String {
+    match (c, upper) {
+        (Conv::Hex, false) => format!("{v:x}"),
+        (Conv::Hex, true) => format!("{v:X}"),
+        (Conv::Oct, _) => format!("{v:o}"),
+        _ => v.to_string(),
+    }
+}
+
+/// `x` (finite, non-negative) with `prec` digits after the point in
+/// exponent notation: the digits (point removed) and the decimal exponent.
+fn exp_digits(x: f64, prec: usize, buf: &mut String) -> i32 {
+    buf.clear();
+    let _ = write!(buf, "{x:.prec$e}");
+    let (mant, exp) = buf.split_once('e').unwrap_or((buf.as_str(), "0"));
+    let exp = exp.parse().unwrap_or(0);
+    let digits: String = mant.chars().filter(char::is_ascii_digit).collect();
+    buf.clear();
+    buf.push_str(&digits);
+    exp
+}
+
+fn push_exponent(body: &mut String, exp: i32, upper: bool) {
+    body.push(if upper { 'E' } else { 'e' });
+    body.push(if exp < 0 { '-' } else { '+' });
+    let _ = write!(body, "{:02}", exp.unsigned_abs());
+}
+
+fn format_float(s: &Spec, x: f64, out: &mut String) {
+    if !x.is_finite() {
+        let body = match (x.is_nan(), s.upper) {
+            (true, false) => "nan",
+            (true, true) => "NAN",
+            (false, false) => "inf",
+            (false, true) => "INF",
+        };
+        // CPython prints NaN without its sign bit.
+        let negative = x.is_infinite() && x < 0.0;
+        pad(s, sign_of(s, negative), "", body, true, out);
+        return;
+    }
+    let negative = x.is_sign_negative();
+    let a = x.abs();
+    let mut body = String::new();
+    match s.conv {
+        Conv::Exp => {
+            let p = s.precision.unwrap_or(6);
+            let mut digits = String::new();
+            let exp = exp_digits(a, p, &mut digits);
+            let (first, rest) = digits.split_at(1.min(digits.len()));
+            body.push_str(first);
+            if p > 0 || s.alt {
+                body.push('.');
+            }
+            body.push_str(rest);
+            push_exponent(&mut body, exp, s.upper);
+        }
+        Conv::Fixed => {
+            let p = s.precision.unwrap_or(6);
+            let _ = write!(body, "{a:.p$}");
+            if p == 0 && s.alt {
+                body.push('.');
+            }
+        }
+        _ => general(s, a, &mut body),
+    }
+    pad(s, sign_of(s, negative), "", &body, true, out);
+}
+
+/// `%g`: CPython's choice between fixed and exponent notation, trailing
+/// zeros removed unless `#`.
+fn general(s: &Spec, a: f64, body: &mut String) {
+    let p = s.precision.unwrap_or(6).max(1);
+    let mut digits = String::new();
+    let exp = exp_digits(a, p - 1, &mut digits);
+    let p_i = i32::try_from(p).unwrap_or(i32::MAX);
+    let fixed = (-4..p_i).contains(&exp);
+    let (int_part, mut frac) = if !fixed {
+        let (first, rest) = digits.split_at(1.min(digits.len()));
+        (first.to_string(), rest.to_string())
+    } else if exp >= 0 {
+        let n = usize::try_from(exp).unwrap_or(0) + 1;
+        let (i, f) = digits.split_at(n.min(digits.len()));
+        (i.to_string(), f.to_string())
+    } else {
+        let zeros = "0".repeat(usize::try_from(-exp - 1).unwrap_or(0));
+        ("0".to_string(), zeros + &digits)
+    };
+    if !s.alt {
+        let kept = frac.trim_end_matches('0').len();
+        frac.truncate(kept);
+    }
+    body.push_str(&int_part);
+    if !frac.is_empty() || s.alt {
+        body.push('.');
+        body.push_str(&frac);
+    }
+    if !fixed {
+        push_exponent(body, exp, s.upper);
+    }
+}
+
+/// `str()` of the NumPy scalar: `True`/`False`, integers, and floats in
+/// NumPy's shortest round-trip digits for the scalar's width.
+fn str_of(a: Arg) -> String {
+    match a {
+        Arg::Bool(b) => if b { "True" } else { "False" }.into(),
+        Arg::Int(v) => v.to_string(),
+        Arg::UInt(v) => v.to_string(),
+        Arg::Float(x, 8) => crate::convert::value::format_float(x, 8),
+        Arg::Float(x, size) => narrow_float_str(x, size),
+    }
+}
+
+/// NumPy's `str` of a `float16` / `float32` scalar: positional for
+/// `1e-4 <= |x| < 1e3` (`float16`) or `< 1e6` (`float32`), else
+/// `d.ddde+XX`, with the shortest digits that round-trip in that width.
+fn narrow_float_str(x: f64, size: usize) -> String {
+    if x.is_nan() {
+        return "nan".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    let sci = if size == 2 {
+        let h = half::f16::from_f64(x);
+        (0..8)
+            .map(|p| format!("{:.*e}", p, x))
+            .find(|t| t.parse::<f64>().is_ok_and(|v| half::f16::from_f64(v) == h))
+            .unwrap_or_else(|| format!("{x:e}"))
+    } else {
+        format!("{:e}", x as f32)
+    };
+    let (mant, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let sign = if x.is_sign_negative() { "-" } else { "" };
+    let digits: String = mant.chars().filter(char::is_ascii_digit).collect();
+    let cutoff = if size == 2 { 1e3 } else { 1e6 };
+    let a = x.abs();
+    if a == 0.0 || (1e-4..cutoff).contains(&a) {
+        let n = digits.len();
+        if exp >= 0 {
+            let int_len = usize::try_from(exp).unwrap_or(0) + 1;
+            if n <= int_len {
+                format!("{sign}{digits}{}.0", "0".repeat(int_len - n))
+            } else {
+                let (i, f) = digits.split_at(int_len);
+                format!("{sign}{i}.{f}")
+            }
+        } else {
+            let zeros = "0".repeat(usize::try_from(-exp - 1).unwrap_or(0));
+            format!("{sign}0.{zeros}{digits}")
+        }
+    } else {
+        let (first, rest) = digits.split_at(1.min(digits.len()));
+        let dot = if rest.is_empty() { "" } else { "." };
+        let mut t = format!("{sign}{first}{dot}{rest}");
+        push_exponent(&mut t, exp, false);
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(fmt: &str, a: Arg) -> String {
+        let mut out = String::new();
+        PyFormat::parse(fmt)
+            .unwrap()
+            .format(&[a], &mut out)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn floats_match_cpython() {
+        let x = |v| Arg::Float(v, 8);
+        assert_eq!(f("%.18e", x(0.1)), "1.000000000000000056e-01");
+        assert_eq!(f("%e", x(-0.0)), "-0.000000e+00");
+        assert_eq!(f("%.0e", x(1.5)), "2e+00");
+        assert_eq!(f("%#.0e", x(1.5)), "2.e+00");
+        assert_eq!(f("%#.0f", x(2.5)), "2.");
+        assert_eq!(f("%g", x(0.0)), "0");
+        assert_eq!(f("%#g", x(0.0)), "0.00000");
+        assert_eq!(f("%g", x(1e-5)), "1e-05");
+        assert_eq!(f("%g", x(123456789.0)), "1.23457e+08");
+        assert_eq!(f("%#.3g", x(100.0)), "100.");
+        assert_eq!(f("%.3g", x(0.0001234)), "0.000123");
+        assert_eq!(f("%010e", x(f64::NEG_INFINITY)), "-000000inf");
+        assert_eq!(f("%+f", x(f64::NAN)), "+nan");
+        assert_eq!(f("%G", x(f64::NAN)), "NAN");
+        assert_eq!(f("%e", x(1e300)), "1.000000e+300");
+    }
+
+    #[test]
+    fn integers_match_cpython() {
+        assert_eq!(f("%d", Arg::Float(-2.7, 4)), "-2");
+        assert_eq!(f("%i", Arg::Float(-0.0, 8)), "0");
+        assert_eq!(f("%#x", Arg::Int(-255)), "-0xff");
+        assert_eq!(f("%#o", Arg::UInt(8)), "0o10");
+        assert_eq!(f("%.3d", Arg::Int(-5)), "-005");
+        assert_eq!(f("%08.3d", Arg::Int(5)), "00000005");
+        assert_eq!(f("%-8.3d|", Arg::Int(5)), "005     |");
+        assert_eq!(f("%#08x", Arg::UInt(255)), "0x0000ff");
+        assert_eq!(f("%d", Arg::Int(i64::MIN)), "-9223372036854775808");
+        assert_eq!(f("%e", Arg::Bool(true)), "1.000000e+00");
+        assert_eq!(f("%05s", Arg::Bool(true)), " True");
+        assert_eq!(f("%s", Arg::Float(0.1, 4)), "0.1");
+        assert_eq!(f("%s", Arg::Float(65504.0, 2)), "6.55e+04");
+    }
+
+    #[test]
+    fn refusals_name_the_problem() {
+        assert!(PyFormat::parse("%").is_err());
+        assert!(PyFormat::parse("%r").is_err());
+        assert!(PyFormat::parse("%*d").is_err());
+        let p = PyFormat::parse("%x").unwrap();
+        let e = p.format(&[Arg::Float(1.5, 8)], &mut String::new());
+        assert!(e.unwrap_err().to_string().contains("integer is required"));
+        let p = PyFormat::parse("%d").unwrap();
+        assert!(
+            p.format(&[Arg::Float(f64::NAN, 8)], &mut String::new())
+                .is_err()
+        );
+        assert!(p.format(&[], &mut String::new()).is_err());
+    }
+}

@@ -1,0 +1,543 @@
+//! Reading text as `np.loadtxt` does, streaming the values into an `.npy`.
+//!
+//! Lines end at `\n`, `\r\n` or `\r` (Python's universal newlines, as
+//! `np.loadtxt` reads a file by name). Each line is read whole (at most
+//! [`MAX_LINE`] bytes), its values are appended to the output's payload,
+//! and the header is written last, once the row count is known.
+
+use std::fs::File;
+use std::io::{BufRead, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+use crate::atomic::{Durability, write_atomic_with};
+use crate::dtype::{ByteOrder, Dtype, Scalar, ScalarKind};
+use crate::error::{Error, ErrorKind, Result};
+use crate::header::Header;
+
+/// The longest line accepted, in bytes (np.loadtxt has no limit; this
+/// keeps memory bounded).
+pub const MAX_LINE: usize = 256 << 20;
+
+/// The arguments of `np.loadtxt` this reader supports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadTxtOptions {
+    /// `dtype`: bool, an integer or a float up to `f8`, in either byte order.
+    pub dtype: Dtype,
+    /// `delimiter`: `None` splits at runs of whitespace; otherwise one
+    /// character.
+    pub delimiter: Option<char>,
+    /// `comments`: text from this marker to the end of the line is
+    /// ignored; `None` for no comments. Default `#`.
+    pub comments: Option<String>,
+    /// `skiprows`: lines skipped at the start, comments and blank lines
+    /// included.
+    pub skiprows: u64,
+    /// `usecols`: the columns to keep, in order (negative counts from the
+    /// end of each row); `None` keeps all.
+    pub usecols: Option<Vec<i64>>,
+    /// `ndmin`: 0, 1 or 2.
+    pub ndmin: u8,
+}
+
+impl LoadTxtOptions {
+    /// np.loadtxt's defaults with `dtype`.
+    pub fn new(dtype: Dtype) -> Self {
+        LoadTxtOptions {
+            dtype,
+            delimiter: None,
+            comments: Some("#".into()),
+            skiprows: 0,
+            usecols: None,
+            ndmin: 0,
+        }
+    }
+}
+
+fn text_error(msg: String) -> Error {
+    ErrorKind::Text(msg).into()
+}
+
+/// Python's `str.isspace`, which np.loadtxt splits and strips with.
+fn is_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+/// How one value is parsed and stored.
+#[derive(Debug, Clone, Copy)]
+struct Target {
+    scalar: Scalar,
+}
+
+impl Target {
+    fn new(dtype: &Dtype) -> Result<Target> {
+        let scalar = dtype.as_scalar().copied().filter(|s| match s.kind() {
+            ScalarKind::Bool | ScalarKind::Int | ScalarKind::UInt => true,
+            ScalarKind::Float => s.itemsize() <= 8,
+            _ => false,
+        });
+        scalar.map(|scalar| Target { scalar }).ok_or_else(|| {
+            text_error(format!(
+                "from-text reads bool, integer and float (up to float64) dtypes, not {}",
+                dtype.descr()
+            ))
+        })
+    }
+
+    /// NumPy's name of the type, as np.loadtxt's messages spell it.
+    fn name(&self) -> String {
+        let s = &self.scalar;
+        match s.kind() {
+            ScalarKind::Bool => "bool".into(),
+            ScalarKind::Int => format!("int{}", s.itemsize() * 8),
+            ScalarKind::UInt => format!("uint{}", s.itemsize() * 8),
+            _ => format!("float{}", s.itemsize() * 8),
+        }
+    }
+
+    /// Parses `field` and appends its bytes to `out`; `None` when it does
+    /// not parse as np.loadtxt would parse it.
+    fn push(&self, field: &str, out: &mut Vec<u8>) -> Option<()> {
+        let t = field.trim_matches(is_space);
+        let s = &self.scalar;
+        let big = s.byte_order() == ByteOrder::Big;
+        let mut put = |le: &[u8]| {
+            if big {
+                out.extend(le.iter().rev());
+            } else {
+                out.extend_from_slice(le);
+            }
+        };
+        match (s.kind(), s.itemsize()) {
+            (ScalarKind::Bool, _) => put(&[u8::from(parse_int(t)? != 0)]),
+            (ScalarKind::Int, n) => {
+                let v = parse_int(t)?;
+                let bits = u32::try_from(n * 8).ok()?;
+                if bits < 64 {
+                    let lim = 1i64 << (bits - 1);
+                    if v < -lim || v >= lim {
+                        return None;
+                    }
+                }
+                put(v.to_le_bytes().get(..n)?);
+            }
+            (ScalarKind::UInt, n) => {
+                let v = parse_uint(t)?;
+                let bits = u32::try_from(n * 8).ok()?;
+                if bits < 64 && v >> bits != 0 {
+                    return None;
+                }
+                put(v.to_le_bytes().get(..n)?);
+            }
+            (_, n) => {
+                let x = parse_float(t)?;
+                match n {
+                    2 => put(&half::f16::from_f64(x).to_le_bytes()),
+                    4 => put(&(x as f32).to_le_bytes()),
+                    _ => put(&x.to_le_bytes()),
+                }
+            }
+        }
+        Some(())
+    }
+}
+
+/// Digits with an optional sign, as NumPy's integer parser takes them.
+fn parse_int(t: &str) -> Option<i64> {
+    let (neg, digits) = match t.as_bytes().first()? {
+        b'-' => (true, t.get(1..)?),
+        b'+' => (false, t.get(1..)?),
+        _ => (false, t),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mag: u64 = digits.parse().ok()?;
+    if neg {
+        0i64.checked_sub_unsigned(mag)
+    } else {
+        i64::try_from(mag).ok()
+    }
+}
+
+fn parse_uint(t: &str) -> Option<u64> {
+    let digits = t.strip_prefix('+').unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// A float as CPython's `float()` parses it without underscores: decimal
+/// notation, `inf`, `infinity`, `nan` in any case, with a sign.
+fn parse_float(t: &str) -> Option<f64> {
+    let body = t.strip_prefix(['+', '-']).unwrap_or(t);
+    let ok = !body.is_empty()
+        && (body
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b".eE+-".contains(&b))
+            || ["inf", "infinity", "nan"]
+                .iter()
+                .any(|w| body.eq_ignore_ascii_case(w)));
+    if !ok {
+        return None;
+    }
+    let x: f64 = t.parse().ok()?;
+    // Rust keeps the sign of "-nan" as CPython does; be explicit.
+    Some(if x.is_nan() && t.starts_with('-') {
+        -f64::NAN
+    } else if x.is_nan() {
+        f64::NAN
+    } else {
+        x
+    })
+}
+
+/// Python's `repr` of a string, for messages.
+fn quoted(s: &str) -> String {
+    let mut out = String::new();
+    crate::dtype::py_repr_str(s, &mut out);
+    out
+}
+
+/// Reads one line into `buf` (ending removed) from the universal-newline
+/// stream; `false` at the end of input.
+struct Lines<R> {
+    r: R,
+    chunk: Vec<u8>,
+    /// Lines split off `chunk` at lone `\r`, in reverse order.
+    pending: Vec<Vec<u8>>,
+    /// 1-based number of the last line returned.
+    number: u64,
+}
+
+impl<R: BufRead> Lines<R> {
+    fn next(&mut self, buf: &mut String) -> Result<bool> {
+        let bytes = match self.pending.pop() {
+            Some(b) => b,
+            None => {
+                self.chunk.clear();
+                let limit = (MAX_LINE as u64).saturating_add(2);
+                let n = (&mut self.r)
+                    .take(limit)
+                    .read_until(b'\n', &mut self.chunk)?;
+                if n == 0 {
+                    return Ok(false);
+                }
+                if self.chunk.len() as u64 >= limit {
+                    return Err(text_error(format!(
+                        "line {} is longer than {MAX_LINE} bytes",
+                        self.number + 1
+                    )));
+                }
+                let mut line = self.chunk.as_slice();
+                if let Some(rest) = line.strip_suffix(b"\n") {
+                    line = rest;
+                }
+                if let Some(rest) = line.strip_suffix(b"\r") {
+                    line = rest;
+                }
+                let mut parts: Vec<Vec<u8>> =
+                    line.split(|&b| b == b'\r').map(<[u8]>::to_vec).collect();
+                parts.reverse();
+                let first = parts.pop().unwrap_or_default();
+                self.pending = parts;
+                first
+            }
+        };
+        self.number += 1;
+        buf.clear();
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|e| text_error(format!("line {} is not UTF-8 text: {e}", self.number)))?;
+        buf.push_str(text);
+        Ok(true)
+    }
+}
+
+/// The shape np.loadtxt returns for `rows` x `cols` values.
+fn final_shape(rows: u64, cols: u64, ndmin: u8) -> Vec<u64> {
+    if ndmin >= 2 {
+        return vec![rows, cols];
+    }
+    let mut shape: Vec<u64> = [rows, cols].into_iter().filter(|&d| d != 1).collect();
+    if shape.is_empty() && ndmin == 1 {
+        shape.push(1);
+    }
+    shape
+}
+
+/// Moves `len` bytes at `from` to `to` inside `file` (either direction).
+fn move_bytes(file: &mut File, from: u64, to: u64, len: u64) -> Result<()> {
+    let mut buf = crate::convert::buffer(1 << 20, "moving the payload")?;
+    let step = buf.len() as u64;
+    let mut done = 0u64;
+    while done < len {
+        let n = step.min(len - done);
+        // Forward moves copy from the front, backward moves from the back,
+        // so no byte is overwritten before it is read.
+        let at = if to < from { done } else { len - done - n };
+        let piece = buf
+            .get_mut(..usize::try_from(n).unwrap_or(0))
+            .ok_or(ErrorKind::Overflow { what: "piece" })?;
+        file.seek(SeekFrom::Start(from + at))?;
+        file.read_exact(piece)?;
+        file.seek(SeekFrom::Start(to + at))?;
+        file.write_all(piece)?;
+        done += n;
+    }
+    file.set_len(to + len)?;
+    Ok(())
+}
+
+/// Reads text from `r` as `np.loadtxt` would and writes the `.npy` that
+/// `np.save` writes for the result into `file` (from its start).
+fn read_into(r: impl BufRead, file: &mut File, opts: &LoadTxtOptions) -> Result<Header> {
+    let target = Target::new(&opts.dtype)?;
+    check_options(opts)?;
+    let mut lines = Lines {
+        r,
+        chunk: Vec::new(),
+        pending: Vec::new(),
+        number: 0,
+    };
+    let mut line = String::new();
+    for _ in 0..opts.skiprows {
+        if !lines.next(&mut line)? {
+            break;
+        }
+    }
+    let mut payload: Vec<u8> = Vec::with_capacity(1 << 20);
+    let mut rows: u64 = 0;
+    let mut cols: Option<usize> = None;
+    let mut provisional: Option<u64> = None;
+    let mut written: u64 = 0;
+    while lines.next(&mut line)? {
+        let mut body = line.as_str();
+        if let Some(c) = opts.comments.as_deref().filter(|c| !c.is_empty())
+            && let Some(at) = body.find(c)
+        {
+            body = body.get(..at).unwrap_or("");
+        }
+        let mut fields: Vec<&str> = Vec::new();
+        match opts.delimiter {
+            None => fields.extend(body.split(is_space).filter(|f| !f.is_empty())),
+            Some(_) if body.is_empty() => {}
+            Some(d) => fields.extend(body.split(d)),
+        }
+        if fields.is_empty() {
+            continue;
+        }
+        let n = match &opts.usecols {
+            Some(u) => u.len(),
+            None => fields.len(),
+        };
+        let expected = *cols.get_or_insert(n);
+        if opts.usecols.is_none() && n != expected {
+            return Err(text_error(format!(
+                "the number of columns changed from {expected} to {n} at row {} (line {}); \
+                 use `usecols` to select a subset and avoid this error",
+                rows + 1,
+                lines.number
+            )));
+        }
+        if provisional.is_none() {
+            // A header for the likely final shape; fixed up at the end.
+            let guess = final_shape(2, expected as u64, opts.ndmin);
+            let h = Header {
+                dtype: opts.dtype.clone(),
+                fortran_order: false,
+                shape: guess,
+            };
+            let len = h.to_bytes(None)?.len() as u64;
+            file.seek(SeekFrom::Start(len))?;
+            provisional = Some(len);
+        }
+        let push = |col: usize, field: &str, payload: &mut Vec<u8>| {
+            target.push(field, payload).ok_or_else(|| {
+                text_error(format!(
+                    "could not convert string {} to {} at row {rows}, column {} (line {})",
+                    quoted(field),
+                    target.name(),
+                    col + 1,
+                    lines.number
+                ))
+            })
+        };
+        match &opts.usecols {
+            None => {
+                for (col, f) in fields.iter().enumerate() {
+                    push(col, f, &mut payload)?;
+                }
+            }
+            Some(u) => {
+                for &c in u {
+                    let len = fields.len() as i64;
+                    let idx = if c < 0 { c + len } else { c };
+                    let f = usize::try_from(idx)
+                        .ok()
+                        .and_then(|i| fields.get(i).map(|f| (i, *f)));
+                    let Some((i, f)) = f else {
+                        return Err(text_error(format!(
+                            "invalid column index {c} at row {} with {len} columns (line {})",
+                            rows + 1,
+                            lines.number
+                        )));
+                    };
+                    push(i, f, &mut payload)?;
+                }
+            }
+        }
+        rows += 1;
+        if payload.len() >= 1 << 20 {
+            file.write_all(&payload)?;
+            written += payload.len() as u64;
+            payload.clear();
+        }
+    }
+    file.write_all(&payload)?;
+    written += payload.len() as u64;
+    let cols = cols.unwrap_or_else(|| opts.usecols.as_ref().map_or(1, |u| u.len().max(1)));
+    let header = Header {
+        dtype: opts.dtype.clone(),
+        fortran_order: false,
+        shape: final_shape(rows, cols as u64, opts.ndmin),
+    };
+    debug_assert_eq!(Some(written), header.payload_len().ok());
+    let bytes = header.to_bytes(None)?;
+    let len = bytes.len() as u64;
+    if let Some(p) = provisional
+        && p != len
+    {
+        move_bytes(file, p, len, written)?;
+    }
+    file.seek(SeekFrom::Start(0))?;
+    file.write_all(&bytes)?;
+    file.seek(SeekFrom::Start(len + written))?;
+    Ok(header)
+}
+
+fn check_options(opts: &LoadTxtOptions) -> Result<()> {
+    if opts.ndmin > 2 {
+        return Err(text_error(format!(
+            "Illegal value of ndmin keyword: {}",
+            opts.ndmin
+        )));
+    }
+    if let (Some(d), Some(c)) = (opts.delimiter, opts.comments.as_deref())
+        && c.starts_with(d)
+    {
+        return Err(text_error(format!(
+            "the comment marker {} and the delimiter {} are incompatible",
+            quoted(c),
+            quoted(&d.to_string())
+        )));
+    }
+    if opts.delimiter.is_some_and(|d| d == '\n' || d == '\r') {
+        return Err(text_error("the delimiter cannot be a newline".into()));
+    }
+    Ok(())
+}
+
+/// Reads text from `r` as `np.loadtxt(r, dtype=..., ...)` and writes
+/// `out` as `np.save` writes the result, atomically. Memory stays bounded
+/// by the longest line plus 1 MiB of values.
+///
+/// # Errors
+/// `Text` for a value that does not parse (`could not convert string 'x'
+/// to float64 at row 6, column 2 (line 7)`, np.loadtxt's wording plus the
+/// 1-based line), a row with a different number of columns, a `usecols`
+/// index outside a row, a line over [`MAX_LINE`] bytes or not UTF-8, and a
+/// dtype other than bool, integer or float; `Io`. On error `out` is left as
+/// it was.
+pub fn from_text(
+    r: impl BufRead,
+    out: &Path,
+    opts: &LoadTxtOptions,
+    durability: Durability,
+) -> Result<Header> {
+    from_text_at(r, None, out, opts, durability)
+}
+
+/// As [`from_text`]; errors about the text name `input` when given.
+fn from_text_at(
+    r: impl BufRead,
+    input: Option<&Path>,
+    out: &Path,
+    opts: &LoadTxtOptions,
+    durability: Durability,
+) -> Result<Header> {
+    Target::new(&opts.dtype)?;
+    check_options(opts)?;
+    let mut header = None;
+    write_atomic_with(out, durability, |file| {
+        let h = read_into(r, file, opts).map_err(|e| match (input, e.kind()) {
+            (Some(p), ErrorKind::Text(_) | ErrorKind::Io(_)) if e.path().is_none() => e.in_path(p),
+            _ => e,
+        })?;
+        header = Some(h);
+        Ok(())
+    })?;
+    header.ok_or_else(|| text_error("no header was written".into()))
+}
+
+/// As [`from_text`], reading the text file at `input`.
+///
+/// # Errors
+/// As [`from_text`]; errors about the text name `input`.
+pub fn from_text_file(
+    input: &Path,
+    out: &Path,
+    opts: &LoadTxtOptions,
+    durability: Durability,
+) -> Result<Header> {
+    let f = File::open(input).map_err(|e| Error::from(e).in_path(input))?;
+    let r = std::io::BufReader::with_capacity(1 << 16, f);
+    from_text_at(r, Some(input), out, opts, durability)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_follow_loadtxt() {
+        assert_eq!(final_shape(1, 1, 0), Vec::<u64>::new());
+        assert_eq!(final_shape(1, 3, 0), vec![3]);
+        assert_eq!(final_shape(3, 1, 0), vec![3]);
+        assert_eq!(final_shape(0, 1, 0), vec![0]);
+        assert_eq!(final_shape(1, 1, 1), vec![1]);
+        assert_eq!(final_shape(3, 1, 2), vec![3, 1]);
+    }
+
+    #[test]
+    fn numbers_parse_like_numpy() {
+        assert_eq!(parse_int("+7"), Some(7));
+        assert_eq!(parse_int("-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_int("9223372036854775808"), None);
+        assert_eq!(parse_int("1.5"), None);
+        assert_eq!(parse_uint("-0"), None);
+        assert_eq!(parse_float("1_000"), None);
+        assert_eq!(parse_float("0x10"), None);
+        assert_eq!(parse_float("1e"), None);
+        assert_eq!(parse_float(".5"), Some(0.5));
+        assert!(parse_float("-nan").is_some_and(|x| x.is_nan() && x.is_sign_negative()));
+        assert_eq!(parse_float("Infinity"), Some(f64::INFINITY));
+    }
+
+    #[test]
+    fn payload_moves_both_ways() {
+        let dir = std::env::temp_dir().join(format!("npymap-text-move-{}", std::process::id()));
+        let mut f = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&dir)
+            .unwrap();
+        f.write_all(b"....abcdef").unwrap();
+        move_bytes(&mut f, 4, 2, 6).unwrap();
+        assert_eq!(std::fs::read(&dir).unwrap(), b"..abcdef");
+        move_bytes(&mut f, 2, 5, 6).unwrap();
+        assert_eq!(std::fs::read(&dir).unwrap().get(5..), Some(&b"abcdef"[..]));
+        std::fs::remove_file(&dir).unwrap();
+    }
+}
