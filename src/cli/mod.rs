@@ -263,7 +263,7 @@ enum Command {
         skiprows: u64,
         /// Columns to keep, comma-separated, negative from the end (e.g. 0,2,-1)
         #[arg(long, value_parser = text::usecols, allow_hyphen_values = true)]
-        usecols: Option<Vec<i64>>,
+        usecols: Option<text::Cols>,
         /// Minimum number of dimensions of the result: 0, 1 or 2
         #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
         ndmin: u8,
@@ -421,7 +421,7 @@ pub(crate) fn main() -> ExitCode {
                 delimiter,
                 comments: (!comments.is_empty()).then_some(comments),
                 skiprows,
-                usecols,
+                usecols: usecols.map(|c| c.0),
                 ndmin,
             },
             durability,

@@ -42,8 +42,12 @@ pub(crate) fn run_from(
     Ok(ExitCode::SUCCESS)
 }
 
+/// A parsed `--usecols` (a newtype so clap sees one value, not many).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Cols(pub Vec<i64>);
+
 /// A `--usecols` value: comma-separated column indices, negative from the end.
-pub(crate) fn usecols(s: &str) -> Result<Vec<i64>, String> {
+pub(crate) fn usecols(s: &str) -> Result<Cols, String> {
     s.split(',')
         .map(|c| {
             c.trim().parse::<i64>().map_err(|_| {
@@ -52,7 +56,8 @@ pub(crate) fn usecols(s: &str) -> Result<Vec<i64>, String> {
                 )
             })
         })
-        .collect()
+        .collect::<Result<_, _>>()
+        .map(Cols)
 }
 
 /// A `--delimiter` for from-text: one character.

@@ -458,37 +458,59 @@ fn str_of(a: Arg) -> String {
         Arg::Bool(b) => if b { "True" } else { "False" }.into(),
         Arg::Int(v) => v.to_string(),
         Arg::UInt(v) => v.to_string(),
-        Arg::Float(x, 8) => crate::convert::value::format_float(x, 8),
-        Arg::Float(x, size) => narrow_float_str(x, size),
+        Arg::Float(x, size) => float_str(x, size),
     }
 }
 
-/// NumPy's `str` of a `float16` / `float32` scalar: positional for
-/// `1e-4 <= |x| < 1e3` (`float16`) or `< 1e6` (`float32`), else
-/// `d.ddde+XX`, with the shortest digits that round-trip in that width.
-fn narrow_float_str(x: f64, size: usize) -> String {
+/// The shortest decimal digits that read back as `x` in a float of `size`
+/// bytes, and the decimal exponent of the first digit. Among the shortest,
+/// the one nearest `x`, ties to even (as CPython's and NumPy's `repr`;
+/// Rust's own shortest form may round such a tie up).
+fn shortest_digits(x: f64, size: usize) -> (String, i32) {
+    let same = |t: &str| match size {
+        2 => t
+            .parse::<f64>()
+            .is_ok_and(|v| half::f16::from_f64(v) == half::f16::from_f64(x)),
+        4 => t.parse::<f32>().is_ok_and(|v| v == x as f32),
+        _ => t.parse::<f64>().is_ok_and(|v| v == x),
+    };
+    let rust = match size {
+        2 => (0..8)
+            .map(|p| format!("{:.*e}", p, x))
+            .find(|t| same(t))
+            .unwrap_or_else(|| format!("{x:e}")),
+        4 => format!("{:e}", x as f32),
+        _ => format!("{x:e}"),
+    };
+    let (mant, _) = rust.split_once('e').unwrap_or((rust.as_str(), "0"));
+    let n = mant.chars().filter(char::is_ascii_digit).count().max(1);
+    // The correctly rounded n-digit form (exact, ties to even).
+    let exact = format!("{:.*e}", n - 1, x);
+    let pick = if same(&exact) { exact } else { rust };
+    let (mant, exp) = pick.split_once('e').unwrap_or((pick.as_str(), "0"));
+    let digits = mant.chars().filter(char::is_ascii_digit).collect();
+    (digits, exp.parse().unwrap_or(0))
+}
+
+/// NumPy's `str` of a float scalar: `float64` as Python's `repr`
+/// (positional for decimal exponents -4..16), `float32` / `float16`
+/// positional for `1e-4 <= |x| < 1e6` / `< 1e3`; else `d.ddde+XX`.
+fn float_str(x: f64, size: usize) -> String {
     if x.is_nan() {
         return "nan".into();
     }
     if x.is_infinite() {
         return if x > 0.0 { "inf" } else { "-inf" }.into();
     }
-    let sci = if size == 2 {
-        let h = half::f16::from_f64(x);
-        (0..8)
-            .map(|p| format!("{:.*e}", p, x))
-            .find(|t| t.parse::<f64>().is_ok_and(|v| half::f16::from_f64(v) == h))
-            .unwrap_or_else(|| format!("{x:e}"))
-    } else {
-        format!("{:e}", x as f32)
-    };
-    let (mant, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
+    let (digits, exp) = shortest_digits(x, size);
     let sign = if x.is_sign_negative() { "-" } else { "" };
-    let digits: String = mant.chars().filter(char::is_ascii_digit).collect();
-    let cutoff = if size == 2 { 1e3 } else { 1e6 };
     let a = x.abs();
-    if a == 0.0 || (1e-4..cutoff).contains(&a) {
+    let positional = match size {
+        2 => a == 0.0 || (1e-4..1e3).contains(&a),
+        4 => a == 0.0 || (1e-4..1e6).contains(&a),
+        _ => (-4..16).contains(&exp),
+    };
+    if positional {
         let n = digits.len();
         if exp >= 0 {
             let int_len = usize::try_from(exp).unwrap_or(0) + 1;
@@ -559,6 +581,9 @@ mod tests {
         assert_eq!(f("%05s", Arg::Bool(true)), " True");
         assert_eq!(f("%s", Arg::Float(0.1, 4)), "0.1");
         assert_eq!(f("%s", Arg::Float(65504.0, 2)), "6.55e+04");
+        // A tie at 17 digits: CPython's repr rounds it to even.
+        let tie = f64::from_bits(0x4312_9879_088f_f039);
+        assert_eq!(f("%s", Arg::Float(tie, 8)), "1308548795726862.2");
     }
 
     #[test]

@@ -78,7 +78,9 @@ impl Target {
         scalar.map(|scalar| Target { scalar }).ok_or_else(|| {
             text_error(format!(
                 "from-text reads bool, integer and float (up to float64) dtypes, not {}",
-                dtype.descr()
+                dtype
+                    .as_scalar()
+                    .map_or_else(|| dtype.descr(), Scalar::descr)
             ))
         })
     }
