@@ -465,3 +465,14 @@ fn python_percent_operator_over_random_values() {
         );
     }
 }
+
+#[test]
+fn help_has_an_example_per_command() {
+    let mut text = String::new();
+    for cmd in ["to-text", "from-text"] {
+        let out = ok(&npymap(&[cmd, "--help"]), cmd);
+        assert!(out.contains(&format!("Example: npymap {cmd} ")), "{out}");
+        text.push_str(&format!("$ npymap {cmd} --help\n{out}\n"));
+    }
+    insta::assert_snapshot!("text_help", text);
+}
