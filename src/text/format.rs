@@ -238,6 +238,12 @@ impl PyFormat {
 
 /// Pads `sign + prefix + body` to the spec's width as CPython does.
 fn pad(s: &Spec, sign: &str, prefix: &str, body: &str, numeric: bool, out: &mut String) {
+    if s.width == 0 {
+        out.push_str(sign);
+        out.push_str(prefix);
+        out.push_str(body);
+        return;
+    }
     let len = sign.len() + prefix.len() + body.chars().count();
     let fill = s.width.saturating_sub(len);
     if s.left {
@@ -396,14 +402,15 @@ fn format_float(s: &Spec, x: f64, out: &mut String) {
     match s.conv {
         Conv::Exp => {
             let p = s.precision.unwrap_or(6);
-            let mut digits = String::new();
-            let exp = exp_digits(a, p, &mut digits);
-            let (first, rest) = digits.split_at(1.min(digits.len()));
-            body.push_str(first);
-            if p > 0 || s.alt {
+            // Rust's exact form is "d.ddde-5": keep the mantissa, respell
+            // the exponent as C does ("e-05").
+            let _ = write!(body, "{a:.p$e}");
+            let at = body.find('e').unwrap_or(body.len());
+            let exp: i32 = body.get(at + 1..).and_then(|e| e.parse().ok()).unwrap_or(0);
+            body.truncate(at);
+            if p == 0 && s.alt {
                 body.push('.');
             }
-            body.push_str(rest);
             push_exponent(&mut body, exp, s.upper);
         }
         Conv::Fixed => {

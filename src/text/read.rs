@@ -18,6 +18,9 @@ use crate::header::Header;
 /// keeps memory bounded).
 pub const MAX_LINE: usize = 256 << 20;
 
+/// Bytes of parsed values buffered before they are written.
+const VALUE_BUFFER: usize = 1 << 20;
+
 /// The arguments of `np.loadtxt` this reader supports.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadTxtOptions {
@@ -307,7 +310,7 @@ fn read_into(r: impl BufRead, file: &mut File, opts: &LoadTxtOptions) -> Result<
             break;
         }
     }
-    let mut payload: Vec<u8> = Vec::with_capacity(1 << 20);
+    let mut payload: Vec<u8> = Vec::with_capacity(VALUE_BUFFER + 16);
     let mut rows: u64 = 0;
     let mut cols: Option<usize> = None;
     let mut provisional: Option<u64> = None;
@@ -368,6 +371,7 @@ fn read_into(r: impl BufRead, file: &mut File, opts: &LoadTxtOptions) -> Result<
             None => {
                 for (col, f) in fields.iter().enumerate() {
                     push(col, f, &mut payload)?;
+                    flush_full(file, &mut payload, &mut written)?;
                 }
             }
             Some(u) => {
@@ -385,15 +389,11 @@ fn read_into(r: impl BufRead, file: &mut File, opts: &LoadTxtOptions) -> Result<
                         )));
                     };
                     push(i, f, &mut payload)?;
+                    flush_full(file, &mut payload, &mut written)?;
                 }
             }
         }
         rows += 1;
-        if payload.len() >= 1 << 20 {
-            file.write_all(&payload)?;
-            written += payload.len() as u64;
-            payload.clear();
-        }
     }
     file.write_all(&payload)?;
     written += payload.len() as u64;
@@ -415,6 +415,17 @@ fn read_into(r: impl BufRead, file: &mut File, opts: &LoadTxtOptions) -> Result<
     file.write_all(&bytes)?;
     file.seek(SeekFrom::Start(len + written))?;
     Ok(header)
+}
+
+/// Writes the buffered values once they fill [`VALUE_BUFFER`] bytes, so a
+/// very long row never holds more than that in memory besides its line.
+fn flush_full(file: &mut File, payload: &mut Vec<u8>, written: &mut u64) -> Result<()> {
+    if payload.len() >= VALUE_BUFFER {
+        file.write_all(payload)?;
+        *written += payload.len() as u64;
+        payload.clear();
+    }
+    Ok(())
 }
 
 fn check_options(opts: &LoadTxtOptions) -> Result<()> {
