@@ -168,6 +168,10 @@ texts = {
     'ext': '1_000\n',
     'hex': '0x10\n',
     'semi': '1;2;3\n4;5;6\n',
+    'complex': '1+2j (1+2j) 1 2j -1.5e3-2j nan+nanj inf-infj -nan-nanj +2j (1) -0-0j 1-0j infj 1e3+1e-3j\n',
+    'complex_bad': '1 1+2J\n',
+    'complex_bad2': '(1+2j 3\n',
+    'complex_bad3': '1+j 3\n',
     'wide': ' '.join(str(i * 0.5) for i in range(300)) + '\n' + ' '.join(str(-i) for i in range(300)) + '\n',
 }
 cases = [
@@ -187,6 +191,8 @@ cases = [
     ('i8', {'dtype': 'i8'}), ('i8', {'dtype': 'i4'}), ('bools', {'dtype': '?'}),
     ('f2', {'dtype': 'f2'}), ('f4', {'dtype': 'f4'}),
     ('bad7', {}), ('ragged', {}), ('float_as_int', {'dtype': 'i8'}), ('float_as_int', {'dtype': '?'}),
+    ('complex', {'dtype': 'c16'}), ('complex', {'dtype': '>c8'}), ('complex_bad', {'dtype': 'c16'}),
+    ('complex_bad2', {'dtype': 'c16'}), ('complex_bad3', {'dtype': 'c8'}), ('grid', {'dtype': 'c8'}),
     ('ext', {}), ('hex', {}), ('semi', {'delimiter': ';'}), ('wide', {}), ('wide', {'dtype': 'f4', 'usecols': [299, 0]}),
 ]
 out = []

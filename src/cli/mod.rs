@@ -249,7 +249,7 @@ enum Command {
         input: PathBuf,
         /// Output .npy
         output: PathBuf,
-        /// Element type: bool, an integer or a float up to float64 (e.g. '<i4', float32)
+        /// Element type: bool, an integer, a float up to float64 or a complex (e.g. '<i4', float32, c16)
         #[arg(long, value_parser = args::dtype, default_value = "<f8")]
         dtype: Dtype,
         /// The one character between values (default: runs of whitespace)

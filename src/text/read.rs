@@ -24,7 +24,8 @@ const VALUE_BUFFER: usize = 1 << 20;
 /// The arguments of `np.loadtxt` this reader supports.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadTxtOptions {
-    /// `dtype`: bool, an integer or a float up to `f8`, in either byte order.
+    /// `dtype`: bool, an integer, a float up to `f8` or a complex up to
+    /// `c16`, in either byte order.
     pub dtype: Dtype,
     /// `delimiter`: `None` splits at runs of whitespace; otherwise one
     /// character.
@@ -76,11 +77,13 @@ impl Target {
         let scalar = dtype.as_scalar().copied().filter(|s| match s.kind() {
             ScalarKind::Bool | ScalarKind::Int | ScalarKind::UInt => true,
             ScalarKind::Float => s.itemsize() <= 8,
+            ScalarKind::Complex => s.itemsize() <= 16,
             _ => false,
         });
         scalar.map(|scalar| Target { scalar }).ok_or_else(|| {
             text_error(format!(
-                "from-text reads bool, integer and float (up to float64) dtypes, not {}",
+                "from-text reads bool, integer, float (up to float64) and complex \
+                 (up to complex128) dtypes, not {}",
                 dtype
                     .as_scalar()
                     .map_or_else(|| dtype.descr(), Scalar::descr)
@@ -95,6 +98,7 @@ impl Target {
             ScalarKind::Bool => "bool".into(),
             ScalarKind::Int => format!("int{}", s.itemsize() * 8),
             ScalarKind::UInt => format!("uint{}", s.itemsize() * 8),
+            ScalarKind::Complex => format!("complex{}", s.itemsize() * 8),
             _ => format!("float{}", s.itemsize() * 8),
         }
     }
@@ -132,6 +136,16 @@ impl Target {
                     return None;
                 }
                 put(v.to_le_bytes().get(..n)?);
+            }
+            (ScalarKind::Complex, n) => {
+                let (re, im) = parse_complex(t)?;
+                for x in [re, im] {
+                    if n == 8 {
+                        put(&(x as f32).to_le_bytes());
+                    } else {
+                        put(&x.to_le_bytes());
+                    }
+                }
             }
             (_, n) => {
                 let x = parse_float(t)?;
@@ -195,6 +209,72 @@ fn parse_float(t: &str) -> Option<f64> {
     } else {
         x
     })
+}
+
+/// The length of the longest prefix of `t` that is a float as `strtod`
+/// reads it (sign; digits with an optional point; an exponent only when it
+/// has digits; or `inf`, `infinity`, `nan`), 0 if none.
+fn float_prefix(t: &str) -> usize {
+    let b = t.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    let rest = t.get(i..).unwrap_or("");
+    for word in ["infinity", "inf", "nan"] {
+        if rest
+            .get(..word.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(word))
+        {
+            return i + word.len();
+        }
+    }
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i - start
+    };
+    let mut n = digits(&mut i);
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        n += digits(&mut i);
+    }
+    if n == 0 {
+        return 0;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        let mut j = i + 1;
+        if matches!(b.get(j), Some(b'+' | b'-')) {
+            j += 1;
+        }
+        if digits(&mut j) > 0 {
+            i = j;
+        }
+    }
+    i
+}
+
+/// A complex number as np.loadtxt reads it: `R`, `Ij`, `R+Ij` or `R-Ij`,
+/// optionally inside one pair of parentheses, with no inner spaces.
+fn parse_complex(t: &str) -> Option<(f64, f64)> {
+    let t = match (t.strip_prefix('('), t.strip_suffix(')')) {
+        (Some(inner), Some(_)) => inner.strip_suffix(')')?,
+        (None, None) => t,
+        _ => return None,
+    };
+    let n = float_prefix(t);
+    let first = parse_float(t.get(..n)?)?;
+    match t.get(n..)? {
+        "" => Some((first, 0.0)),
+        "j" => Some((0.0, first)),
+        rest if rest.starts_with(['+', '-']) => {
+            let m = float_prefix(rest);
+            if rest.get(m..)? != "j" {
+                return None;
+            }
+            Some((first, parse_float(rest.get(..m)?)?))
+        }
+        _ => None,
+    }
 }
 
 /// Python's `repr` of a string, for messages.
@@ -459,7 +539,7 @@ fn check_options(opts: &LoadTxtOptions) -> Result<()> {
 /// to float64 at row 6, column 2 (line 7)`, np.loadtxt's wording plus the
 /// 1-based line), a row with a different number of columns, a `usecols`
 /// index outside a row, a line over [`MAX_LINE`] bytes or not UTF-8, and a
-/// dtype other than bool, integer or float; `Io`. On error `out` is left as
+/// dtype other than bool, integer, float or complex; `Io`. On error `out` is left as
 /// it was.
 pub fn from_text(
     r: impl BufRead,
@@ -534,6 +614,12 @@ mod tests {
         assert_eq!(parse_float(".5"), Some(0.5));
         assert!(parse_float("-nan").is_some_and(|x| x.is_nan() && x.is_sign_negative()));
         assert_eq!(parse_float("Infinity"), Some(f64::INFINITY));
+        assert_eq!(parse_complex("(1+2j)"), Some((1.0, 2.0)));
+        assert_eq!(parse_complex("1e3+1e-3j"), Some((1000.0, 0.001)));
+        assert_eq!(parse_complex("infj"), Some((0.0, f64::INFINITY)));
+        assert_eq!(parse_complex("1+j"), None);
+        assert_eq!(parse_complex("1+2"), None);
+        assert_eq!(parse_complex("(1+2j"), None);
     }
 
     #[test]
