@@ -172,6 +172,7 @@ texts = {
     'complex_bad': '1 1+2J\n',
     'complex_bad2': '(1+2j 3\n',
     'complex_bad3': '1+j 3\n',
+    'long_row': ' '.join(str(i % 97 - 48.5) for i in range(140000)) + '\n',
     'wide': ' '.join(str(i * 0.5) for i in range(300)) + '\n' + ' '.join(str(-i) for i in range(300)) + '\n',
 }
 cases = [
@@ -193,7 +194,7 @@ cases = [
     ('bad7', {}), ('ragged', {}), ('float_as_int', {'dtype': 'i8'}), ('float_as_int', {'dtype': '?'}),
     ('complex', {'dtype': 'c16'}), ('complex', {'dtype': '>c8'}), ('complex_bad', {'dtype': 'c16'}),
     ('complex_bad2', {'dtype': 'c16'}), ('complex_bad3', {'dtype': 'c8'}), ('grid', {'dtype': 'c8'}),
-    ('ext', {}), ('hex', {}), ('semi', {'delimiter': ';'}), ('wide', {}), ('wide', {'dtype': 'f4', 'usecols': [299, 0]}),
+    ('ext', {}), ('hex', {}), ('semi', {'delimiter': ';'}), ('wide', {}), ('long_row', {}), ('long_row', {'usecols': [-1, 0, 139998]}), ('wide', {'dtype': 'f4', 'usecols': [299, 0]}),
 ]
 out = []
 for name, text in texts.items():

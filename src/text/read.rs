@@ -284,55 +284,63 @@ fn quoted(s: &str) -> String {
     out
 }
 
-/// Reads one line into `buf` (ending removed) from the universal-newline
-/// stream; `false` at the end of input.
+/// The lines of a universal-newline stream, one at a time.
 struct Lines<R> {
     r: R,
+    /// The bytes up to and including the last `\n` read.
     chunk: Vec<u8>,
-    /// Lines split off `chunk` at lone `\r`, in reverse order.
-    pending: Vec<Vec<u8>>,
+    /// Where the lines still to return start and end in `chunk` (split
+    /// at lone `\r`), in reverse order.
+    pending: Vec<(usize, usize)>,
     /// 1-based number of the last line returned.
     number: u64,
 }
 
 impl<R: BufRead> Lines<R> {
+    /// Puts the next line (ending removed) into `buf`; `false` at the end
+    /// of input.
     fn next(&mut self, buf: &mut String) -> Result<bool> {
-        let bytes = match self.pending.pop() {
-            Some(b) => b,
-            None => {
-                self.chunk.clear();
-                let limit = (MAX_LINE as u64).saturating_add(2);
-                let n = (&mut self.r)
-                    .take(limit)
-                    .read_until(b'\n', &mut self.chunk)?;
-                if n == 0 {
-                    return Ok(false);
-                }
-                if self.chunk.len() as u64 >= limit {
-                    return Err(text_error(format!(
-                        "line {} is longer than {MAX_LINE} bytes",
-                        self.number + 1
-                    )));
-                }
-                let mut line = self.chunk.as_slice();
-                if let Some(rest) = line.strip_suffix(b"\n") {
-                    line = rest;
-                }
-                if let Some(rest) = line.strip_suffix(b"\r") {
-                    line = rest;
-                }
-                let mut parts: Vec<Vec<u8>> =
-                    line.split(|&b| b == b'\r').map(<[u8]>::to_vec).collect();
-                parts.reverse();
-                let first = parts.pop().unwrap_or_default();
-                self.pending = parts;
-                first
+        if self.pending.is_empty() {
+            self.chunk.clear();
+            let limit = (MAX_LINE as u64).saturating_add(2);
+            let n = (&mut self.r)
+                .take(limit)
+                .read_until(b'\n', &mut self.chunk)?;
+            if n == 0 {
+                return Ok(false);
             }
+            if self.chunk.len() as u64 >= limit {
+                return Err(text_error(format!(
+                    "line {} is longer than {MAX_LINE} bytes",
+                    self.number + 1
+                )));
+            }
+            let mut end = self.chunk.len();
+            if self.chunk.last() == Some(&b'\n') {
+                end -= 1;
+            }
+            if end > 0 && self.chunk.get(end - 1) == Some(&b'\r') {
+                end -= 1;
+            }
+            let mut start = 0;
+            let line = self.chunk.get(..end).unwrap_or_default();
+            for (i, &b) in line.iter().enumerate() {
+                if b == b'\r' {
+                    self.pending.push((start, i));
+                    start = i + 1;
+                }
+            }
+            self.pending.push((start, end));
+            self.pending.reverse();
+        }
+        let Some((start, end)) = self.pending.pop() else {
+            return Ok(false);
         };
         self.number += 1;
-        buf.clear();
-        let text = std::str::from_utf8(&bytes)
+        let bytes = self.chunk.get(start..end).unwrap_or_default();
+        let text = std::str::from_utf8(bytes)
             .map_err(|e| text_error(format!("line {} is not UTF-8 text: {e}", self.number)))?;
+        buf.clear();
         buf.push_str(text);
         Ok(true)
     }
@@ -402,18 +410,23 @@ fn read_into(r: impl BufRead, file: &mut File, opts: &LoadTxtOptions) -> Result<
         {
             body = body.get(..at).unwrap_or("");
         }
-        let mut fields: Vec<&str> = Vec::new();
-        match opts.delimiter {
-            None => fields.extend(body.split(is_space).filter(|f| !f.is_empty())),
-            Some(_) if body.is_empty() => {}
-            Some(d) => fields.extend(body.split(d)),
-        }
-        if fields.is_empty() {
+        // The values are walked, never collected: a row of millions of
+        // values costs no more memory than its line.
+        let delimiter = opts.delimiter;
+        let fields = || -> Box<dyn Iterator<Item = &str> + '_> {
+            match delimiter {
+                None => Box::new(body.split(is_space).filter(|f| !f.is_empty())),
+                Some(_) if body.is_empty() => Box::new(std::iter::empty()),
+                Some(d) => Box::new(body.split(d)),
+            }
+        };
+        let count = fields().count();
+        if count == 0 {
             continue;
         }
         let n = match &opts.usecols {
             Some(u) => u.len(),
-            None => fields.len(),
+            None => count,
         };
         let expected = *cols.get_or_insert(n);
         if opts.usecols.is_none() && n != expected {
@@ -449,18 +462,18 @@ fn read_into(r: impl BufRead, file: &mut File, opts: &LoadTxtOptions) -> Result<
         };
         match &opts.usecols {
             None => {
-                for (col, f) in fields.iter().enumerate() {
+                for (col, f) in fields().enumerate() {
                     push(col, f, &mut payload)?;
                     flush_full(file, &mut payload, &mut written)?;
                 }
             }
             Some(u) => {
                 for &c in u {
-                    let len = fields.len() as i64;
+                    let len = count as i64;
                     let idx = if c < 0 { c + len } else { c };
                     let f = usize::try_from(idx)
                         .ok()
-                        .and_then(|i| fields.get(i).map(|f| (i, *f)));
+                        .and_then(|i| fields().nth(i).map(|f| (i, f)));
                     let Some((i, f)) = f else {
                         return Err(text_error(format!(
                             "invalid column index {c} at row {} with {len} columns (line {})",
