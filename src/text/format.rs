@@ -398,20 +398,33 @@ fn format_float(s: &Spec, x: f64, out: &mut String) {
     }
     let negative = x.is_sign_negative();
     let a = x.abs();
-    let mut body = String::new();
+    // Without a width the text goes straight into `out` (no allocation
+    // per value); with one it is built aside and padded.
+    let mut aside = String::new();
+    let direct = s.width == 0;
+    let body = if direct {
+        out.push_str(sign_of(s, negative));
+        &mut *out
+    } else {
+        &mut aside
+    };
+    let base = body.len();
     match s.conv {
         Conv::Exp => {
             let p = s.precision.unwrap_or(6);
             // Rust's exact form is "d.ddde-5": keep the mantissa, respell
             // the exponent as C does ("e-05").
             let _ = write!(body, "{a:.p$e}");
-            let at = body.find('e').unwrap_or(body.len());
+            let at = body
+                .get(base..)
+                .and_then(|t| t.find('e'))
+                .map_or(body.len(), |i| base + i);
             let exp: i32 = body.get(at + 1..).and_then(|e| e.parse().ok()).unwrap_or(0);
             body.truncate(at);
             if p == 0 && s.alt {
                 body.push('.');
             }
-            push_exponent(&mut body, exp, s.upper);
+            push_exponent(body, exp, s.upper);
         }
         Conv::Fixed => {
             let p = s.precision.unwrap_or(6);
@@ -420,9 +433,11 @@ fn format_float(s: &Spec, x: f64, out: &mut String) {
                 body.push('.');
             }
         }
-        _ => general(s, a, &mut body),
+        _ => general(s, a, body),
     }
-    pad(s, sign_of(s, negative), "", &body, true, out);
+    if !direct {
+        pad(s, sign_of(s, negative), "", &aside, true, out);
+    }
 }
 
 /// `%g`: CPython's choice between fixed and exponent notation, trailing
