@@ -342,6 +342,13 @@ fn to_text_refuses_what_savetxt_cannot_write() {
         assert!(stderr(&run).contains(msg), "{file}: {}", stderr(&run));
         assert!(!out.exists(), "{file}: output written");
     }
+    // A failure after rows were written leaves an existing OUT as it was.
+    std::fs::write(&out, b"keep").unwrap();
+    let nan = dir.path().join("nan.npy");
+    let run = npymap(&["to-text", s(&nan), s(&out), "--fmt", "%d"]);
+    assert_error(&run, "NaN as %d over an existing OUT");
+    assert_eq!(std::fs::read(&out).unwrap(), b"keep");
+    std::fs::remove_file(&out).unwrap();
     let bad_fmt = npymap(&[
         "to-text",
         s(&dir.path().join("nan.npy")),
