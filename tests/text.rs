@@ -308,12 +308,18 @@ fn to_text_refuses_what_savetxt_cannot_write() {
          np.save('u.npy', np.array(['ab', 'c']))\n\
          np.save('m.npy', np.array(['2020-01-01'], dtype='M8[D]'))\n\
          np.save('rec2.npy', np.zeros((2, 2), dtype=[('a', 'i4')]))\n\
-         np.save('nan.npy', np.array([1.0, np.nan]))\n",
+         np.save('nan.npy', np.array([1.0, np.nan]))\n\
+         np.save('wide0.npy', np.zeros((2**20 + 1, 0)))\n",
         dir.path(),
         &[],
     );
     let out = dir.path().join("out.txt");
-    let cases: [(&str, &[&str], &str); 6] = [
+    let cases: [(&str, &[&str], &str); 7] = [
+        (
+            "wide0.npy",
+            &[],
+            "1048577 rows without values would print only newlines",
+        ),
         (
             "d3.npy",
             &[],
@@ -363,7 +369,15 @@ fn to_text_refuses_what_savetxt_cannot_write() {
     );
     assert_eq!(
         common::cli::listing(dir.path()),
-        ["d0.npy", "d3.npy", "m.npy", "nan.npy", "rec2.npy", "u.npy"]
+        [
+            "d0.npy",
+            "d3.npy",
+            "m.npy",
+            "nan.npy",
+            "rec2.npy",
+            "u.npy",
+            "wide0.npy"
+        ]
     );
 }
 

@@ -34,4 +34,4 @@ mod write;
 
 pub use format::{Arg, MAX_WIDTH, PyFormat};
 pub use read::{LoadTxtOptions, MAX_LINE, from_text, from_text_file};
-pub use write::{Fmt, SaveTxtOptions, to_text_file, write_text};
+pub use write::{Fmt, MAX_EMPTY_ROWS, SaveTxtOptions, to_text_file, write_text};

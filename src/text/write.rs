@@ -53,6 +53,11 @@ impl Default for SaveTxtOptions {
     }
 }
 
+/// The most rows of no values (`(n, 0)` arrays, records without fields)
+/// written: such a file is a few bytes whatever `n` says, and would
+/// otherwise ask for endless output.
+pub const MAX_EMPTY_ROWS: u64 = 1 << 20;
+
 fn text_error(msg: String) -> Error {
     ErrorKind::Text(msg).into()
 }
@@ -107,6 +112,17 @@ fn supported(s: &Scalar, what: &str) -> Result<()> {
 
 impl Layout {
     fn new(header: &Header) -> Result<Layout> {
+        let layout = Layout::of(header)?;
+        if (layout.ncol == 0 || layout.itemsize == 0) && layout.rows > MAX_EMPTY_ROWS {
+            return Err(text_error(format!(
+                "{} rows without values would print only newlines; at most {MAX_EMPTY_ROWS} are written",
+                layout.rows
+            )));
+        }
+        Ok(layout)
+    }
+
+    fn of(header: &Header) -> Result<Layout> {
         let ndim = header.shape.len();
         if ndim == 0 || ndim > 2 {
             return Err(text_error(format!(
