@@ -554,6 +554,28 @@ fn check_options(opts: &LoadTxtOptions) -> Result<()> {
 /// index outside a row, a line over [`MAX_LINE`] bytes or not UTF-8, and a
 /// dtype other than bool, integer, float or complex; `Io`. On error `out` is left as
 /// it was.
+///
+/// # Examples
+/// ```
+/// use npymap::atomic::Durability;
+/// use npymap::text::{LoadTxtOptions, from_text};
+/// use npymap::Dtype;
+/// let dir = std::env::temp_dir().join(format!("npymap-from-text-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let out = dir.join("t.npy");
+/// // NumPy: np.save(out, np.loadtxt(f, dtype='<i4', delimiter=',', skiprows=1))
+/// let opts = LoadTxtOptions {
+///     delimiter: Some(','),
+///     skiprows: 1,
+///     ..LoadTxtOptions::new(Dtype::from_descr("<i4")?)
+/// };
+/// let header = from_text("a,b\n1, 2\n3,4 # note\n".as_bytes(), &out, &opts, Durability::Atomic)?;
+/// assert_eq!(header.shape, [2, 2]);
+/// let a = npymap::read::<i32>(&out)?;
+/// assert_eq!(a.as_slice(), [1, 2, 3, 4]);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn from_text(
     r: impl BufRead,
     out: &Path,
