@@ -418,6 +418,15 @@ fn python_percent_operator_over_random_values() {
             .take(500)
             .map(|&b| 10f64.powi((b % 40) as i32 - 20) * (1.0 - (b >> 50) as f64 * 1e-16)),
     );
+    // The u128 fast path's range (about 1e-20..3e38), and exact ties at
+    // 19 and fewer digits (multiples of 2^-28 have up to 20 significant
+    // digits ending in 5).
+    doubles.extend(bits.iter().take(1500).map(|&b| {
+        let exponent = 1023 - 70 + (b >> 52) % 200;
+        f64::from_bits((exponent << 52) | (b & ((1 << 52) - 1)))
+    }));
+    doubles.extend((1..500).map(|i| f64::from(i) * 2f64.powi(-28)));
+    doubles.extend((1..200).map(|i| f64::from(i) * 0.5));
     let ints: Vec<i64> = bits.iter().map(|&b| b as i64 >> (b % 64)).collect();
     let singles: Vec<f32> = bits.iter().map(|&b| f32::from_bits(b as u32)).collect();
     let halves: Vec<u16> = bits.iter().map(|&b| (b >> 40) as u16).collect();

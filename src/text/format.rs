@@ -364,10 +364,115 @@ fn radix(v: u128, c: Conv, upper: bool) -> String {
     }
 }
 
+/// The first `n` (1..=19) significant decimal digits of `x` (finite,
+/// non-negative), correctly rounded with ties to even, and the decimal
+/// exponent of the first digit: exact rational arithmetic in `u128`, so
+/// only for values where it fits (about 1e-20 to 3e38 at 19 digits);
+/// `None` otherwise, and the caller falls back to Rust's exact (but much
+/// slower, bignum) formatting. Zero gives `(0, 0)`.
+fn fast_digits(x: f64, n: u32) -> Option<(u64, i32)> {
+    if x == 0.0 {
+        return Some((0, 0));
+    }
+    if !(1..=19).contains(&n) || !x.is_finite() || x < 0.0 {
+        return None;
+    }
+    let bits = x.to_bits();
+    let biased = i32::try_from((bits >> 52) & 0x7ff).ok()?;
+    let frac = bits & ((1u64 << 52) - 1);
+    let (m, e) = if biased == 0 {
+        (frac, -1074)
+    } else {
+        (frac | (1u64 << 52), biased - 1075)
+    };
+    let lo = 10u64.pow(n - 1);
+    let hi = lo.checked_mul(10)?;
+    // An estimate of the exponent, corrected below when it is one off.
+    let mut k = x.log10().floor() as i32;
+    for _ in 0..3 {
+        // q = x * 10^s must have n digits: x = m * 2^e = num / den.
+        let s = i32::try_from(n).ok()? - 1 - k;
+        let mut num = u128::from(m);
+        let mut den_pow10 = 1u128;
+        if s >= 0 {
+            num = num.checked_mul(10u128.checked_pow(s.unsigned_abs())?)?;
+        } else {
+            den_pow10 = 10u128.checked_pow(s.unsigned_abs())?;
+        }
+        let (q, twice_rem_vs_den) = if e >= 0 {
+            let sh = e.unsigned_abs();
+            if num.leading_zeros() <= sh {
+                return None;
+            }
+            num <<= sh;
+            let q = num / den_pow10;
+            let rem = num - q * den_pow10;
+            // den <= 10^38 < 2^127, so 2 * rem cannot overflow.
+            (q, (rem * 2).cmp(&den_pow10))
+        } else if den_pow10 == 1 {
+            let sh = e.unsigned_abs();
+            if sh >= 127 {
+                return None;
+            }
+            let q = num >> sh;
+            let rem = num & ((1u128 << sh) - 1);
+            (q, rem.cmp(&(1u128 << (sh - 1))))
+        } else {
+            let sh = e.unsigned_abs();
+            let den = den_pow10.checked_mul(1u128.checked_shl(sh)?)?;
+            if den.leading_zeros() == 0 {
+                return None;
+            }
+            let q = num / den;
+            let rem = num - q * den;
+            (q, (rem * 2).cmp(&den))
+        };
+        let Ok(mut q) = u64::try_from(q) else {
+            k += 1;
+            continue;
+        };
+        if q < lo {
+            k -= 1;
+            continue;
+        }
+        if q >= hi {
+            k += 1;
+            continue;
+        }
+        let up = match twice_rem_vs_den {
+            std::cmp::Ordering::Greater => true,
+            std::cmp::Ordering::Equal => q % 2 == 1,
+            std::cmp::Ordering::Less => false,
+        };
+        if up {
+            q += 1;
+            if q == hi {
+                q = lo;
+                k += 1;
+            }
+        }
+        return Some((q, k));
+    }
+    None
+}
+
+/// Appends the `n` digits of `q` (zeros for 0).
+fn push_digits(body: &mut String, q: u64, n: usize) {
+    if q == 0 {
+        body.extend(std::iter::repeat_n('0', n));
+    } else {
+        let _ = write!(body, "{q}");
+    }
+}
+
 /// `x` (finite, non-negative) with `prec` digits after the point in
 /// exponent notation: the digits (point removed) and the decimal exponent.
 fn exp_digits(x: f64, prec: usize, buf: &mut String) -> i32 {
     buf.clear();
+    if let Some((q, k)) = u32::try_from(prec + 1).ok().and_then(|n| fast_digits(x, n)) {
+        push_digits(buf, q, prec + 1);
+        return k;
+    }
     let _ = write!(buf, "{x:.prec$e}");
     let (mant, exp) = buf.split_once('e').unwrap_or((buf.as_str(), "0"));
     let exp = exp.parse().unwrap_or(0);
@@ -412,6 +517,17 @@ fn format_float(s: &Spec, x: f64, out: &mut String) {
     match s.conv {
         Conv::Exp => {
             let p = s.precision.unwrap_or(6);
+            if let Some((q, k)) = u32::try_from(p + 1).ok().and_then(|n| fast_digits(a, n)) {
+                push_digits(body, q, p + 1);
+                if p > 0 || s.alt {
+                    body.insert(base + 1, '.');
+                }
+                push_exponent(body, k, s.upper);
+                if !direct {
+                    pad(s, sign_of(s, negative), "", &aside, true, out);
+                }
+                return;
+            }
             // Rust's exact form is "d.ddde-5": keep the mantissa, respell
             // the exponent as C does ("e-05").
             let _ = write!(body, "{a:.p$e}");
@@ -586,6 +702,44 @@ mod tests {
         assert_eq!(f("%+f", x(f64::NAN)), "+nan");
         assert_eq!(f("%G", x(f64::NAN)), "NAN");
         assert_eq!(f("%e", x(1e300)), "1.000000e+300");
+    }
+
+    #[test]
+    fn fast_digits_agree_with_exact_formatting() {
+        // Ties at 19 digits (2^-28 has 20 significant digits ending in 5),
+        // carries into a new power of ten, subnormals and the range ends.
+        let mut xs = vec![
+            2f64.powi(-28),
+            3.0 * 2f64.powi(-28),
+            1e23,
+            0.5,
+            1.0,
+            1e-4,
+            123456789.0,
+            2f64.powi(127),
+            f64::MAX,
+            5e-324,
+            1e-20,
+            0.1,
+        ];
+        xs.extend((1..2000).map(|i| f64::from(i) * 2f64.powi(-28)));
+        xs.extend((1..2000).map(|i| f64::from(i).powf(7.3) / 1e9));
+        assert!(fast_digits(0.1, 19).is_some() && fast_digits(1e30, 19).is_some());
+        for x in xs {
+            for n in [1u32, 2, 7, 17, 19] {
+                let Some((q, k)) = fast_digits(x, n) else {
+                    continue;
+                };
+                let p = n as usize - 1;
+                let want = format!("{x:.p$e}");
+                let mut got = String::new();
+                push_digits(&mut got, q, n as usize);
+                if p > 0 {
+                    got.insert(1, '.');
+                }
+                assert_eq!(format!("{got}e{k}"), want, "{x:e} with {n} digits");
+            }
+        }
     }
 
     #[test]
