@@ -395,9 +395,9 @@ fn patterns(n: usize) -> Vec<u64> {
         .collect()
 }
 
-const FLOAT_FMTS: [&str; 12] = [
+const FLOAT_FMTS: [&str; 15] = [
     "%.18e", "%g", "%.3g", "%#.10g", "%.17g", "%.0e", "%#.0e", "%12.4G", "%-+.1e", "% .25g",
-    "%.6f", "%s",
+    "%.6f", "%s", "%.0f", "%#.0f", "%.22f",
 ];
 const INT_FMTS: [&str; 6] = ["%d", "%x", "%#o", "%+08d", "%-#12X", "%.20d"];
 

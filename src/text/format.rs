@@ -456,6 +456,36 @@ fn fast_digits(x: f64, n: u32) -> Option<(u64, i32)> {
     None
 }
 
+/// `x` (finite, non-negative) times `10^p`, rounded to an integer with
+/// ties to even, when that is exact in `u128` arithmetic (`p <= 22`,
+/// `x` below about `2^127 / 10^p` and not tiny); `None` otherwise.
+fn fast_fixed(x: f64, p: usize) -> Option<u128> {
+    if !x.is_finite() || x < 0.0 || p > 22 {
+        return None;
+    }
+    let bits = x.to_bits();
+    let biased = i32::try_from((bits >> 52) & 0x7ff).ok()?;
+    let frac = bits & ((1u64 << 52) - 1);
+    let (m, e) = if biased == 0 {
+        (frac, -1074)
+    } else {
+        (frac | (1u64 << 52), biased - 1075)
+    };
+    let num = u128::from(m).checked_mul(10u128.checked_pow(u32::try_from(p).ok()?)?)?;
+    let sh = e.unsigned_abs();
+    if e >= 0 {
+        return (num.leading_zeros() > sh).then(|| num << sh);
+    }
+    if sh >= 127 {
+        return None;
+    }
+    let q = num >> sh;
+    let rem = num & ((1u128 << sh) - 1);
+    let half = 1u128 << (sh - 1);
+    let up = rem > half || (rem == half && q % 2 == 1);
+    Some(if up { q + 1 } else { q })
+}
+
 /// Appends the `n` digits of `q` (zeros for 0).
 fn push_digits(body: &mut String, q: u64, n: usize) {
     if q == 0 {
@@ -544,7 +574,14 @@ fn format_float(s: &Spec, x: f64, out: &mut String) {
         }
         Conv::Fixed => {
             let p = s.precision.unwrap_or(6);
-            let _ = write!(body, "{a:.p$}");
+            if let Some(q) = fast_fixed(a, p) {
+                let _ = write!(body, "{q:0>width$}", width = p + 1);
+                if p > 0 {
+                    body.insert(body.len() - p, '.');
+                }
+            } else {
+                let _ = write!(body, "{a:.p$}");
+            }
             if p == 0 && s.alt {
                 body.push('.');
             }
@@ -725,6 +762,17 @@ mod tests {
         xs.extend((1..2000).map(|i| f64::from(i) * 2f64.powi(-28)));
         xs.extend((1..2000).map(|i| f64::from(i).powf(7.3) / 1e9));
         assert!(fast_digits(0.1, 19).is_some() && fast_digits(1e30, 19).is_some());
+        for &x in &xs {
+            for p in [0usize, 1, 3, 6, 18, 22] {
+                if let Some(q) = fast_fixed(x, p) {
+                    let mut got = format!("{q:0>width$}", width = p + 1);
+                    if p > 0 {
+                        got.insert(got.len() - p, '.');
+                    }
+                    assert_eq!(got, format!("{x:.p$}"), "{x:e} with {p} decimals");
+                }
+            }
+        }
         for x in xs {
             for n in [1u32, 2, 7, 17, 19] {
                 let Some((q, k)) = fast_digits(x, n) else {
