@@ -486,13 +486,33 @@ fn fast_fixed(x: f64, p: usize) -> Option<u128> {
     Some(if up { q + 1 } else { q })
 }
 
+/// The decimal digits of `q` at the end of `buf`, at least `n` of them
+/// (zero-padded on the left, `n` at most 20).
+fn digits_of(mut q: u64, n: usize, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    while q > 0 || buf.len() - at < n.min(20) {
+        at -= 1;
+        if let Some(b) = buf.get_mut(at) {
+            // q % 10 < 10: the cast keeps the value.
+            *b = b'0' + (q % 10) as u8;
+        }
+        q /= 10;
+        if at == 0 {
+            break;
+        }
+    }
+    buf.get(at..).unwrap_or_default()
+}
+
+/// Appends ASCII digits.
+fn push_ascii(body: &mut String, digits: &[u8]) {
+    body.extend(digits.iter().map(|&b| char::from(b)));
+}
+
 /// Appends the `n` digits of `q` (zeros for 0).
 fn push_digits(body: &mut String, q: u64, n: usize) {
-    if q == 0 {
-        body.extend(std::iter::repeat_n('0', n));
-    } else {
-        let _ = write!(body, "{q}");
-    }
+    let mut buf = [0u8; 20];
+    push_ascii(body, digits_of(q, n, &mut buf));
 }
 
 /// `x` (finite, non-negative) with `prec` digits after the point in
@@ -515,7 +535,8 @@ fn exp_digits(x: f64, prec: usize, buf: &mut String) -> i32 {
 fn push_exponent(body: &mut String, exp: i32, upper: bool) {
     body.push(if upper { 'E' } else { 'e' });
     body.push(if exp < 0 { '-' } else { '+' });
-    let _ = write!(body, "{:02}", exp.unsigned_abs());
+    let mut buf = [0u8; 20];
+    push_ascii(body, digits_of(u64::from(exp.unsigned_abs()), 2, &mut buf));
 }
 
 fn format_float(s: &Spec, x: f64, out: &mut String) {
@@ -548,10 +569,14 @@ fn format_float(s: &Spec, x: f64, out: &mut String) {
         Conv::Exp => {
             let p = s.precision.unwrap_or(6);
             if let Some((q, k)) = u32::try_from(p + 1).ok().and_then(|n| fast_digits(a, n)) {
-                push_digits(body, q, p + 1);
+                let mut buf = [0u8; 20];
+                let digits = digits_of(q, p + 1, &mut buf);
+                let (first, rest) = digits.split_at(1.min(digits.len()));
+                push_ascii(body, first);
                 if p > 0 || s.alt {
-                    body.insert(base + 1, '.');
+                    body.push('.');
                 }
+                push_ascii(body, rest);
                 push_exponent(body, k, s.upper);
                 if !direct {
                     pad(s, sign_of(s, negative), "", &aside, true, out);
@@ -575,9 +600,23 @@ fn format_float(s: &Spec, x: f64, out: &mut String) {
         Conv::Fixed => {
             let p = s.precision.unwrap_or(6);
             if let Some(q) = fast_fixed(a, p) {
-                let _ = write!(body, "{q:0>width$}", width = p + 1);
-                if p > 0 {
-                    body.insert(body.len() - p, '.');
+                match u64::try_from(q) {
+                    Ok(q) if p < 20 => {
+                        let mut buf = [0u8; 20];
+                        let digits = digits_of(q, p + 1, &mut buf);
+                        let (int, frac) = digits.split_at(digits.len() - p);
+                        push_ascii(body, int);
+                        if p > 0 {
+                            body.push('.');
+                            push_ascii(body, frac);
+                        }
+                    }
+                    _ => {
+                        let _ = write!(body, "{q:0>width$}", width = p + 1);
+                        if p > 0 {
+                            body.insert(body.len() - p, '.');
+                        }
+                    }
                 }
             } else {
                 let _ = write!(body, "{a:.p$}");
