@@ -367,7 +367,7 @@ fn radix(v: u128, c: Conv, upper: bool) -> String {
 /// The first `n` (1..=19) significant decimal digits of `x` (finite,
 /// non-negative), correctly rounded with ties to even, and the decimal
 /// exponent of the first digit: exact rational arithmetic in `u128`, so
-/// only for values where it fits (about 1e-20 to 3e38 at 19 digits);
+/// only for values where it fits (about 1e-14 to 3e38 at 19 digits);
 /// `None` otherwise, and the caller falls back to Rust's exact (but much
 /// slower, bignum) formatting. Zero gives `(0, 0)`.
 fn fast_digits(x: f64, n: u32) -> Option<(u64, i32)> {
@@ -392,39 +392,42 @@ fn fast_digits(x: f64, n: u32) -> Option<(u64, i32)> {
     for _ in 0..3 {
         // q = x * 10^s must have n digits: x = m * 2^e = num / den.
         let s = i32::try_from(n).ok()? - 1 - k;
-        let mut num = u128::from(m);
-        let mut den_pow10 = 1u128;
-        if s >= 0 {
-            num = num.checked_mul(10u128.checked_pow(s.unsigned_abs())?)?;
-        } else {
-            den_pow10 = 10u128.checked_pow(s.unsigned_abs())?;
-        }
-        let (q, twice_rem_vs_den) = if e >= 0 {
-            let sh = e.unsigned_abs();
-            if num.leading_zeros() <= sh {
+        let (q, twice_rem_vs_den) = if s >= 0 {
+            // x * 10^s = m * 5^s * 2^(e + s): a shift, no division.
+            let num = u128::from(m).checked_mul(5u128.checked_pow(s.unsigned_abs())?)?;
+            let e2 = e + s;
+            let sh = e2.unsigned_abs();
+            if e2 >= 0 {
+                if num.leading_zeros() <= sh {
+                    return None;
+                }
+                (num << sh, std::cmp::Ordering::Less)
+            } else if sh >= 127 {
                 return None;
+            } else {
+                let rem = num & ((1u128 << sh) - 1);
+                (num >> sh, rem.cmp(&(1u128 << (sh - 1))))
             }
-            num <<= sh;
-            let q = num / den_pow10;
-            let rem = num - q * den_pow10;
-            // den <= 10^38 < 2^127, so 2 * rem cannot overflow.
-            (q, (rem * 2).cmp(&den_pow10))
-        } else if den_pow10 == 1 {
-            let sh = e.unsigned_abs();
-            if sh >= 127 {
-                return None;
-            }
-            let q = num >> sh;
-            let rem = num & ((1u128 << sh) - 1);
-            (q, rem.cmp(&(1u128 << (sh - 1))))
         } else {
+            // x / 10^-s with x = m * 2^e: large values only.
+            let den_pow10 = 10u128.checked_pow(s.unsigned_abs())?;
+            let mut num = u128::from(m);
             let sh = e.unsigned_abs();
-            let den = den_pow10.checked_mul(1u128.checked_shl(sh)?)?;
+            let den = if e >= 0 {
+                if num.leading_zeros() <= sh {
+                    return None;
+                }
+                num <<= sh;
+                den_pow10
+            } else {
+                den_pow10.checked_mul(1u128.checked_shl(sh)?)?
+            };
             if den.leading_zeros() == 0 {
                 return None;
             }
             let q = num / den;
             let rem = num - q * den;
+            // den < 2^127, so 2 * rem cannot overflow.
             (q, (rem * 2).cmp(&den))
         };
         let Ok(mut q) = u64::try_from(q) else {
@@ -801,6 +804,7 @@ mod tests {
         xs.extend((1..2000).map(|i| f64::from(i) * 2f64.powi(-28)));
         xs.extend((1..2000).map(|i| f64::from(i).powf(7.3) / 1e9));
         assert!(fast_digits(0.1, 19).is_some() && fast_digits(1e30, 19).is_some());
+        assert!(fast_digits(1.5e-13, 19).is_some());
         for &x in &xs {
             for p in [0usize, 1, 3, 6, 18, 22] {
                 if let Some(q) = fast_fixed(x, p) {
