@@ -53,7 +53,9 @@ impl Ctx {
     }
 }
 
-const WORKLOADS: [&str; 11] = ["W1", "W2", "S", "W3", "W4", "W5", "W6", "W7", "W8", "C1", "SL"];
+const WORKLOADS: [&str; 11] = [
+    "W1", "W2", "S", "W3", "W4", "W5", "W6", "W7", "W8", "C1", "SL",
+];
 
 fn value_of(args: &[String], flag: &str) -> Option<String> {
     args.iter()

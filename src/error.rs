@@ -352,6 +352,11 @@ pub enum ErrorKind {
     /// bad syntax, out of bounds, too many indices (NumPy's wording).
     #[error("{0}")]
     Index(String),
+    /// Text in `np.savetxt` / `np.loadtxt` form that cannot be read or
+    /// written as asked: a value that does not parse (with its row and
+    /// column), a format that does not fit the values.
+    #[error("{0}")]
+    Text(String),
     /// The operation is not supported for this input.
     #[error("unsupported: {0}")]
     Unsupported(String),
@@ -409,6 +414,7 @@ impl ErrorKind {
             ErrorKind::NotStored { .. } => "not_stored",
             ErrorKind::Safetensors { .. } => "safetensors",
             ErrorKind::Index(_) => "index",
+            ErrorKind::Text(_) => "text",
             ErrorKind::Unsupported(_) => "unsupported",
             ErrorKind::Io(_) => "io",
         }

@@ -19,6 +19,7 @@
 //! | [`safetensors`](mod@safetensors) | `.safetensors` files both ways: [`safetensors::SafetensorsFile`] (read), [`safetensors::SafetensorsPlan`] (streamed write), [`safetensors::to_npz`], [`safetensors::unpack`] |
 //! | [`repr`] | an array as NumPy's `repr` prints it: [`repr::array_repr`] |
 //! | [`record`] | structured arrays as Rust structs through serde: [`record::read`] into `Array<R: Deserialize>`, [`record::write`] of `&[R: Serialize]` with the dtype derived from `R` |
+//! | [`text`] | text as `np.savetxt` writes it and `np.loadtxt` reads it: [`text::to_text_file`], [`text::from_text_file`] |
 //! | [`typed`] | the everyday API: [`read`], [`write`](fn@write), [`save`] (and `read_npy` / `write_npy` with `ndarray`), for numbers, text (`U`), byte strings (`S`) and dates (`M8` / `m8`) |
 //!
 //! Feature `ndarray` adds `ArrayView` / `ArrayViewMut` views with C or
@@ -65,6 +66,7 @@ pub mod npz;
 pub mod record;
 pub mod repr;
 pub mod safetensors;
+pub mod text;
 pub mod typed;
 pub mod view;
 

@@ -16,6 +16,7 @@ mod show;
 mod slice;
 mod stats;
 mod stdout;
+mod text;
 mod unpack;
 
 use std::io::Write;
@@ -248,6 +249,70 @@ enum Command {
         #[arg(long = "field", value_name = "NAME")]
         fields: Vec<String>,
     },
+    /// Write a 1-D or 2-D array (or 1-D structured, one column per field)
+    /// as text, byte-identical to np.savetxt with the same arguments
+    ///
+    /// --fmt is a Python %-format: one conversion used for every column, a
+    /// whole-row format, or repeated once per column (savetxt's list form).
+    /// Conversions: d i u x X o e E f F g G s with flags, width, precision.
+    ///
+    /// Example: npymap to-text data.npy data.csv --delimiter , --fmt %.6f --header 'x,y'
+    ToText {
+        /// Input .npy
+        input: PathBuf,
+        /// Output text file
+        output: PathBuf,
+        /// Format: a Python %-format (repeat for one per column)
+        #[arg(long, allow_hyphen_values = true)]
+        fmt: Vec<String>,
+        /// Text between columns
+        #[arg(long, default_value = " ", allow_hyphen_values = true)]
+        delimiter: String,
+        /// Text ending each line [default: a line feed] (e.g. $'\r\n' in bash)
+        #[arg(long, allow_hyphen_values = true)]
+        newline: Option<String>,
+        /// Text written first, each line prefixed with --comments
+        #[arg(long, default_value = "", allow_hyphen_values = true)]
+        header: String,
+        /// Text written last, each line prefixed with --comments
+        #[arg(long, default_value = "", allow_hyphen_values = true)]
+        footer: String,
+        /// Prefix of header and footer lines
+        #[arg(long, default_value = "# ", allow_hyphen_values = true)]
+        comments: String,
+    },
+    /// Read a text table into an .npy, equal to np.save of np.loadtxt with
+    /// the same arguments
+    ///
+    /// Values are split at whitespace (or --delimiter); text after
+    /// --comments is ignored; blank lines are skipped. One row or one
+    /// column gives a 1-D array, one value a 0-d array (unless --ndmin).
+    ///
+    /// Example: npymap from-text data.csv data.npy --dtype float32 --delimiter , --skiprows 1
+    FromText {
+        /// Input text file
+        input: PathBuf,
+        /// Output .npy
+        output: PathBuf,
+        /// Element type: bool, an integer, a float up to float64 or a complex (e.g. '<i4', float32, c16)
+        #[arg(long, value_parser = args::dtype, default_value = "<f8")]
+        dtype: Dtype,
+        /// The one character between values (default: runs of whitespace)
+        #[arg(long, value_parser = text::delimiter, allow_hyphen_values = true)]
+        delimiter: Option<char>,
+        /// Comment marker: text from it to the end of the line is ignored ('' for none)
+        #[arg(long, default_value = "#", allow_hyphen_values = true)]
+        comments: String,
+        /// Lines to skip at the start (comments and blank lines count)
+        #[arg(long, default_value_t = 0)]
+        skiprows: u64,
+        /// Columns to keep, comma-separated, negative from the end (e.g. 0,2,-1)
+        #[arg(long, value_parser = text::usecols, allow_hyphen_values = true)]
+        usecols: Option<text::Cols>,
+        /// Minimum number of dimensions of the result: 0, 1 or 2
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
+        ndmin: u8,
+    },
 }
 
 /// What a command reports back to `main`.
@@ -370,6 +435,50 @@ pub(crate) fn main() -> ExitCode {
         } => slice::run(&input, &output, &index, &fields, durability),
         Command::Append { dst, sources } => append::run(&dst, &sources, durability),
         Command::Recover { path } => recover::run(&path, durability),
+        Command::ToText {
+            input,
+            output,
+            fmt,
+            delimiter,
+            newline,
+            header,
+            footer,
+            comments,
+        } => text::run_to(
+            &input,
+            &output,
+            &npymap::text::SaveTxtOptions {
+                fmt: text::fmt(fmt),
+                delimiter,
+                newline: newline.unwrap_or_else(|| "\n".into()),
+                header,
+                footer,
+                comments,
+            },
+            durability,
+        ),
+        Command::FromText {
+            input,
+            output,
+            dtype,
+            delimiter,
+            comments,
+            skiprows,
+            usecols,
+            ndmin,
+        } => text::run_from(
+            &input,
+            &output,
+            &npymap::text::LoadTxtOptions {
+                dtype,
+                delimiter,
+                comments: (!comments.is_empty()).then_some(comments),
+                skiprows,
+                usecols: usecols.map(|c| c.0),
+                ndmin,
+            },
+            durability,
+        ),
     };
     match result {
         Ok(code) => code,
