@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use super::{ByteOrder, Dtype, Field, Scalar, ScalarKind, Struct, TimeUnit};
+use super::{ByteOrder, Dtype, Field, Name, Scalar, ScalarKind, Struct, TimeUnit};
 use crate::error::{Error, ErrorKind, Result, snippet};
 use crate::literal::{Lit, MAX_DEPTH, Val};
 
@@ -229,17 +229,19 @@ pub(crate) fn scalar_from_str(descr: &str) -> Result<Scalar> {
     })
 }
 
-/// A field as listed in a descr, before layout.
-pub(crate) struct RawField {
-    pub name: String,
-    pub title: Option<String>,
+/// A field as listed in a descr, before layout. Names and titles borrow
+/// from the descr text (or its literal) while they are checked; the final
+/// [`Field`] is built once, after every check passed.
+pub(crate) struct RawField<'a> {
+    pub name: Cow<'a, str>,
+    pub title: Option<Cow<'a, str>>,
     pub dtype: Dtype,
     /// A NumPy padding entry (`('', '|V4')`): takes room, is not a field.
     pub pad: bool,
 }
 
 /// Lays fields out one after another, as `descr_to_dtype` does.
-pub(crate) fn build_struct(raw: Vec<RawField>) -> Result<Dtype> {
+pub(crate) fn build_struct(raw: Vec<RawField<'_>>) -> Result<Dtype> {
     if raw.len() > MAX_FIELDS {
         return Err(bad_structure(format!("more than {MAX_FIELDS} fields")));
     }
@@ -248,7 +250,7 @@ pub(crate) fn build_struct(raw: Vec<RawField>) -> Result<Dtype> {
     let mut seen: HashSet<&str, foldhash::quality::RandomState> =
         HashSet::with_capacity_and_hasher(raw.len(), foldhash::quality::RandomState::default());
     for f in raw.iter().filter(|f| !f.pad) {
-        for n in std::iter::once(f.name.as_str()).chain(f.title.as_deref()) {
+        for n in std::iter::once(f.name.as_ref()).chain(f.title.as_deref()) {
             // The header grammar refuses NUL in strings, so a name holding
             // one (possible from JSON or the builder) could be written but
             // never read back.
@@ -268,34 +270,44 @@ pub(crate) fn build_struct(raw: Vec<RawField>) -> Result<Dtype> {
     }
     drop(seen);
     check_nesting(1 + raw.iter().map(|f| f.dtype.nesting()).max().unwrap_or(0))?;
+    // Offsets first, so a layout error costs no field.
+    // NumPy keeps offsets and itemsizes in C ints (`descr_to_dtype`:
+    // "integer won't fit into a C int"); the cap also keeps every padding
+    // gap renderable as one `|V<n>` entry. The partial sums only grow, so
+    // checking the total is checking every offset.
+    let itemsize = raw
+        .iter()
+        .try_fold(0usize, |o, f| {
+            o.checked_add(f.dtype.itemsize()).filter(|&o| fits_c_int(o))
+        })
+        .ok_or_else(|| {
+            bad_structure("structured dtype itemsize must fit into a C int (2^31-1 bytes)")
+        })?;
     let mut offset: usize = 0;
-    let mut fields = Vec::with_capacity(raw.len());
+    let mut fields = Vec::with_capacity(raw.iter().filter(|f| !f.pad).count());
     for f in raw {
-        let size = f.dtype.itemsize();
+        // Cannot overflow: the sum of every size was checked above.
+        let next = offset.saturating_add(f.dtype.itemsize());
         if !f.pad {
             fields.push(Field {
-                name: f.name,
-                title: f.title,
+                name: owned_name(f.name),
+                title: f.title.map(owned_name),
                 offset,
                 dtype: f.dtype,
             });
         }
-        // Not `ok_or`: building (and dropping) an unused error per field
-        // showed up in the 1000-field profile.
-        // NumPy keeps offsets and itemsizes in C ints (`descr_to_dtype`:
-        // "integer won't fit into a C int"); the cap also keeps every
-        // padding gap renderable as one `|V<n>` entry.
-        let Some(next) = offset.checked_add(size).filter(|&o| fits_c_int(o)) else {
-            return Err(bad_structure(
-                "structured dtype itemsize must fit into a C int (2^31-1 bytes)",
-            ));
-        };
         offset = next;
     }
-    Ok(Dtype::Struct(Struct {
-        fields,
-        itemsize: offset,
-    }))
+    Ok(Dtype::Struct(Struct { fields, itemsize }))
+}
+
+/// The stored form of a checked name: inline when short, so a borrowed
+/// name usually costs no allocation at all.
+fn owned_name(n: Cow<'_, str>) -> Name {
+    match n {
+        Cow::Borrowed(s) => Name::new(s),
+        Cow::Owned(s) => Name::from(s),
+    }
 }
 
 /// Builds a structured dtype from `(name, type string)` pairs: the same
@@ -319,7 +331,7 @@ pub(crate) fn struct_from_pairs<'a>(
         };
         let pad = name.is_empty() && scalar.kind == ScalarKind::Void;
         raw.push(RawField {
-            name: name.to_owned(),
+            name: Cow::Borrowed(name),
             title: None,
             dtype: Dtype::Scalar(scalar),
             pad,
@@ -484,7 +496,7 @@ fn from_comma_string(descr: &str) -> Result<Dtype> {
             return Err(bad(descr, "empty item in a comma string"));
         }
         raw.push(RawField {
-            name: format!("f{n}"),
+            name: Cow::Owned(format!("f{n}")),
             title: None,
             dtype: comma_item(descr, item)?,
             pad: false,
@@ -535,7 +547,7 @@ pub(crate) fn from_lit(lit: &Lit<'_>, depth: usize) -> Result<Dtype> {
     }
 }
 
-fn field(item: &Lit<'_>, depth: usize) -> Result<RawField> {
+fn field<'b>(item: &'b Lit<'_>, depth: usize) -> Result<RawField<'b>> {
     let parts = match &item.val {
         Val::Tuple(p) | Val::List(p) if p.len() == 2 || p.len() == 3 => p.as_slice(),
         other => {
@@ -555,10 +567,10 @@ fn field(item: &Lit<'_>, depth: usize) -> Result<RawField> {
         }
     };
     let (title, name, plain_name) = match &name_lit.val {
-        Val::Str(n) => (None, n.to_string(), true),
+        Val::Str(n) => (None, Cow::Borrowed(n.as_ref()), true),
         Val::Tuple(tn) => match tn.as_slice() {
             [t, n] => match (string(t), string(n)) {
-                (Some(t), Some(n)) => (Some(t.to_string()), n.to_string(), false),
+                (Some(t), Some(n)) => (Some(Cow::Borrowed(t)), Cow::Borrowed(n), false),
                 _ => return Err(bad_structure("a (title, name) pair must hold two strings")),
             },
             _ => return Err(bad_structure("a (title, name) pair must hold two strings")),
