@@ -311,16 +311,16 @@ fn owned_name(n: Cow<'_, str>) -> Name {
 }
 
 /// Builds a structured dtype from `(name, type string)` pairs: the same
-/// dtype, and the same errors, as [`from_lit`] gives for the list literal
-/// `[('name', 'type'), ...]` holding those strings. The header fast path
-/// uses it to skip the literal tree for NumPy's plain structured headers.
-pub(crate) fn struct_from_pairs<'a>(
-    pairs: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
-) -> Result<Dtype> {
-    let mut raw = Vec::with_capacity(pairs.len().min(MAX_FIELDS + 1));
+/// dtype, and the same errors in the same order, as [`from_lit`] gives for
+/// the list literal `[('name', 'type'), ...]` holding those strings (type
+/// errors first, then names, then the layout). The header fast path uses
+/// it to skip the literal tree for NumPy's plain structured headers, so it
+/// builds each [`Field`] once, straight from the borrowed pairs.
+pub(crate) fn struct_from_pairs(pairs: &[(&str, &str)]) -> Result<Dtype> {
+    let mut scalars = Vec::with_capacity(pairs.len().min(MAX_FIELDS + 1));
     // Neighbouring fields usually share a type string: parse each run once.
     let mut last: Option<(&str, Scalar)> = None;
-    for (name, descr) in pairs {
+    for &(_, descr) in pairs {
         let scalar = match last {
             Some((d, s)) if d == descr => s,
             _ => {
@@ -329,15 +329,58 @@ pub(crate) fn struct_from_pairs<'a>(
                 s
             }
         };
-        let pad = name.is_empty() && scalar.kind == ScalarKind::Void;
-        raw.push(RawField {
-            name: Cow::Borrowed(name),
-            title: None,
-            dtype: Dtype::Scalar(scalar),
-            pad,
-        });
+        scalars.push(scalar);
     }
-    build_struct(raw)
+    if pairs.len() > MAX_FIELDS {
+        return Err(bad_structure(format!("more than {MAX_FIELDS} fields")));
+    }
+    // NumPy drops entries named '' whose type is void (padding).
+    let is_pad = |name: &str, s: &Scalar| name.is_empty() && s.kind == ScalarKind::Void;
+    let mut seen: HashSet<&str, foldhash::quality::RandomState> =
+        HashSet::with_capacity_and_hasher(pairs.len(), foldhash::quality::RandomState::default());
+    for (&(name, _), s) in pairs.iter().zip(&scalars) {
+        if is_pad(name, s) {
+            continue;
+        }
+        // As in `build_struct`.
+        if name.contains('\0') {
+            return Err(bad_structure(format!(
+                "field name \"{}\" contains a NUL character",
+                snippet(name)
+            )));
+        }
+        if !seen.insert(name) {
+            return Err(bad_structure(format!(
+                "field name \"{}\" is used twice (as a name or title)",
+                snippet(name)
+            )));
+        }
+    }
+    drop(seen);
+    // Every field is a scalar: one level of nesting, always allowed.
+    let itemsize = scalars
+        .iter()
+        .try_fold(0usize, |o, s| {
+            o.checked_add(s.itemsize).filter(|&o| fits_c_int(o))
+        })
+        .ok_or_else(|| {
+            bad_structure("structured dtype itemsize must fit into a C int (2^31-1 bytes)")
+        })?;
+    let mut fields = Vec::with_capacity(pairs.len());
+    let mut offset: usize = 0;
+    for (&(name, _), s) in pairs.iter().zip(&scalars) {
+        if !is_pad(name, s) {
+            fields.push(Field {
+                name: Name::new(name),
+                title: None,
+                offset,
+                dtype: Dtype::Scalar(*s),
+            });
+        }
+        // Cannot overflow: the sum of every size was checked above.
+        offset = offset.saturating_add(s.itemsize);
+    }
+    Ok(Dtype::Struct(Struct { fields, itemsize }))
 }
 
 fn subarray(base: Dtype, shape_lit: &Lit<'_>) -> Result<Dtype> {
@@ -798,6 +841,56 @@ mod tests {
         // A field that is all integers is still no field.
         let v: serde_json::Value = serde_json::from_str(r#"[["a","<f4"],[1,2]]"#).unwrap();
         assert_eq!(Dtype::from_json(&v).unwrap_err().kind().code(), "dtype");
+    }
+
+    /// The header fast path's builder gives what the general parser gives
+    /// for the same list literal: the dtype, or the same error first.
+    #[test]
+    fn struct_from_pairs_matches_the_literal_path() {
+        let cases: &[&[(&str, &str)]] = &[
+            &[("a", "<f4"), ("b", "<f4"), ("c", ">i8")],
+            &[
+                ("", "|V4"),
+                ("a", "<f4"),
+                ("", "|V3"),
+                ("b", "|u1"),
+                ("", "|V2"),
+            ],
+            &[("a", "<f4"), ("a", "<f4")],
+            &[("", "<f4"), ("", "<f4")],
+            &[("a", "<f4"), ("a", "<q9"), ("b", "<x4")],
+            &[("a", "<f4"), ("b", "|S0")],
+            &[
+                ("a_name_longer_than_twenty_two_bytes", "<f8"),
+                ("é€𝄞", "<i2"),
+            ],
+            &[("", "|V2000000000"), ("", "|V2000000000"), ("a", "<i4")],
+            &[],
+        ];
+        for pairs in cases {
+            let lit = format!(
+                "[{}]",
+                pairs
+                    .iter()
+                    .map(|(n, d)| format!("('{n}', '{d}')"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let general = Dtype::from_descr_literal(&lit);
+            let fast = struct_from_pairs(pairs);
+            match (&general, &fast) {
+                (Ok(g), Ok(f)) => assert_eq!(g, f, "{lit}"),
+                (Err(g), Err(f)) => assert_eq!(g.kind().to_string(), f.kind().to_string(), "{lit}"),
+                _ => panic!("{lit}: general {general:?}, fast {fast:?}"),
+            }
+        }
+        let d = struct_from_pairs(&[("", "|V4"), ("a", "<f4"), ("", "|V3"), ("b", "|u1")]).unwrap();
+        let Dtype::Struct(st) = d else {
+            panic!("{d:?}")
+        };
+        let layout: Vec<_> = st.fields().iter().map(|f| (f.name(), f.offset())).collect();
+        assert_eq!(layout, [("a", 4), ("b", 11)]);
+        assert_eq!(st.itemsize(), 12);
     }
 
     /// NumPy 2.4's answers, from `np.dtype((base, shape))` and
