@@ -7,11 +7,14 @@
 //! Python's `repr`, so a dtype read from a NumPy file renders to the same
 //! text. No I/O happens here. See `spec/dtypes.md` for the support matrix.
 
+mod name;
 mod parse;
 mod render;
 mod unprintable;
 
 use std::fmt;
+
+use name::Name;
 
 pub use parse::{MAX_FIELDS, MAX_NESTING};
 pub(crate) use parse::{scalar_from_str, struct_from_pairs};
@@ -278,8 +281,8 @@ impl Scalar {
 /// One named field of a [`Struct`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Field {
-    name: String,
-    title: Option<String>,
+    name: Name,
+    title: Option<Name>,
     offset: usize,
     dtype: Dtype,
 }
@@ -287,12 +290,12 @@ pub struct Field {
 impl Field {
     /// The field's name.
     pub fn name(&self) -> &str {
-        &self.name
+        self.name.as_str()
     }
 
     /// The field's title, if it has one (`(('title', 'name'), descr)`).
     pub fn title(&self) -> Option<&str> {
-        self.title.as_deref()
+        self.title.as_ref().map(Name::as_str)
     }
 
     /// Byte offset of the field inside one element.
@@ -326,7 +329,7 @@ impl Struct {
 
     /// The field called `name`.
     pub fn field(&self, name: &str) -> Option<&Field> {
-        self.fields.iter().find(|f| f.name == name)
+        self.fields.iter().find(|f| f.name == *name)
     }
 }
 
@@ -412,7 +415,7 @@ impl Dtype {
             fields
                 .into_iter()
                 .map(|(n, d)| parse::RawField {
-                    name: n.into(),
+                    name: std::borrow::Cow::Owned(n.into()),
                     title: None,
                     dtype: d,
                     pad: false,

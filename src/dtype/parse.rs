@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use super::{ByteOrder, Dtype, Field, Scalar, ScalarKind, Struct, TimeUnit};
+use super::{ByteOrder, Dtype, Field, Name, Scalar, ScalarKind, Struct, TimeUnit};
 use crate::error::{Error, ErrorKind, Result, snippet};
 use crate::literal::{Lit, MAX_DEPTH, Val};
 
@@ -229,17 +229,19 @@ pub(crate) fn scalar_from_str(descr: &str) -> Result<Scalar> {
     })
 }
 
-/// A field as listed in a descr, before layout.
-pub(crate) struct RawField {
-    pub name: String,
-    pub title: Option<String>,
+/// A field as listed in a descr, before layout. Names and titles borrow
+/// from the descr text (or its literal) while they are checked; the final
+/// [`Field`] is built once, after every check passed.
+pub(crate) struct RawField<'a> {
+    pub name: Cow<'a, str>,
+    pub title: Option<Cow<'a, str>>,
     pub dtype: Dtype,
     /// A NumPy padding entry (`('', '|V4')`): takes room, is not a field.
     pub pad: bool,
 }
 
 /// Lays fields out one after another, as `descr_to_dtype` does.
-pub(crate) fn build_struct(raw: Vec<RawField>) -> Result<Dtype> {
+pub(crate) fn build_struct(raw: Vec<RawField<'_>>) -> Result<Dtype> {
     if raw.len() > MAX_FIELDS {
         return Err(bad_structure(format!("more than {MAX_FIELDS} fields")));
     }
@@ -248,7 +250,7 @@ pub(crate) fn build_struct(raw: Vec<RawField>) -> Result<Dtype> {
     let mut seen: HashSet<&str, foldhash::quality::RandomState> =
         HashSet::with_capacity_and_hasher(raw.len(), foldhash::quality::RandomState::default());
     for f in raw.iter().filter(|f| !f.pad) {
-        for n in std::iter::once(f.name.as_str()).chain(f.title.as_deref()) {
+        for n in std::iter::once(f.name.as_ref()).chain(f.title.as_deref()) {
             // The header grammar refuses NUL in strings, so a name holding
             // one (possible from JSON or the builder) could be written but
             // never read back.
@@ -268,47 +270,57 @@ pub(crate) fn build_struct(raw: Vec<RawField>) -> Result<Dtype> {
     }
     drop(seen);
     check_nesting(1 + raw.iter().map(|f| f.dtype.nesting()).max().unwrap_or(0))?;
+    // Offsets first, so a layout error costs no field.
+    // NumPy keeps offsets and itemsizes in C ints (`descr_to_dtype`:
+    // "integer won't fit into a C int"); the cap also keeps every padding
+    // gap renderable as one `|V<n>` entry. The partial sums only grow, so
+    // checking the total is checking every offset.
+    let itemsize = raw
+        .iter()
+        .try_fold(0usize, |o, f| {
+            o.checked_add(f.dtype.itemsize()).filter(|&o| fits_c_int(o))
+        })
+        .ok_or_else(|| {
+            bad_structure("structured dtype itemsize must fit into a C int (2^31-1 bytes)")
+        })?;
     let mut offset: usize = 0;
-    let mut fields = Vec::with_capacity(raw.len());
+    let mut fields = Vec::with_capacity(raw.iter().filter(|f| !f.pad).count());
     for f in raw {
-        let size = f.dtype.itemsize();
+        // Cannot overflow: the sum of every size was checked above.
+        let next = offset.saturating_add(f.dtype.itemsize());
         if !f.pad {
             fields.push(Field {
-                name: f.name,
-                title: f.title,
+                name: owned_name(f.name),
+                title: f.title.map(owned_name),
                 offset,
                 dtype: f.dtype,
             });
         }
-        // Not `ok_or`: building (and dropping) an unused error per field
-        // showed up in the 1000-field profile.
-        // NumPy keeps offsets and itemsizes in C ints (`descr_to_dtype`:
-        // "integer won't fit into a C int"); the cap also keeps every
-        // padding gap renderable as one `|V<n>` entry.
-        let Some(next) = offset.checked_add(size).filter(|&o| fits_c_int(o)) else {
-            return Err(bad_structure(
-                "structured dtype itemsize must fit into a C int (2^31-1 bytes)",
-            ));
-        };
         offset = next;
     }
-    Ok(Dtype::Struct(Struct {
-        fields,
-        itemsize: offset,
-    }))
+    Ok(Dtype::Struct(Struct { fields, itemsize }))
+}
+
+/// The stored form of a checked name: inline when short, so a borrowed
+/// name usually costs no allocation at all.
+fn owned_name(n: Cow<'_, str>) -> Name {
+    match n {
+        Cow::Borrowed(s) => Name::new(s),
+        Cow::Owned(s) => Name::from(s),
+    }
 }
 
 /// Builds a structured dtype from `(name, type string)` pairs: the same
-/// dtype, and the same errors, as [`from_lit`] gives for the list literal
-/// `[('name', 'type'), ...]` holding those strings. The header fast path
-/// uses it to skip the literal tree for NumPy's plain structured headers.
-pub(crate) fn struct_from_pairs<'a>(
-    pairs: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
-) -> Result<Dtype> {
-    let mut raw = Vec::with_capacity(pairs.len().min(MAX_FIELDS + 1));
+/// dtype, and the same errors in the same order, as [`from_lit`] gives for
+/// the list literal `[('name', 'type'), ...]` holding those strings (type
+/// errors first, then names, then the layout). The header fast path uses
+/// it to skip the literal tree for NumPy's plain structured headers, so it
+/// builds each [`Field`] once, straight from the borrowed pairs.
+pub(crate) fn struct_from_pairs(pairs: &[(&str, &str)]) -> Result<Dtype> {
+    let mut scalars = Vec::with_capacity(pairs.len().min(MAX_FIELDS + 1));
     // Neighbouring fields usually share a type string: parse each run once.
     let mut last: Option<(&str, Scalar)> = None;
-    for (name, descr) in pairs {
+    for &(_, descr) in pairs {
         let scalar = match last {
             Some((d, s)) if d == descr => s,
             _ => {
@@ -317,15 +329,58 @@ pub(crate) fn struct_from_pairs<'a>(
                 s
             }
         };
-        let pad = name.is_empty() && scalar.kind == ScalarKind::Void;
-        raw.push(RawField {
-            name: name.to_owned(),
-            title: None,
-            dtype: Dtype::Scalar(scalar),
-            pad,
-        });
+        scalars.push(scalar);
     }
-    build_struct(raw)
+    if pairs.len() > MAX_FIELDS {
+        return Err(bad_structure(format!("more than {MAX_FIELDS} fields")));
+    }
+    // NumPy drops entries named '' whose type is void (padding).
+    let is_pad = |name: &str, s: &Scalar| name.is_empty() && s.kind == ScalarKind::Void;
+    let mut seen: HashSet<&str, foldhash::quality::RandomState> =
+        HashSet::with_capacity_and_hasher(pairs.len(), foldhash::quality::RandomState::default());
+    for (&(name, _), s) in pairs.iter().zip(&scalars) {
+        if is_pad(name, s) {
+            continue;
+        }
+        // As in `build_struct`.
+        if name.contains('\0') {
+            return Err(bad_structure(format!(
+                "field name \"{}\" contains a NUL character",
+                snippet(name)
+            )));
+        }
+        if !seen.insert(name) {
+            return Err(bad_structure(format!(
+                "field name \"{}\" is used twice (as a name or title)",
+                snippet(name)
+            )));
+        }
+    }
+    drop(seen);
+    // Every field is a scalar: one level of nesting, always allowed.
+    let itemsize = scalars
+        .iter()
+        .try_fold(0usize, |o, s| {
+            o.checked_add(s.itemsize).filter(|&o| fits_c_int(o))
+        })
+        .ok_or_else(|| {
+            bad_structure("structured dtype itemsize must fit into a C int (2^31-1 bytes)")
+        })?;
+    let mut fields = Vec::with_capacity(pairs.len());
+    let mut offset: usize = 0;
+    for (&(name, _), s) in pairs.iter().zip(&scalars) {
+        if !is_pad(name, s) {
+            fields.push(Field {
+                name: Name::new(name),
+                title: None,
+                offset,
+                dtype: Dtype::Scalar(*s),
+            });
+        }
+        // Cannot overflow: the sum of every size was checked above.
+        offset = offset.saturating_add(s.itemsize);
+    }
+    Ok(Dtype::Struct(Struct { fields, itemsize }))
 }
 
 fn subarray(base: Dtype, shape_lit: &Lit<'_>) -> Result<Dtype> {
@@ -484,7 +539,7 @@ fn from_comma_string(descr: &str) -> Result<Dtype> {
             return Err(bad(descr, "empty item in a comma string"));
         }
         raw.push(RawField {
-            name: format!("f{n}"),
+            name: Cow::Owned(format!("f{n}")),
             title: None,
             dtype: comma_item(descr, item)?,
             pad: false,
@@ -535,7 +590,7 @@ pub(crate) fn from_lit(lit: &Lit<'_>, depth: usize) -> Result<Dtype> {
     }
 }
 
-fn field(item: &Lit<'_>, depth: usize) -> Result<RawField> {
+fn field<'b>(item: &'b Lit<'_>, depth: usize) -> Result<RawField<'b>> {
     let parts = match &item.val {
         Val::Tuple(p) | Val::List(p) if p.len() == 2 || p.len() == 3 => p.as_slice(),
         other => {
@@ -555,10 +610,10 @@ fn field(item: &Lit<'_>, depth: usize) -> Result<RawField> {
         }
     };
     let (title, name, plain_name) = match &name_lit.val {
-        Val::Str(n) => (None, n.to_string(), true),
+        Val::Str(n) => (None, Cow::Borrowed(n.as_ref()), true),
         Val::Tuple(tn) => match tn.as_slice() {
             [t, n] => match (string(t), string(n)) {
-                (Some(t), Some(n)) => (Some(t.to_string()), n.to_string(), false),
+                (Some(t), Some(n)) => (Some(Cow::Borrowed(t)), Cow::Borrowed(n), false),
                 _ => return Err(bad_structure("a (title, name) pair must hold two strings")),
             },
             _ => return Err(bad_structure("a (title, name) pair must hold two strings")),
@@ -786,6 +841,56 @@ mod tests {
         // A field that is all integers is still no field.
         let v: serde_json::Value = serde_json::from_str(r#"[["a","<f4"],[1,2]]"#).unwrap();
         assert_eq!(Dtype::from_json(&v).unwrap_err().kind().code(), "dtype");
+    }
+
+    /// The header fast path's builder gives what the general parser gives
+    /// for the same list literal: the dtype, or the same error first.
+    #[test]
+    fn struct_from_pairs_matches_the_literal_path() {
+        let cases: &[&[(&str, &str)]] = &[
+            &[("a", "<f4"), ("b", "<f4"), ("c", ">i8")],
+            &[
+                ("", "|V4"),
+                ("a", "<f4"),
+                ("", "|V3"),
+                ("b", "|u1"),
+                ("", "|V2"),
+            ],
+            &[("a", "<f4"), ("a", "<f4")],
+            &[("", "<f4"), ("", "<f4")],
+            &[("a", "<f4"), ("a", "<q9"), ("b", "<x4")],
+            &[("a", "<f4"), ("b", "|S0")],
+            &[
+                ("a_name_longer_than_twenty_two_bytes", "<f8"),
+                ("é€𝄞", "<i2"),
+            ],
+            &[("", "|V2000000000"), ("", "|V2000000000"), ("a", "<i4")],
+            &[],
+        ];
+        for pairs in cases {
+            let lit = format!(
+                "[{}]",
+                pairs
+                    .iter()
+                    .map(|(n, d)| format!("('{n}', '{d}')"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let general = Dtype::from_descr_literal(&lit);
+            let fast = struct_from_pairs(pairs);
+            match (&general, &fast) {
+                (Ok(g), Ok(f)) => assert_eq!(g, f, "{lit}"),
+                (Err(g), Err(f)) => assert_eq!(g.kind().to_string(), f.kind().to_string(), "{lit}"),
+                _ => panic!("{lit}: general {general:?}, fast {fast:?}"),
+            }
+        }
+        let d = struct_from_pairs(&[("", "|V4"), ("a", "<f4"), ("", "|V3"), ("b", "|u1")]).unwrap();
+        let Dtype::Struct(st) = d else {
+            panic!("{d:?}")
+        };
+        let layout: Vec<_> = st.fields().iter().map(|f| (f.name(), f.offset())).collect();
+        assert_eq!(layout, [("a", 4), ("b", 11)]);
+        assert_eq!(st.itemsize(), 12);
     }
 
     /// NumPy 2.4's answers, from `np.dtype((base, shape))` and

@@ -154,12 +154,12 @@ pub(crate) fn descr_repr(d: &Dtype, out: &mut String) {
                 match &f.title {
                     Some(t) => {
                         out.push('(');
-                        py_repr_str(t, out);
+                        py_repr_str(t.as_str(), out);
                         out.push_str(", ");
-                        py_repr_str(&f.name, out);
+                        py_repr_str(f.name.as_str(), out);
                         out.push(')');
                     }
-                    None => py_repr_str(&f.name, out),
+                    None => py_repr_str(f.name.as_str(), out),
                 }
                 out.push_str(", ");
                 match &f.dtype {

@@ -112,7 +112,7 @@ fn fields(rest: &[u8]) -> Option<(Dtype, &[u8])> {
             return None;
         }
     }
-    let dtype = crate::dtype::struct_from_pairs(pairs.into_iter()).ok()?;
+    let dtype = crate::dtype::struct_from_pairs(&pairs).ok()?;
     Some((dtype, rest.as_bytes()))
 }
 
