@@ -461,6 +461,44 @@ pub(crate) fn install_sigbus_handler() {
     }
 }
 
+/// Installs the handler for `SIGINT` (Ctrl-C), `SIGTERM` and `SIGHUP`:
+/// it removes this run's temp files and exits 130, OUT untouched
+/// (cli.md §3.2). A plain signal handler, not a thread waiting for the
+/// signal: a thread needs memory (its stack and alternate signal stack)
+/// at a moment npymap does not choose, and under a tight address-space
+/// limit its failure printed a panic and an allocation abort beside a
+/// clean error (`tests/large.rs::allocation_failures_are_errors_not_aborts`).
+/// Call after [`install_sigbus_handler`], which mirrors the temp files
+/// into the list this handler reads.
+pub(crate) fn install_termination_handler() {
+    // SAFETY: a zeroed `sigaction` is a valid value (no flags, empty mask,
+    // null handler) that is filled in below before use.
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    let handler: extern "C" fn(libc::c_int) = on_termination;
+    action.sa_sigaction = handler as *const () as usize;
+    action.sa_flags = libc::SA_ONSTACK;
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: `sa_mask` is a valid sigset_t owned by `action`; the
+        // handler is an `extern "C"` function with the one-argument
+        // signature that only makes async-signal-safe calls. On failure
+        // the default action stays (the signal ends the process).
+        unsafe {
+            libc::sigemptyset(&raw mut action.sa_mask);
+            libc::sigaction(sig, &raw const action, std::ptr::null_mut());
+        }
+    }
+}
+
+extern "C" fn on_termination(_sig: libc::c_int) {
+    READERS.fetch_add(1, Ordering::SeqCst);
+    TEMPS.for_each(|c| {
+        // SAFETY: `c` is a live NUL-terminated C string (see `for_each`).
+        unsafe { libc::unlink(c.as_ptr()) };
+    });
+    // SAFETY: `_exit` is async-signal-safe and never returns.
+    unsafe { libc::_exit(130) };
+}
+
 /// Writes all of `bytes` to stderr with `write(2)` (signal-safe).
 fn write_stderr(bytes: &[u8]) {
     let mut rest = bytes;

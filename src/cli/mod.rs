@@ -371,12 +371,10 @@ pub(crate) fn main() -> ExitCode {
         Durability::DurableWhenReplacing
     };
     // Ctrl-C / SIGTERM: remove this run's temp files, leave OUT untouched.
-    let _ = ctrlc::set_handler(|| {
-        npymap::atomic::remove_pending();
-        std::process::exit(130);
-    });
     // A mapped input truncated by another process: an error, not a signal.
     input::install_sigbus_handler();
+    // Ctrl-C, SIGTERM, SIGHUP: remove this run's temp files, exit 130.
+    input::install_termination_handler();
     let result = match cli.command {
         Command::Info { path, json } => info::run(&path, json),
         Command::Convert {
