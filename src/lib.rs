@@ -16,6 +16,7 @@
 //! | [`npy`] | streaming [`npy::NpyReader`] / [`npy::NpyWriter`], atomic [`npy::save`], [`npy::append`], [`npy::recover`] |
 //! | [`npz`] | `.npz` archives: [`npz::NpzReader`], [`npz::NpzArchive`] (zero-copy stored members), [`npz::NpzWriter`] |
 //! | [`convert`] | streaming conversions with bounded memory: byte order, C <-> F, safe casts, raw <-> npy, [`convert::stats`], [`convert::compare`] |
+//! | `remote` | feature `remote`: `.npy` / `.npz` in object storage (S3, GCS, Azure, HTTP) with ranged reads and multipart writes |
 //! | [`repr`] | an array as NumPy's `repr` prints it: [`repr::array_repr`] |
 //! | [`typed`] | the everyday API: [`read`], [`write`](fn@write), [`save`] (and `read_npy` / `write_npy` with `ndarray`), for numbers, text (`U`), byte strings (`S`) and dates (`M8` / `m8`) |
 //!
@@ -60,6 +61,9 @@ pub mod literal;
 pub mod mmap;
 pub mod npy;
 pub mod npz;
+#[cfg(feature = "remote")]
+#[cfg_attr(docsrs, doc(cfg(feature = "remote")))]
+pub mod remote;
 pub mod repr;
 pub mod typed;
 pub mod view;

@@ -1,0 +1,383 @@
+//! `.npy` objects read over the network (feature `remote`), against real
+//! servers started by the tests: moto's S3 server and nginx, both on
+//! 127.0.0.1 (tests/common/servers.rs). Nothing stands in for the network.
+#![cfg(feature = "remote")]
+
+mod common;
+#[path = "common/servers.rs"]
+mod servers;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use npymap::ErrorKind;
+use npymap::remote::{RemoteNpy, RemoteOptions};
+use servers::{BUCKET, servers};
+
+/// S3 options for the test server plus `part_size` / `concurrency`.
+fn s3_opts() -> RemoteOptions {
+    // Fail fast in tests: transient errors are still retried, briefly.
+    RemoteOptions {
+        store_options: servers::s3_options(),
+        max_retries: 2,
+        ..RemoteOptions::default()
+    }
+}
+
+fn http_opts() -> RemoteOptions {
+    RemoteOptions {
+        store_options: vec![("allow_http".into(), "true".into())],
+        max_retries: 2,
+        ..RemoteOptions::default()
+    }
+}
+
+/// Every `.npy` in testdata/npy and testdata/hostile, uploaded once to the
+/// bucket (keys `npy/...`, `hostile/...`) and copied into nginx's root.
+fn fixtures() -> &'static Vec<String> {
+    static FIXTURES: OnceLock<Vec<String>> = OnceLock::new();
+    FIXTURES.get_or_init(|| {
+        let s = servers();
+        let mut files: Vec<(PathBuf, String)> = Vec::new();
+        for sub in ["npy", "hostile"] {
+            let dir = common::testdata().join(sub);
+            let mut names: Vec<_> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .filter(|n| n.ends_with(".npy"))
+                .collect();
+            names.sort();
+            std::fs::create_dir_all(s.www.join(sub)).unwrap();
+            for n in names {
+                let local = dir.join(&n);
+                std::fs::copy(&local, s.www.join(sub).join(&n)).unwrap();
+                files.push((local, format!("{sub}/{n}")));
+            }
+        }
+        servers::upload(&files);
+        files.into_iter().map(|(_, k)| k).collect()
+    })
+}
+
+fn s3_url(key: &str) -> String {
+    format!("s3://{BUCKET}/{key}")
+}
+
+fn http_url(key: &str) -> String {
+    format!("{}/{key}", servers().http_base)
+}
+
+/// The local read of a fixture: header and payload bytes.
+fn local(path: &Path) -> npymap::Result<(npymap::ParsedHeader, Vec<u8>)> {
+    let parsed = npymap::npy::inspect(path)?;
+    let bytes = std::fs::read(path).unwrap();
+    let payload = if parsed.header.dtype.has_object() {
+        Vec::new()
+    } else {
+        bytes[parsed.data_offset as usize..].to_vec()
+    };
+    Ok((parsed, payload))
+}
+
+/// The remote read of an object: header and payload bytes (all elements).
+fn remote(url: &str, opts: &RemoteOptions) -> npymap::Result<(npymap::ParsedHeader, Vec<u8>)> {
+    let r = RemoteNpy::open(url, opts)?;
+    let parsed = r.header().clone();
+    if parsed.header.dtype.has_object() {
+        // A pickle is never read, remotely as locally: only the header
+        // compares, and the payload read says why not.
+        let e = r.read_bytes_into(0..0, &mut []).unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::ObjectDtype), "{url}: {e}");
+        return Ok((parsed, Vec::new()));
+    }
+    let n = parsed.header.element_count()?;
+    let mut buf = vec![0u8; parsed.header.payload_len()? as usize];
+    r.read_bytes_into(0..n, &mut buf)?;
+    Ok((parsed, buf))
+}
+
+#[test]
+fn every_npy_fixture_reads_remotely_as_locally_over_s3_and_http() {
+    let keys = fixtures();
+    let mut checked = 0;
+    for key in keys.iter().filter(|k| k.starts_with("npy/")) {
+        let path = common::testdata().join(key);
+        let want = local(&path);
+        for (url, opts) in [(s3_url(key), s3_opts()), (http_url(key), http_opts())] {
+            let got = remote(&url, &opts);
+            match (&want, got) {
+                (Ok(w), Ok(g)) => assert_eq!(*w, g, "{url}"),
+                (Err(w), Err(g)) => {
+                    assert_eq!(w.kind().code(), g.kind().code(), "{url}: {g}");
+                    assert!(g.to_string().starts_with(&format!("{url}: ")), "{g}");
+                }
+                (w, g) => panic!("{url}: local {w:?}, remote {g:?}"),
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 2 * 100, "only {checked} fixture reads");
+}
+
+#[test]
+fn typed_remote_reads_convert_byte_order_like_the_local_read() {
+    fixtures();
+    for (key, url) in [
+        ("npy/f8_be.npy", s3_url("npy/f8_be.npy")),
+        ("npy/f8_be.npy", http_url("npy/f8_be.npy")),
+    ] {
+        let want = npymap::read::<f64>(common::testdata().join(key)).unwrap();
+        let opts = if url.starts_with("s3") {
+            s3_opts()
+        } else {
+            http_opts()
+        };
+        let got = RemoteNpy::open(&url, &opts)
+            .unwrap()
+            .read_all::<f64>()
+            .unwrap();
+        assert_eq!(got, want, "{url}");
+        assert_eq!(got.as_slice()[0], -1.875);
+    }
+    // A dtype mismatch names both sides, as locally.
+    let r = RemoteNpy::open(&s3_url("npy/f8_le.npy"), &s3_opts()).unwrap();
+    let e = r.read_all::<f32>().unwrap_err();
+    assert!(
+        e.to_string().contains("expected '<f4' (f32), found '<f8'"),
+        "{e}"
+    );
+}
+
+#[test]
+fn hostile_headers_served_remotely_fail_as_locally() {
+    let keys = fixtures();
+    let mut checked = 0;
+    for key in keys.iter().filter(|k| k.starts_with("hostile/")) {
+        let path = common::testdata().join(key);
+        let want = npymap::npy::inspect(&path);
+        let url = s3_url(key);
+        let got = RemoteNpy::open(&url, &s3_opts()).map(|r| r.header().clone());
+        match (want, got) {
+            (Ok(w), Ok(g)) => assert_eq!(w, g, "{key}"),
+            (Err(w), Err(g)) => {
+                assert_eq!(w.kind().to_string(), g.kind().to_string(), "{key}");
+                assert_eq!(w.offset(), g.offset(), "{key}");
+                assert_eq!(g.path(), Some(Path::new(&url)), "{key}");
+            }
+            (w, g) => panic!("{key}: local {w:?}, remote {g:?}"),
+        }
+        checked += 1;
+    }
+    assert!(checked >= 30, "only {checked} hostile files");
+}
+
+/// Writes `script`'s `a` with NumPy to a temp `.npy`, uploads it as `key`
+/// to S3 and nginx, and returns the local path.
+fn numpy_object(key: &str, script: &str) -> PathBuf {
+    let s = servers();
+    let local = s.dir.join(key.replace('/', "_"));
+    common::cli::python(
+        &format!(
+            "import numpy as np\n{script}\nnp.save({:?}, a)\n",
+            local.display().to_string()
+        ),
+        &s.dir,
+    );
+    std::fs::copy(&local, s.www.join(key)).unwrap();
+    servers::upload(&[(local.clone(), key.to_string())]);
+    local
+}
+
+#[test]
+fn header_costs_one_get_and_rows_cost_only_their_bytes() {
+    let local = numpy_object(
+        "rows_c.npy",
+        "a = (np.arange(1000 * 64, dtype='<f4') * 0.5).reshape(1000, 64)",
+    );
+    let part = 16 << 10;
+    let opts = s3_opts().with_part_size(part).with_concurrency(4);
+    let r = RemoteNpy::open(&s3_url("rows_c.npy"), &opts).unwrap();
+    let object_size = std::fs::metadata(&local).unwrap().len();
+    assert_eq!(r.object_size(), object_size);
+    // The header: one GET (of the whole 256 KiB? no: of the first 64 KiB).
+    let after_open = r.stats();
+    assert_eq!(after_open.requests, 1);
+    assert_eq!(after_open.bytes, 64 << 10);
+    // Rows 100..300: 200 rows x 256 bytes, in parts of 16 KiB.
+    let rows = r.read_rows::<f32>(100..300).unwrap();
+    let stats = r.stats();
+    let row_bytes = 200 * 64 * 4;
+    assert_eq!(stats.bytes - after_open.bytes, row_bytes);
+    assert!(stats.bytes - after_open.bytes <= row_bytes + part);
+    assert_eq!(
+        stats.requests - after_open.requests,
+        row_bytes.div_ceil(part)
+    );
+    assert_eq!(rows.shape(), [200, 64]);
+    // Values against NumPy's.
+    let want: Vec<f32> = (100 * 64..300 * 64).map(|i| i as f32 * 0.5).collect();
+    assert_eq!(rows.as_slice(), want.as_slice());
+    let numpy_sum = common::cli::python(
+        "import numpy as np\nprint(float(np.load('rows_c.npy')[100:300].astype('f8').sum()))",
+        &servers().dir,
+    );
+    let ours: f64 = rows.as_slice().iter().map(|&v| f64::from(v)).sum();
+    assert_eq!(numpy_sum.trim().parse::<f64>().unwrap(), ours);
+    // Rows past the end: an error, no request.
+    let before = r.stats();
+    let e = r.read_rows::<f32>(999..1001).unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::IndexOutOfBounds { .. }),
+        "{e}"
+    );
+    assert_eq!(r.stats(), before);
+}
+
+#[test]
+fn row_reads_over_http_send_exactly_the_rows_range() {
+    numpy_object(
+        "rows_http.npy",
+        "a = np.arange(500 * 8, dtype='>i8').reshape(500, 8)",
+    );
+    let r = RemoteNpy::open(&http_url("rows_http.npy"), &http_opts()).unwrap();
+    let off = r.header().data_offset;
+    let rows = r.read_rows::<i64>(10..20).unwrap();
+    assert_eq!(rows.as_slice(), (80..160).collect::<Vec<i64>>().as_slice());
+    // nginx saw the header GET and one GET of exactly rows 10..20.
+    let log = std::fs::read_to_string(&servers().access_log).unwrap();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("GET /rows_http.npy "))
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].ends_with(" bytes=0-65535 206 32128"),
+        "{}",
+        lines[0]
+    );
+    let (a, b) = (off + 10 * 64, off + 20 * 64 - 1);
+    assert!(
+        lines[1].ends_with(&format!(" bytes={a}-{b} 206 640")),
+        "{}",
+        lines[1]
+    );
+}
+
+#[test]
+fn fortran_arrays_read_column_ranges() {
+    numpy_object(
+        "cols_f.npy",
+        "a = np.asfortranarray(np.arange(30, dtype='<i2').reshape(5, 6))",
+    );
+    let r = RemoteNpy::open(&s3_url("cols_f.npy"), &s3_opts()).unwrap();
+    assert!(r.header().header.fortran_order);
+    let cols = r.read_rows::<i16>(2..4).unwrap();
+    assert_eq!(cols.shape(), [5, 2]);
+    assert!(cols.fortran_order());
+    // Column j of a (5, 6) arange: 6*i + j.
+    for i in 0..5usize {
+        for j in 0..2usize {
+            assert_eq!(cols.get(&[i, j]), Some(&((6 * i + j + 2) as i16)));
+        }
+    }
+}
+
+#[test]
+fn a_header_past_64_kib_costs_exactly_two_gets() {
+    numpy_object(
+        "long_header.npy",
+        "a = np.zeros(3, dtype=[(f'field_{i:05d}', '<f4') for i in range(5000)])",
+    );
+    let r = RemoteNpy::open(&s3_url("long_header.npy"), &s3_opts()).unwrap();
+    assert!(r.header().data_offset > 64 << 10);
+    assert_eq!(r.stats().requests, 2);
+    assert_eq!(r.stats().bytes, r.header().data_offset);
+}
+
+#[test]
+fn missing_object_is_not_found_naming_the_url() {
+    fixtures();
+    for (url, opts) in [
+        (s3_url("npy/no_such.npy"), s3_opts()),
+        (http_url("npy/no_such.npy"), http_opts()),
+    ] {
+        let e = RemoteNpy::open(&url, &opts).unwrap_err();
+        let ErrorKind::Io(io) = e.kind() else {
+            panic!("{e}")
+        };
+        assert_eq!(io.kind(), std::io::ErrorKind::NotFound, "{e}");
+        assert!(e.to_string().starts_with(&format!("{url}: ")), "{e}");
+    }
+}
+
+#[test]
+fn bad_credentials_are_permission_denied() {
+    let endpoint = servers::strict_s3();
+    let opts = RemoteOptions {
+        max_retries: 0,
+        store_options: vec![
+            ("aws_endpoint".into(), endpoint.to_string()),
+            ("aws_access_key_id".into(), "AKIANOTAREALKEY00000".into()),
+            ("aws_secret_access_key".into(), "wrong".into()),
+            ("aws_region".into(), "us-east-1".into()),
+            ("allow_http".into(), "true".into()),
+        ],
+        ..RemoteOptions::default()
+    };
+    let url = "s3://any-bucket/a.npy";
+    let e = RemoteNpy::open(url, &opts).unwrap_err();
+    let ErrorKind::Io(io) = e.kind() else {
+        panic!("{e}")
+    };
+    assert_eq!(io.kind(), std::io::ErrorKind::PermissionDenied, "{e}");
+    assert!(e.to_string().starts_with("s3://any-bucket/a.npy: "), "{e}");
+    // nginx saying 403 is the same kind.
+    let url = http_url("forbidden/a.npy");
+    let e = RemoteNpy::open(&url, &http_opts()).unwrap_err();
+    let ErrorKind::Io(io) = e.kind() else {
+        panic!("{e}")
+    };
+    assert_eq!(io.kind(), std::io::ErrorKind::PermissionDenied, "{e}");
+}
+
+#[test]
+fn an_object_shorter_than_its_header_says_is_payload_size() {
+    let local = numpy_object("short.npy", "a = np.arange(100, dtype='<f8')");
+    let bytes = std::fs::read(&local).unwrap();
+    let cut = servers().dir.join("short_cut.npy");
+    std::fs::write(&cut, &bytes[..bytes.len() - 8]).unwrap();
+    servers::upload(&[(cut.clone(), "short_cut.npy".into())]);
+    let e = RemoteNpy::open(&s3_url("short_cut.npy"), &s3_opts()).unwrap_err();
+    let local_err = npymap::npy::inspect(&cut).unwrap_err();
+    assert_eq!(e.kind().to_string(), local_err.kind().to_string());
+    assert!(
+        matches!(
+            e.kind(),
+            ErrorKind::PayloadSize {
+                expected: 800,
+                actual: 792
+            }
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn blocking_api_inside_a_runtime_is_an_error_not_a_panic() {
+    fixtures();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = s3_url("npy/f8_le.npy");
+    let e = rt.block_on(async { RemoteNpy::open(&url, &s3_opts()).unwrap_err() });
+    assert!(matches!(e.kind(), ErrorKind::Unsupported(_)), "{e}");
+    // The async API works there.
+    let a = rt.block_on(async {
+        let r = npymap::remote::AsyncRemoteNpy::open(&url, &s3_opts())
+            .await
+            .unwrap();
+        r.read_all::<f64>().await.unwrap()
+    });
+    assert_eq!(
+        a,
+        npymap::read::<f64>(common::testdata().join("npy/f8_le.npy")).unwrap()
+    );
+}
