@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use npymap::ErrorKind;
-use npymap::remote::{RemoteNpy, RemoteOptions};
+use npymap::remote::{NPZ_TAIL_LEN, RemoteNpy, RemoteNpz, RemoteOptions};
 use servers::{BUCKET, servers};
 
 /// S3 options for the test server plus `part_size` / `concurrency`.
@@ -380,4 +380,136 @@ fn blocking_api_inside_a_runtime_is_an_error_not_a_panic() {
         a,
         npymap::read::<f64>(common::testdata().join("npy/f8_le.npy")).unwrap()
     );
+}
+
+/// Every `.npz` in testdata/npz and testdata/hostile, uploaded once (keys
+/// `npz/...`, `hostile/...`).
+fn npz_fixtures() -> &'static Vec<String> {
+    static NPZ: OnceLock<Vec<String>> = OnceLock::new();
+    NPZ.get_or_init(|| {
+        let mut files: Vec<(PathBuf, String)> = Vec::new();
+        for sub in ["npz", "hostile"] {
+            let dir = common::testdata().join(sub);
+            for e in std::fs::read_dir(&dir).unwrap() {
+                let n = e.unwrap().file_name().into_string().unwrap();
+                if n.ends_with(".npz") {
+                    files.push((dir.join(&n), format!("{sub}/{n}")));
+                }
+            }
+        }
+        files.sort();
+        servers::upload(&files);
+        files.into_iter().map(|(_, k)| k).collect()
+    })
+}
+
+#[test]
+fn every_npz_fixture_lists_and_reads_remotely_as_locally() {
+    let keys = npz_fixtures();
+    let mut members = 0;
+    for key in keys {
+        let path = common::testdata().join(key);
+        let url = s3_url(key);
+        let local = npymap::npz::NpzReader::open(&path);
+        let remote = RemoteNpz::open(&url, &s3_opts());
+        match (local, remote) {
+            (Ok(mut l), Ok(mut r)) => {
+                let names: Vec<String> = l.members().iter().map(|m| m.name().into()).collect();
+                let rnames: Vec<String> = r.members().iter().map(|m| m.name().into()).collect();
+                assert_eq!(names, rnames, "{key}");
+                for n in &names {
+                    let lm = l.member(n).unwrap();
+                    let rm = r.member(n).unwrap();
+                    assert_eq!(lm.header(), rm.header(), "{key} {n}");
+                    assert_eq!(lm.compression(), rm.compression(), "{key} {n}");
+                    // The member's whole .npy bytes (inflated, CRC checked).
+                    let want = l.read(n);
+                    let got = r.reader().read(n);
+                    match (want, got) {
+                        (Ok(w), Ok(g)) => assert_eq!(w, g, "{key} {n}"),
+                        (Err(w), Err(g)) => {
+                            assert_eq!(w.kind().to_string(), g.kind().to_string(), "{key}")
+                        }
+                        (w, g) => panic!("{key} {n}: local {w:?}, remote {g:?}"),
+                    }
+                    members += 1;
+                }
+            }
+            (Err(w), Err(g)) => {
+                assert_eq!(w.kind().to_string(), g.kind().to_string(), "{key}");
+                assert_eq!(w.offset(), g.offset(), "{key}");
+                assert_eq!(w.member(), g.member(), "{key}");
+                assert!(g.to_string().starts_with(&format!("{url}: ")), "{g}");
+            }
+            (w, g) => panic!("{key}: local {:?}, remote {:?}", w.err(), g.err()),
+        }
+    }
+    assert!(
+        keys.len() >= 12 && members >= 10,
+        "{} archives, {members} members",
+        keys.len()
+    );
+}
+
+#[test]
+fn npz_listing_costs_the_tail_plus_one_get_per_member_header_and_rows_read_in_place() {
+    let s = servers();
+    let local = s.dir.join("big_members.npz");
+    common::cli::python(
+        &format!(
+            "import numpy as np\n\
+             np.savez({:?}, a=np.arange(2 ** 17, dtype='<f8'), \
+             b=np.arange(2 ** 17, dtype='>i4').reshape(-1, 4), c=np.ones((300, 300), dtype='<f4'))\n",
+            local.display().to_string()
+        ),
+        &s.dir,
+    );
+    servers::upload(&[(local.clone(), "big_members.npz".into())]);
+    let npz = RemoteNpz::open(&s3_url("big_members.npz"), &s3_opts()).unwrap();
+    let size = std::fs::metadata(&local).unwrap().len();
+    assert_eq!(npz.object_size(), size);
+    let listed = npz.stats();
+    // The tail (end records + central directory, and the end of member c),
+    // then one 64 KiB block at each of a's and b's local headers; c's
+    // header is 360 KB before the end, so one more.
+    assert_eq!(listed.requests, 4, "{listed:?}");
+    assert!(listed.bytes <= NPZ_TAIL_LEN + 3 * (64 << 10), "{listed:?}");
+    let names: Vec<&str> = npz.members().iter().map(|m| m.name()).collect();
+    assert_eq!(names, ["a", "b", "c"]);
+    assert_eq!(
+        npz.member("b").unwrap().header().header.shape,
+        [1u64 << 15, 4]
+    );
+    // Rows 1000..1010 of b: one GET of exactly 10 x 4 x 4 bytes.
+    let rows = npz.read_rows::<i32>("b", 1000..1010).unwrap();
+    let after = npz.stats();
+    assert_eq!(after.requests - listed.requests, 1);
+    assert_eq!(after.bytes - listed.bytes, 160);
+    assert_eq!(rows.shape(), [10, 4]);
+    assert_eq!(
+        rows.as_slice(),
+        (4000..4040).collect::<Vec<i32>>().as_slice()
+    );
+}
+
+#[test]
+fn deflated_members_are_streamed_and_refuse_row_reads() {
+    npz_fixtures();
+    let url = s3_url("npz/compressed.npz");
+    let mut npz = RemoteNpz::open(&url, &s3_opts()).unwrap();
+    let mut l =
+        npymap::npz::NpzReader::open(common::testdata().join("npz/compressed.npz")).unwrap();
+    let name = npz.members()[0].name().to_string();
+    assert_eq!(
+        npz.members()[0].compression(),
+        npymap::npz::Compression::Deflated
+    );
+    let dtype = npz.members()[0].header().header.dtype.descr();
+    assert_eq!(
+        npz.reader().read_payload(&name).unwrap(),
+        l.read_payload(&name).unwrap(),
+        "{dtype}"
+    );
+    let e = npz.read_rows::<u8>(&name, 0..1).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::NotStored { .. }), "{e}");
 }

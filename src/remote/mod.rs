@@ -19,9 +19,13 @@
 //! [`npy::check_payload`]: crate::npy::check_payload
 
 mod npy;
+mod npz;
+mod reader;
 mod store;
 
 pub use npy::{AsyncRemoteNpy, RemoteNpy};
+pub use npz::{NPZ_TAIL_LEN, RemoteNpz};
+pub use reader::{DEFAULT_READ_AHEAD, RemoteReader};
 pub use store::{
     DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, HEAD_FETCH_LEN, Location, RemoteOptions, TransferStats,
     is_url,

@@ -17,6 +17,9 @@ pub struct AsyncRemoteNpy {
     loc: Location,
     parsed: ParsedHeader,
     object_size: u64,
+    /// Where the `.npy` bytes start in the object: 0 for a `.npy` object,
+    /// the member's offset for a stored `.npz` member.
+    base: u64,
 }
 
 /// Parses the header at the start of an object: `head` is its first bytes
@@ -88,9 +91,26 @@ impl AsyncRemoteNpy {
                 loc: loc.clone(),
                 parsed,
                 object_size,
+                base: 0,
             })
         };
         run.await.map_err(|e: Error| loc.err(e))
+    }
+
+    /// A `.npy` whose bytes start at `base` in the object at `loc` (a
+    /// stored `.npz` member), with its header already parsed and checked.
+    pub(crate) fn at_offset(
+        loc: Location,
+        parsed: ParsedHeader,
+        object_size: u64,
+        base: u64,
+    ) -> AsyncRemoteNpy {
+        AsyncRemoteNpy {
+            loc,
+            parsed,
+            object_size,
+            base,
+        }
     }
 
     /// The parsed header (version, dtype, order, shape, data offset).
@@ -135,6 +155,7 @@ impl AsyncRemoteNpy {
         let of = |i: u64| {
             i.checked_mul(itemsize)
                 .and_then(|b| b.checked_add(self.parsed.data_offset))
+                .and_then(|b| b.checked_add(self.base))
                 .ok_or(Error::from(ErrorKind::Overflow {
                     what: "element range",
                 }))
@@ -284,6 +305,10 @@ pub struct RemoteNpy {
 }
 
 impl RemoteNpy {
+    pub(crate) fn from_async(inner: AsyncRemoteNpy) -> RemoteNpy {
+        RemoteNpy { inner }
+    }
+
     /// Blocking [`AsyncRemoteNpy::open`].
     ///
     /// # Errors

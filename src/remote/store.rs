@@ -321,21 +321,35 @@ impl Location {
         e.in_path(&self.url)
     }
 
-    /// One GET of `range` (clamped by the server to the object's end):
-    /// the bytes and the object's total size.
+    /// One GET of the first `len` bytes (clamped by the server to the
+    /// object's end): the bytes and the object's total size.
     pub(crate) async fn get_head(&self, len: u64) -> Result<(Bytes, u64)> {
-        let options = GetOptions::new().with_range(Some(GetRange::Bounded(0..len)));
+        let (start, bytes, size) = self.get_probe(GetRange::Bounded(0..len)).await?;
+        debug_assert_eq!(start, 0);
+        Ok((bytes, size))
+    }
+
+    /// One GET of the last `len` bytes: where they start, the bytes and
+    /// the object's total size.
+    pub(crate) async fn get_tail(&self, len: u64) -> Result<(u64, Bytes, u64)> {
+        self.get_probe(GetRange::Suffix(len)).await
+    }
+
+    /// The first GET of an object, which also learns its size; an empty
+    /// object has no byte to return, so a refused range is followed by a
+    /// HEAD that tells an empty object from a real failure.
+    async fn get_probe(&self, range: GetRange) -> Result<(u64, Bytes, u64)> {
+        let options = GetOptions::new().with_range(Some(range));
         let got = self.store.get_opts(&self.path, options).await;
         self.count(1, 0);
         let result = match got {
             Ok(r) => r,
-            // An empty object has no byte 0: ask its size instead.
             Err(e) if !matches!(e, object_store::Error::NotFound { .. }) => {
                 let meta = self.store.head(&self.path).await;
                 self.count(1, 0);
                 let meta = meta.map_err(|_| store_error(e, &self.url))?;
                 if meta.size == 0 {
-                    return Ok((Bytes::new(), 0));
+                    return Ok((0, Bytes::new(), 0));
                 }
                 return Err(Error::from(std::io::Error::other(format!(
                     "ranged GET of a {}-byte object failed",
@@ -346,12 +360,22 @@ impl Location {
             Err(e) => return Err(store_error(e, &self.url)),
         };
         let size = result.meta.size;
+        let (start, end) = (result.range.start, result.range.end);
+        let want = end.saturating_sub(start);
         let bytes = result
             .bytes()
             .await
             .map_err(|e| store_error(e, &self.url))?;
         self.count(0, bytes.len() as u64);
-        Ok((bytes, size))
+        if bytes.len() as u64 != want {
+            return Err(Error::new(ErrorKind::Truncated {
+                what: "object range",
+                needed: end,
+                available: start.saturating_add(bytes.len() as u64),
+            })
+            .in_path(&self.url));
+        }
+        Ok((start, bytes, size))
     }
 
     /// One GET of exactly `range`; fewer bytes than asked is `Truncated`
