@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use npymap::ErrorKind;
-use npymap::remote::{NPZ_TAIL_LEN, RemoteNpy, RemoteNpz, RemoteOptions};
+use npymap::remote::{NPZ_TAIL_LEN, RemoteNpy, RemoteNpz, RemoteOptions, RemoteWriter};
 use servers::{BUCKET, servers};
+use std::io::Write as _;
 
 /// S3 options for the test server plus `part_size` / `concurrency`.
 fn s3_opts() -> RemoteOptions {
@@ -512,4 +513,154 @@ fn deflated_members_are_streamed_and_refuse_row_reads() {
     );
     let e = npz.read_rows::<u8>(&name, 0..1).unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::NotStored { .. }), "{e}");
+}
+
+/// Runs `code` in Python with `a`, the `.npy` object `key` of the test
+/// bucket as NumPy loads it (fetched with boto3, an independent client).
+fn numpy_s3(key: &str, code: &str) -> String {
+    let s = servers();
+    common::cli::python(
+        &format!(
+            "import io, boto3, numpy as np\n\
+             s3 = boto3.client('s3', endpoint_url={:?}, aws_access_key_id='test', \
+             aws_secret_access_key='test', region_name='us-east-1')\n\
+             a = np.load(io.BytesIO(s3.get_object(Bucket={BUCKET:?}, Key={key:?})['Body'].read()))\n\
+             {code}\n",
+            s.s3_endpoint
+        ),
+        &s.dir,
+    )
+}
+
+fn not_found(key: &str) -> bool {
+    match RemoteNpy::open(&s3_url(key), &s3_opts()) {
+        Err(e) => {
+            matches!(e.kind(), ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound)
+        }
+        Ok(_) => false,
+    }
+}
+
+#[test]
+fn written_objects_are_numpys_bytes_and_numpy_reads_them() {
+    let data: Vec<f64> = (0..12).map(|i| f64::from(i) * 0.25 - 1.0).collect();
+    npymap::remote::write("s3://npymap-test/written/a.npy", &[3, 4], &data, &s3_opts()).unwrap();
+    // The bytes are the local writer's.
+    let local = servers().dir.join("written_a.npy");
+    npymap::write(&local, &[3, 4], &data).unwrap();
+    let r = RemoteNpy::open(&s3_url("written/a.npy"), &s3_opts()).unwrap();
+    let mut got = vec![0u8; r.object_size() as usize - r.header().data_offset as usize];
+    r.read_bytes_into(0..12, &mut got).unwrap();
+    let want = std::fs::read(&local).unwrap();
+    assert_eq!(r.object_size(), want.len() as u64);
+    assert_eq!(got, want[r.header().data_offset as usize..]);
+    // NumPy reads it.
+    let out = numpy_s3("written/a.npy", "print(a.dtype.str, a.shape, a.tolist())");
+    assert_eq!(
+        out.trim(),
+        "<f8 (3, 4) [[-1.0, -0.75, -0.5, -0.25], [0.0, 0.25, 0.5, 0.75], [1.0, 1.25, 1.5, 1.75]]"
+    );
+}
+
+#[test]
+fn a_multipart_write_in_several_parts_reads_back_in_numpy() {
+    // 6.4 MB of '<f4': two parts of 5 MiB (S3's smallest) and a tail.
+    let n = 1_600_000usize;
+    let data: Vec<f32> = (0..n).map(|i| (i % 1000) as f32).collect();
+    let opts = s3_opts().with_part_size(1 << 20);
+    let out = RemoteWriter::create("s3://npymap-test/written/big.npy", &opts).unwrap();
+    let mut w =
+        npymap::npy::NpyWriter::new(out, &npymap::Header::for_type::<f32>(&[n]).unwrap()).unwrap();
+    w.write_slice(&data).unwrap();
+    w.finish().unwrap().finish().unwrap();
+    let out = numpy_s3(
+        "written/big.npy",
+        "print(a.shape[0], int(a.astype('i8').sum()), a[123456])",
+    );
+    let sum: i64 = data.iter().map(|&v| v as i64).sum();
+    assert_eq!(out.trim(), format!("{n} {sum} 456.0"));
+    assert!(open_uploads_for("written/big.npy").is_empty());
+}
+
+fn open_uploads_for(key: &str) -> Vec<String> {
+    servers::open_uploads()
+        .into_iter()
+        .filter(|k| k == key)
+        .collect()
+}
+
+#[test]
+fn an_interrupted_upload_leaves_no_object_and_no_parts() {
+    fixtures();
+    // Dropped after one whole part went up.
+    let mut out = RemoteWriter::create("s3://npymap-test/written/dropped.npy", &s3_opts()).unwrap();
+    out.write_all(&vec![7u8; 6 << 20]).unwrap();
+    assert_eq!(open_uploads_for("written/dropped.npy").len(), 1);
+    drop(out);
+    assert!(not_found("written/dropped.npy"));
+    assert!(open_uploads_for("written/dropped.npy").is_empty());
+    // A writer that fails its own check (too few elements): no object.
+    let out = RemoteWriter::create("s3://npymap-test/written/short.npy", &s3_opts()).unwrap();
+    let mut w =
+        npymap::npy::NpyWriter::new(out, &npymap::Header::for_type::<i32>(&[10]).unwrap()).unwrap();
+    w.write_slice(&[1i32, 2, 3]).unwrap();
+    let e = w.finish().unwrap_err();
+    assert!(
+        matches!(
+            e.kind(),
+            ErrorKind::ElementCount {
+                expected: 10,
+                actual: 3
+            }
+        ),
+        "{e}"
+    );
+    assert!(not_found("written/short.npy"));
+    assert!(open_uploads_for("written/short.npy").is_empty());
+    // An npz dropped unfinished: no object.
+    let mut npz =
+        npymap::remote::create_npz("s3://npymap-test/written/dropped.npz", &s3_opts()).unwrap();
+    npz.add_array("x", &[2], &[1i64, 2], npymap::npz::Compression::Stored)
+        .unwrap();
+    drop(npz);
+    assert!(not_found("written/dropped.npz"));
+}
+
+#[test]
+fn npz_written_to_s3_loads_in_numpy_and_reads_back() {
+    let url = "s3://npymap-test/written/pair.npz";
+    let mut npz = npymap::remote::create_npz(url, &s3_opts()).unwrap();
+    npz.add_array(
+        "x",
+        &[2, 2],
+        &[1.5f64, 2.5, 3.5, 4.5],
+        npymap::npz::Compression::Stored,
+    )
+    .unwrap();
+    npz.add_array("y", &[3], &[7i16, 8, 9], npymap::npz::Compression::Deflated)
+        .unwrap();
+    npz.finish().unwrap();
+    let out = numpy_s3_npz("written/pair.npz");
+    assert_eq!(out.trim(), "['x', 'y'] [[1.5, 2.5], [3.5, 4.5]] [7, 8, 9]");
+    let mut r = RemoteNpz::open(url, &s3_opts()).unwrap();
+    assert_eq!(
+        r.read_rows::<f64>("x", 1..2).unwrap().as_slice(),
+        [3.5, 4.5]
+    );
+    assert_eq!(r.read_array::<i16>("y").unwrap().as_slice(), [7, 8, 9]);
+}
+
+fn numpy_s3_npz(key: &str) -> String {
+    let s = servers();
+    common::cli::python(
+        &format!(
+            "import io, boto3, numpy as np\n\
+             s3 = boto3.client('s3', endpoint_url={:?}, aws_access_key_id='test', \
+             aws_secret_access_key='test', region_name='us-east-1')\n\
+             z = np.load(io.BytesIO(s3.get_object(Bucket={BUCKET:?}, Key={key:?})['Body'].read()))\n\
+             print(sorted(z.files), z['x'].tolist(), z['y'].tolist())\n",
+            s.s3_endpoint
+        ),
+        &s.dir,
+    )
 }

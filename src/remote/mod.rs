@@ -22,6 +22,7 @@ mod npy;
 mod npz;
 mod reader;
 mod store;
+mod write;
 
 pub use npy::{AsyncRemoteNpy, RemoteNpy};
 pub use npz::{NPZ_TAIL_LEN, RemoteNpz};
@@ -30,6 +31,7 @@ pub use store::{
     DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, HEAD_FETCH_LEN, Location, RemoteOptions, TransferStats,
     is_url,
 };
+pub use write::{RemoteNpzWriter, RemoteWriter, StagedUpload, create_npz, write};
 
 /// The [`object_store`](https://docs.rs/object_store) crate the remote
 /// layer is built on, re-exported so [`Location::new`] can be given a

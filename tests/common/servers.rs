@@ -163,19 +163,37 @@ fn start() -> Servers {
     servers
 }
 
-/// Creates `bucket` with a plain `PUT /bucket` (moto accepts it unsigned).
-pub fn create_bucket(endpoint: &str, bucket: &str) {
+/// One unsigned HTTP/1.1 request (moto accepts them): the whole reply.
+pub fn raw_http(endpoint: &str, method: &str, target: &str) -> String {
     use std::io::{Read, Write};
     let addr = endpoint.trim_start_matches("http://");
-    let mut c = TcpStream::connect(addr).expect("connect to the S3 server");
+    let mut c = TcpStream::connect(addr).expect("connect to the server");
     write!(
         c,
-        "PUT /{bucket} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut reply = String::new();
     c.read_to_string(&mut reply).unwrap();
+    reply
+}
+
+/// Creates `bucket` with a plain `PUT /bucket`.
+pub fn create_bucket(endpoint: &str, bucket: &str) {
+    let reply = raw_http(endpoint, "PUT", &format!("/{bucket}"));
     assert!(reply.starts_with("HTTP/1.1 200"), "create bucket: {reply}");
+}
+
+/// The multipart uploads in progress in the test bucket (S3's
+/// ListMultipartUploads), as the keys they are for.
+pub fn open_uploads() -> Vec<String> {
+    let reply = raw_http(&servers().s3_endpoint, "GET", &format!("/{BUCKET}?uploads"));
+    assert!(reply.starts_with("HTTP/1.1 200"), "list uploads: {reply}");
+    reply
+        .split("<Upload>")
+        .skip(1)
+        .filter_map(|u| Some(u.split_once("<Key>")?.1.split_once("</Key>")?.0.to_string()))
+        .collect()
 }
 
 /// A plain S3 client of the test server (object_store's, not npymap's
