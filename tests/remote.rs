@@ -664,3 +664,153 @@ fn numpy_s3_npz(key: &str) -> String {
         &s.dir,
     )
 }
+
+/// Runs the CLI with the test S3 server's endpoint and credentials in its
+/// environment, as a user would set them.
+fn cli(args: &[&str]) -> std::process::Output {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_npymap"));
+    c.args(args);
+    for (k, v) in servers::s3_env() {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn cli_info_reads_urls_like_paths() {
+    fixtures();
+    npz_fixtures();
+    for key in ["npy/c_2x3.npy", "npy/struct_nested.npy", "npz/named.npz"] {
+        let local = common::testdata().join(key);
+        let want = common::cli::ok(
+            &common::cli::npymap(&["info".as_ref(), local.as_os_str()]),
+            key,
+        );
+        let url = s3_url(key);
+        let got = common::cli::ok(&cli(&["info", &url]), key);
+        assert_eq!(
+            got,
+            want.replace(&local.display().to_string(), &url),
+            "{key}"
+        );
+        let want = common::cli::ok(
+            &common::cli::npymap(&["info".as_ref(), "--json".as_ref(), local.as_os_str()]),
+            key,
+        );
+        assert_eq!(
+            common::cli::ok(&cli(&["info", "--json", &url]), key),
+            want,
+            "{key}"
+        );
+    }
+    let url = http_url("npy/f8_be.npy");
+    let got = common::cli::ok(&cli(&["info", &url]), &url);
+    assert!(got.starts_with(&format!("{url}: npy\n")), "{got}");
+}
+
+#[test]
+fn cli_whole_array_commands_take_urls() {
+    fixtures();
+    let local = common::testdata().join("npy/f8_be.npy");
+    let url = s3_url("npy/f8_be.npy");
+    for cmd in ["stats", "show"] {
+        let want = common::cli::ok(
+            &common::cli::npymap(&[cmd.as_ref(), local.as_os_str()]),
+            cmd,
+        );
+        let got = common::cli::ok(&cli(&[cmd, &url]), cmd);
+        assert_eq!(
+            got,
+            want.replace(&local.display().to_string(), &url),
+            "{cmd}"
+        );
+    }
+    let out = cli(&["cmp", &url, local.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // convert: URL in, URL out; NumPy reads the result.
+    let out_url = "s3://npymap-test/cli/converted.npy";
+    common::cli::ok(
+        &cli(&[
+            "convert",
+            &url,
+            out_url,
+            "--byte-order",
+            "little",
+            "--order",
+            "F",
+        ]),
+        "convert",
+    );
+    let got = numpy_s3(
+        "cli/converted.npy",
+        "print(a.dtype.str, a.flags.f_contiguous, a.tolist())",
+    );
+    let want = common::cli::python(
+        "import numpy as np\na = np.load('testdata/npy/f8_be.npy')\nprint('<f8', True, a.tolist())",
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+    );
+    assert_eq!(got, want);
+    // pack: URL members into a URL archive.
+    common::cli::ok(
+        &cli(&[
+            "pack",
+            "s3://npymap-test/cli/packed.npz",
+            &format!("x={url}"),
+            &s3_url("npy/i4_le.npy"),
+        ]),
+        "pack",
+    );
+    let npz = RemoteNpz::open("s3://npymap-test/cli/packed.npz", &s3_opts()).unwrap();
+    let names: Vec<&str> = npz.members().iter().map(|m| m.name()).collect();
+    assert_eq!(names, ["x", "i4_le"]);
+}
+
+#[test]
+fn cli_errors_name_the_url_and_failed_commands_leave_no_object() {
+    fixtures();
+    let missing = s3_url("npy/missing.npy");
+    for args in [
+        vec!["info", missing.as_str()],
+        vec!["stats", missing.as_str()],
+    ] {
+        let out = cli(&args);
+        common::cli::assert_error(&out, &args.join(" "));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.starts_with(&format!("npymap: error: {missing}: ")),
+            "{stderr}"
+        );
+    }
+    // A hostile header names the URL and gives the local message.
+    let key = "hostile/bad_magic.npy";
+    let local = common::testdata().join(key);
+    let want = String::from_utf8_lossy(
+        &common::cli::npymap(&["stats".as_ref(), local.as_os_str()]).stderr,
+    )
+    .replace(&local.display().to_string(), &s3_url(key));
+    let out = cli(&["stats", &s3_url(key)]);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), want);
+    // An unsafe cast fails: the output object never appears.
+    let out = cli(&[
+        "convert",
+        &s3_url("npy/f8_le.npy"),
+        "s3://npymap-test/cli/never.npy",
+        "--dtype",
+        "<i2",
+    ]);
+    common::cli::assert_error(&out, "unsafe cast");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains(".npymap-remote-"),
+        "temp path leaked: {stderr}"
+    );
+    assert!(not_found("cli/never.npy"));
+    // In-place commands refuse URLs.
+    let out = cli(&["recover", &s3_url("npy/f8_le.npy")]);
+    common::cli::assert_error(&out, "recover");
+}

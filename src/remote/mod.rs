@@ -25,11 +25,11 @@ mod store;
 mod write;
 
 pub use npy::{AsyncRemoteNpy, RemoteNpy};
-pub use npz::{NPZ_TAIL_LEN, RemoteNpz};
+pub use npz::{NPZ_TAIL_LEN, RemoteFile, RemoteNpz};
 pub use reader::{DEFAULT_READ_AHEAD, RemoteReader};
 pub use store::{
     DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, HEAD_FETCH_LEN, Location, RemoteOptions, TransferStats,
-    is_url,
+    copy_to, is_url,
 };
 pub use write::{RemoteNpzWriter, RemoteWriter, StagedUpload, create_npz, write};
 

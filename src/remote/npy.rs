@@ -85,16 +85,25 @@ impl AsyncRemoteNpy {
     pub async fn open_at(loc: Location) -> Result<AsyncRemoteNpy> {
         let run = async {
             let (head, object_size) = loc.get_head(HEAD_FETCH_LEN).await?;
-            let parsed = parse_object_header(&loc, head, object_size, 0).await?;
-            crate::npy::check_payload(&parsed, object_size.saturating_sub(parsed.data_offset))?;
-            Ok(AsyncRemoteNpy {
-                loc: loc.clone(),
-                parsed,
-                object_size,
-                base: 0,
-            })
+            AsyncRemoteNpy::from_head(loc.clone(), head, object_size).await
         };
         run.await.map_err(|e: Error| loc.err(e))
+    }
+
+    /// Opens from the object's first bytes already fetched.
+    pub(crate) async fn from_head(
+        loc: Location,
+        head: bytes::Bytes,
+        object_size: u64,
+    ) -> Result<AsyncRemoteNpy> {
+        let parsed = parse_object_header(&loc, head, object_size, 0).await?;
+        crate::npy::check_payload(&parsed, object_size.saturating_sub(parsed.data_offset))?;
+        Ok(AsyncRemoteNpy {
+            loc,
+            parsed,
+            object_size,
+            base: 0,
+        })
     }
 
     /// A `.npy` whose bytes start at `base` in the object at `loc` (a

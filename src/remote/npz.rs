@@ -151,3 +151,39 @@ impl RemoteNpz {
             .map_err(|e| e.in_member(name))
     }
 }
+
+/// A remote object opened by its content: a `.npy` or a `.npz`.
+#[derive(Debug)]
+pub enum RemoteFile {
+    /// A `.npy` object.
+    Npy(RemoteNpy),
+    /// A `.npz` archive.
+    Npz(RemoteNpz),
+}
+
+impl RemoteFile {
+    /// Opens the object at `url` and tells `.npy` from `.npz` by its first
+    /// bytes: one GET of the first 64 KiB (which is also the `.npy`
+    /// header); an archive then costs what [`RemoteNpz::open`] does.
+    ///
+    /// # Errors
+    /// As [`RemoteNpy::open`] / [`RemoteNpz::open`]; `NotNpy` for
+    /// anything else.
+    pub fn open(url: &str, opts: &RemoteOptions) -> Result<RemoteFile> {
+        let loc = Location::parse(url, opts)?;
+        let head = super::store::block_on(async {
+            let (head, size) = loc.get_head(super::store::HEAD_FETCH_LEN).await?;
+            match crate::npy::detect(&head) {
+                Ok(crate::npy::Format::Npz) => Ok(None),
+                _ => AsyncRemoteNpy::from_head(loc.clone(), head, size)
+                    .await
+                    .map(Some),
+            }
+        })?
+        .map_err(|e| loc.err(e))?;
+        match head {
+            Some(npy) => Ok(RemoteFile::Npy(RemoteNpy::from_async(npy))),
+            None => RemoteNpz::open_at(loc).map(RemoteFile::Npz),
+        }
+    }
+}
