@@ -814,3 +814,98 @@ fn cli_errors_name_the_url_and_failed_commands_leave_no_object() {
     let out = cli(&["recover", &s3_url("npy/f8_le.npy")]);
     common::cli::assert_error(&out, "recover");
 }
+
+/// A real HTTP server on 127.0.0.1 that serves `body` with `Range`
+/// support but cuts the connection half-way through the body of the first
+/// `drops` data responses (ranges not starting at 0): a server that drops
+/// the connection mid-range. Returns its URL and how many it dropped.
+fn flaky_server(
+    body: Vec<u8>,
+    drops: usize,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dropped = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = dropped.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut range = None;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(r) = line.to_ascii_lowercase().strip_prefix("range: bytes=") {
+                    let (a, b) = r.trim().split_once('-').unwrap();
+                    range = Some((a.parse::<usize>().unwrap(), b.parse::<usize>().unwrap()));
+                }
+            }
+            let (a, b) = range.unwrap_or((0, body.len() - 1));
+            let b = b.min(body.len() - 1);
+            let part = &body[a..=b];
+            let head = format!(
+                "HTTP/1.1 206 Partial Content\r\nContent-Length: {}\r\nContent-Range: bytes {a}-{b}/{}\r\n\
+                 ETag: \"v1\"\r\nAccept-Ranges: bytes\r\nConnection: close\r\n\r\n",
+                part.len(),
+                body.len()
+            );
+            let _ = conn.write_all(head.as_bytes());
+            if a > 0 && count.load(Ordering::SeqCst) < drops {
+                count.fetch_add(1, Ordering::SeqCst);
+                let _ = conn.write_all(&part[..part.len() / 2]);
+                let _ = conn.shutdown(std::net::Shutdown::Both);
+                continue;
+            }
+            let _ = conn.write_all(part);
+        }
+    });
+    (format!("http://127.0.0.1:{port}/flaky.npy"), dropped)
+}
+
+fn npy_bytes(values: &[i64]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut w = npymap::npy::NpyWriter::new(
+        &mut out,
+        &npymap::Header::for_type::<i64>(&[values.len()]).unwrap(),
+    )
+    .unwrap();
+    w.write_slice(values).unwrap();
+    w.finish().unwrap();
+    out
+}
+
+#[test]
+fn a_connection_dropped_mid_range_is_retried() {
+    let values: Vec<i64> = (0..20_000).collect();
+    let (url, dropped) = flaky_server(npy_bytes(&values), 2);
+    let opts = RemoteOptions {
+        max_retries: 3,
+        initial_backoff: std::time::Duration::from_millis(10),
+        ..RemoteOptions::default()
+    };
+    let r = RemoteNpy::open(&url, &opts).unwrap();
+    let got = r.read_elements::<i64>(5_000..15_000).unwrap();
+    assert_eq!(got, values[5_000..15_000]);
+    assert_eq!(dropped.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_connection_dropped_every_time_is_a_clear_error() {
+    let values: Vec<i64> = (0..20_000).collect();
+    let (url, dropped) = flaky_server(npy_bytes(&values), usize::MAX);
+    let opts = RemoteOptions {
+        max_retries: 2,
+        initial_backoff: std::time::Duration::from_millis(10),
+        ..RemoteOptions::default()
+    };
+    let r = RemoteNpy::open(&url, &opts).unwrap();
+    let e = r.read_elements::<i64>(5_000..15_000).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Io(_)), "{e}");
+    assert!(e.to_string().starts_with(&format!("{url}: ")), "{e}");
+    // The first attempt and two retries, then the error.
+    assert_eq!(dropped.load(std::sync::atomic::Ordering::SeqCst), 3, "{e}");
+}
