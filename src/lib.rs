@@ -17,6 +17,7 @@
 //! | [`npz`] | `.npz` archives: [`npz::NpzReader`] (typed `read_array`), [`npz::read_all`], [`npz::NpzArchive`] (zero-copy stored members), [`npz::NpzWriter`] |
 //! | [`convert`] | streaming conversions with bounded memory: byte order, C <-> F, NumPy's casts at every casting level, raw <-> npy, [`convert::stats`], [`convert::compare`], [`convert::slice`](fn@convert::slice) (NumPy basic indexing and fields) |
 //! | [`safetensors`](mod@safetensors) | `.safetensors` files both ways: [`safetensors::SafetensorsFile`] (read), [`safetensors::SafetensorsPlan`] (streamed write), [`safetensors::to_npz`], [`safetensors::unpack`] |
+//! | `remote` | feature `remote`: `.npy` / `.npz` in object storage (S3, GCS, Azure, HTTP) with ranged reads and multipart writes |
 //! | [`repr`] | an array as NumPy's `repr` prints it: [`repr::array_repr`] |
 //! | [`record`] | structured arrays as Rust structs through serde: [`record::read`] into `Array<R: Deserialize>`, [`record::write`] of `&[R: Serialize]` with the dtype derived from `R` |
 //! | [`text`] | text as `np.savetxt` writes it and `np.loadtxt` reads it: [`text::to_text_file`], [`text::from_text_file`] |
@@ -64,6 +65,9 @@ pub mod mmap;
 pub mod npy;
 pub mod npz;
 pub mod record;
+#[cfg(feature = "remote")]
+#[cfg_attr(docsrs, doc(cfg(feature = "remote")))]
+pub mod remote;
 pub mod repr;
 pub mod safetensors;
 pub mod text;

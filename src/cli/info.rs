@@ -124,7 +124,7 @@ pub(crate) fn run(path: &Path, json: bool) -> CmdResult {
 }
 
 /// `{"format":"npz","members":[{"name":..,"compression":.., npy fields}]}`.
-fn npz_json(members: &[Member]) -> Value {
+pub(crate) fn npz_json(members: &[Member]) -> Value {
     let members: Vec<Value> = members
         .iter()
         .map(|m| {
@@ -141,7 +141,7 @@ fn npz_json(members: &[Member]) -> Value {
 }
 
 /// The human summary of an archive: one block per member.
-fn npz_text(path: &Path, members: &[Member]) -> String {
+pub(crate) fn npz_text(path: &Path, members: &[Member]) -> String {
     let plural = if members.len() == 1 { "" } else { "s" };
     let mut out = format!(
         "{}: npz, {} member{plural}\n",

@@ -11,6 +11,8 @@ mod input;
 mod pack;
 mod raw;
 mod recover;
+#[cfg(feature = "remote")]
+mod remote;
 mod safetensors;
 mod show;
 mod slice;
@@ -47,6 +49,10 @@ struct Cli {
     /// directory after)
     #[arg(long, global = true)]
     no_sync: bool,
+    /// Ranged GETs / upload parts in flight per URL argument (default 8;
+    /// builds with the `remote` feature)
+    #[arg(long, global = true, value_name = "N")]
+    concurrency: Option<usize>,
     #[command(subcommand)]
     command: Command,
 }
@@ -340,7 +346,8 @@ pub(crate) fn with_path(path: &std::path::Path) -> impl Fn(npymap::Error) -> Cli
 }
 
 pub(crate) fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    #[cfg_attr(not(feature = "remote"), allow(unused_mut))]
+    let mut cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind;
@@ -370,11 +377,24 @@ pub(crate) fn main() -> ExitCode {
     } else {
         Durability::DurableWhenReplacing
     };
-    // Ctrl-C / SIGTERM: remove this run's temp files, leave OUT untouched.
     // A mapped input truncated by another process: an error, not a signal.
     input::install_sigbus_handler();
     // Ctrl-C, SIGTERM, SIGHUP: remove this run's temp files, exit 130.
     input::install_termination_handler();
+    // URL arguments: `info` reads them itself, others are staged locally.
+    #[cfg(feature = "remote")]
+    if let Command::Info { path, json } = &cli.command
+        && let Some(url) = path.to_str().filter(|p| npymap::remote::is_url(p))
+    {
+        return report(remote::info(url, *json, cli.concurrency));
+    }
+    #[cfg(feature = "remote")]
+    let staging = match remote::stage(&mut cli.command, cli.concurrency) {
+        Ok(s) => s,
+        Err(e) => return report(Err(e)),
+    };
+    #[cfg(not(feature = "remote"))]
+    let _ = cli.concurrency;
     let result = match cli.command {
         Command::Info { path, json } => info::run(&path, json),
         Command::Convert {
@@ -478,6 +498,13 @@ pub(crate) fn main() -> ExitCode {
             durability,
         ),
     };
+    #[cfg(feature = "remote")]
+    let result = staging.finish(result);
+    report(result)
+}
+
+/// The exit code of a command's result, its error printed per the contract.
+fn report(result: CmdResult) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(CliError(msg)) => {

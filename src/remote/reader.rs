@@ -1,0 +1,137 @@
+//! A blocking `Read + Seek` over a remote object, so the crate's own
+//! stream-based parsers (the zip directory, `.npz` members, headers) run
+//! unchanged on it: reads are served from a few cached read-ahead blocks,
+//! and a miss costs one ranged GET (a read larger than a block goes
+//! straight into the caller's buffer, in concurrent parts).
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Seek, SeekFrom};
+
+use bytes::Bytes;
+
+use crate::error::Result;
+
+use super::store::{Location, block_on};
+
+/// Blocks kept (each at most `read_ahead` bytes).
+const MAX_BLOCKS: usize = 16;
+
+/// Default read-ahead of one cache miss (64 KiB): a zip local header and
+/// the `.npy` header after it, and usually several small members.
+pub const DEFAULT_READ_AHEAD: u64 = 64 << 10;
+
+/// A blocking reader over a remote object with read-ahead (see the module
+/// docs). Each call blocks on the runtime the crate owns.
+#[derive(Debug)]
+pub struct RemoteReader {
+    loc: Location,
+    size: u64,
+    pos: u64,
+    blocks: VecDeque<(u64, Bytes)>,
+    read_ahead: u64,
+}
+
+impl RemoteReader {
+    /// Opens `loc` with one GET of its last `tail_len` bytes (the object's
+    /// size comes with them); those bytes stay cached. A zip archive's end
+    /// records and, when small, its central directory, are in one request.
+    ///
+    /// # Errors
+    /// `Io` naming the URL.
+    pub fn open_tail(loc: Location, tail_len: u64) -> Result<RemoteReader> {
+        let (start, bytes, size) = block_on(loc.get_tail(tail_len))?.map_err(|e| loc.err(e))?;
+        let mut blocks = VecDeque::new();
+        if !bytes.is_empty() {
+            blocks.push_back((start, bytes));
+        }
+        Ok(RemoteReader {
+            loc,
+            size,
+            pos: 0,
+            blocks,
+            read_ahead: DEFAULT_READ_AHEAD,
+        })
+    }
+
+    /// Sets the bytes fetched by one cache miss (at least 1).
+    #[must_use]
+    pub fn with_read_ahead(mut self, read_ahead: u64) -> RemoteReader {
+        self.read_ahead = read_ahead.max(1);
+        self
+    }
+
+    /// The object's size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The location read.
+    pub fn location(&self) -> &Location {
+        &self.loc
+    }
+
+    fn cached(&self, pos: u64) -> Option<&[u8]> {
+        self.blocks.iter().find_map(|(start, b)| {
+            let skip = usize::try_from(pos.checked_sub(*start)?).ok()?;
+            b.get(skip..).filter(|rest| !rest.is_empty())
+        })
+    }
+}
+
+impl Read for RemoteReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.size.saturating_sub(self.pos);
+        let want = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
+        let Some(out) = buf.get_mut(..want).filter(|o| !o.is_empty()) else {
+            return Ok(0);
+        };
+        if let Some(hit) = self.cached(self.pos) {
+            let n = hit.len().min(out.len());
+            if let (Some(o), Some(h)) = (out.get_mut(..n), hit.get(..n)) {
+                o.copy_from_slice(h);
+            }
+            self.pos += n as u64;
+            return Ok(n);
+        }
+        if out.len() as u64 >= self.read_ahead {
+            // A big read: straight into the caller's buffer, in parts.
+            block_on(self.loc.read_into(self.pos, out))
+                .and_then(|r| r)
+                .map_err(|e| io::Error::from(self.loc.err(e)))?;
+            self.pos += out.len() as u64;
+            return Ok(out.len());
+        }
+        let end = self.pos.saturating_add(self.read_ahead).min(self.size);
+        let block = block_on(self.loc.get_exact(self.pos..end))
+            .and_then(|r| r)
+            .map_err(|e| io::Error::from(self.loc.err(e)))?;
+        let n = block.len().min(out.len());
+        if let (Some(o), Some(b)) = (out.get_mut(..n), block.get(..n)) {
+            o.copy_from_slice(b);
+        }
+        if self.blocks.len() >= MAX_BLOCKS {
+            self.blocks.pop_front();
+        }
+        self.blocks.push_back((self.pos, block));
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for RemoteReader {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let new = match to {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => self.size.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        let new = new.ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before the object's start",
+            )
+        })?;
+        self.pos = new;
+        Ok(new)
+    }
+}

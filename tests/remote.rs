@@ -1,0 +1,934 @@
+//! `.npy` objects read over the network (feature `remote`), against real
+//! servers started by the tests: moto's S3 server and nginx, both on
+//! 127.0.0.1 (tests/common/servers.rs). Nothing stands in for the network.
+#![cfg(feature = "remote")]
+
+mod common;
+#[path = "common/servers.rs"]
+mod servers;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use npymap::ErrorKind;
+use npymap::remote::{NPZ_TAIL_LEN, RemoteNpy, RemoteNpz, RemoteOptions, RemoteWriter};
+use servers::{BUCKET, servers};
+use std::io::Write as _;
+
+/// S3 options for the test server plus `part_size` / `concurrency`.
+fn s3_opts() -> RemoteOptions {
+    // Fail fast in tests: transient errors are still retried, briefly.
+    RemoteOptions {
+        store_options: servers::s3_options(),
+        max_retries: 2,
+        ..RemoteOptions::default()
+    }
+}
+
+fn http_opts() -> RemoteOptions {
+    RemoteOptions {
+        store_options: vec![("allow_http".into(), "true".into())],
+        max_retries: 2,
+        ..RemoteOptions::default()
+    }
+}
+
+/// Every `.npy` in testdata/npy and testdata/hostile, uploaded once to the
+/// bucket (keys `npy/...`, `hostile/...`) and copied into nginx's root.
+fn fixtures() -> &'static Vec<String> {
+    static FIXTURES: OnceLock<Vec<String>> = OnceLock::new();
+    FIXTURES.get_or_init(|| {
+        let s = servers();
+        let mut files: Vec<(PathBuf, String)> = Vec::new();
+        for sub in ["npy", "hostile"] {
+            let dir = common::testdata().join(sub);
+            let mut names: Vec<_> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .filter(|n| n.ends_with(".npy"))
+                .collect();
+            names.sort();
+            std::fs::create_dir_all(s.www.join(sub)).unwrap();
+            for n in names {
+                let local = dir.join(&n);
+                std::fs::copy(&local, s.www.join(sub).join(&n)).unwrap();
+                files.push((local, format!("{sub}/{n}")));
+            }
+        }
+        servers::upload(&files);
+        files.into_iter().map(|(_, k)| k).collect()
+    })
+}
+
+fn s3_url(key: &str) -> String {
+    format!("s3://{BUCKET}/{key}")
+}
+
+fn http_url(key: &str) -> String {
+    format!("{}/{key}", servers().http_base)
+}
+
+/// The local read of a fixture: header and payload bytes.
+fn local(path: &Path) -> npymap::Result<(npymap::ParsedHeader, Vec<u8>)> {
+    let parsed = npymap::npy::inspect(path)?;
+    let bytes = std::fs::read(path).unwrap();
+    let payload = if parsed.header.dtype.has_object() {
+        Vec::new()
+    } else {
+        bytes[parsed.data_offset as usize..].to_vec()
+    };
+    Ok((parsed, payload))
+}
+
+/// The remote read of an object: header and payload bytes (all elements).
+fn remote(url: &str, opts: &RemoteOptions) -> npymap::Result<(npymap::ParsedHeader, Vec<u8>)> {
+    let r = RemoteNpy::open(url, opts)?;
+    let parsed = r.header().clone();
+    if parsed.header.dtype.has_object() {
+        // A pickle is never read, remotely as locally: only the header
+        // compares, and the payload read says why not.
+        let e = r.read_bytes_into(0..0, &mut []).unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::ObjectDtype), "{url}: {e}");
+        return Ok((parsed, Vec::new()));
+    }
+    let n = parsed.header.element_count()?;
+    let mut buf = vec![0u8; parsed.header.payload_len()? as usize];
+    r.read_bytes_into(0..n, &mut buf)?;
+    Ok((parsed, buf))
+}
+
+#[test]
+fn every_npy_fixture_reads_remotely_as_locally_over_s3_and_http() {
+    let keys = fixtures();
+    let mut checked = 0;
+    for key in keys.iter().filter(|k| k.starts_with("npy/")) {
+        let path = common::testdata().join(key);
+        let want = local(&path);
+        for (url, opts) in [(s3_url(key), s3_opts()), (http_url(key), http_opts())] {
+            let got = remote(&url, &opts);
+            match (&want, got) {
+                (Ok(w), Ok(g)) => assert_eq!(*w, g, "{url}"),
+                (Err(w), Err(g)) => {
+                    assert_eq!(w.kind().code(), g.kind().code(), "{url}: {g}");
+                    assert!(g.to_string().starts_with(&format!("{url}: ")), "{g}");
+                }
+                (w, g) => panic!("{url}: local {w:?}, remote {g:?}"),
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 2 * 100, "only {checked} fixture reads");
+}
+
+#[test]
+fn typed_remote_reads_convert_byte_order_like_the_local_read() {
+    fixtures();
+    for (key, url) in [
+        ("npy/f8_be.npy", s3_url("npy/f8_be.npy")),
+        ("npy/f8_be.npy", http_url("npy/f8_be.npy")),
+    ] {
+        let want = npymap::read::<f64>(common::testdata().join(key)).unwrap();
+        let opts = if url.starts_with("s3") {
+            s3_opts()
+        } else {
+            http_opts()
+        };
+        let got = RemoteNpy::open(&url, &opts)
+            .unwrap()
+            .read_all::<f64>()
+            .unwrap();
+        assert_eq!(got, want, "{url}");
+        assert_eq!(got.as_slice()[0], -1.875);
+    }
+    // A dtype mismatch names both sides, as locally.
+    let r = RemoteNpy::open(&s3_url("npy/f8_le.npy"), &s3_opts()).unwrap();
+    let e = r.read_all::<f32>().unwrap_err();
+    assert!(
+        e.to_string().contains("expected '<f4' (f32), found '<f8'"),
+        "{e}"
+    );
+}
+
+#[test]
+fn hostile_headers_served_remotely_fail_as_locally() {
+    let keys = fixtures();
+    let mut checked = 0;
+    for key in keys.iter().filter(|k| k.starts_with("hostile/")) {
+        let path = common::testdata().join(key);
+        let want = npymap::npy::inspect(&path);
+        let url = s3_url(key);
+        let got = RemoteNpy::open(&url, &s3_opts()).map(|r| r.header().clone());
+        match (want, got) {
+            (Ok(w), Ok(g)) => assert_eq!(w, g, "{key}"),
+            (Err(w), Err(g)) => {
+                assert_eq!(w.kind().to_string(), g.kind().to_string(), "{key}");
+                assert_eq!(w.offset(), g.offset(), "{key}");
+                assert_eq!(g.path(), Some(Path::new(&url)), "{key}");
+            }
+            (w, g) => panic!("{key}: local {w:?}, remote {g:?}"),
+        }
+        checked += 1;
+    }
+    assert!(checked >= 30, "only {checked} hostile files");
+}
+
+/// Writes `script`'s `a` with NumPy to a temp `.npy`, uploads it as `key`
+/// to S3 and nginx, and returns the local path.
+fn numpy_object(key: &str, script: &str) -> PathBuf {
+    let s = servers();
+    let local = s.dir.join(key.replace('/', "_"));
+    common::cli::python(
+        &format!(
+            "import numpy as np\n{script}\nnp.save({:?}, a)\n",
+            local.display().to_string()
+        ),
+        &s.dir,
+    );
+    std::fs::copy(&local, s.www.join(key)).unwrap();
+    servers::upload(&[(local.clone(), key.to_string())]);
+    local
+}
+
+#[test]
+fn header_costs_one_get_and_rows_cost_only_their_bytes() {
+    let local = numpy_object(
+        "rows_c.npy",
+        "a = (np.arange(1000 * 64, dtype='<f4') * 0.5).reshape(1000, 64)",
+    );
+    let part = 16 << 10;
+    let opts = s3_opts().with_part_size(part).with_concurrency(4);
+    let r = RemoteNpy::open(&s3_url("rows_c.npy"), &opts).unwrap();
+    let object_size = std::fs::metadata(&local).unwrap().len();
+    assert_eq!(r.object_size(), object_size);
+    // The header: one GET (of the whole 256 KiB? no: of the first 64 KiB).
+    let after_open = r.stats();
+    assert_eq!(after_open.requests, 1);
+    assert_eq!(after_open.bytes, 64 << 10);
+    // Rows 100..300: 200 rows x 256 bytes, in parts of 16 KiB.
+    let rows = r.read_rows::<f32>(100..300).unwrap();
+    let stats = r.stats();
+    let row_bytes = 200 * 64 * 4;
+    assert_eq!(stats.bytes - after_open.bytes, row_bytes);
+    assert!(stats.bytes - after_open.bytes <= row_bytes + part);
+    assert_eq!(
+        stats.requests - after_open.requests,
+        row_bytes.div_ceil(part)
+    );
+    assert_eq!(rows.shape(), [200, 64]);
+    // Values against NumPy's.
+    let want: Vec<f32> = (100 * 64..300 * 64).map(|i| i as f32 * 0.5).collect();
+    assert_eq!(rows.as_slice(), want.as_slice());
+    let numpy_sum = common::cli::python(
+        "import numpy as np\nprint(float(np.load('rows_c.npy')[100:300].astype('f8').sum()))",
+        &servers().dir,
+    );
+    let ours: f64 = rows.as_slice().iter().map(|&v| f64::from(v)).sum();
+    assert_eq!(numpy_sum.trim().parse::<f64>().unwrap(), ours);
+    // Rows past the end: an error, no request.
+    let before = r.stats();
+    let e = r.read_rows::<f32>(999..1001).unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::IndexOutOfBounds { .. }),
+        "{e}"
+    );
+    assert_eq!(r.stats(), before);
+}
+
+#[test]
+fn row_reads_over_http_send_exactly_the_rows_range() {
+    numpy_object(
+        "rows_http.npy",
+        "a = np.arange(500 * 8, dtype='>i8').reshape(500, 8)",
+    );
+    let r = RemoteNpy::open(&http_url("rows_http.npy"), &http_opts()).unwrap();
+    let off = r.header().data_offset;
+    let rows = r.read_rows::<i64>(10..20).unwrap();
+    assert_eq!(rows.as_slice(), (80..160).collect::<Vec<i64>>().as_slice());
+    // nginx saw the header GET and one GET of exactly rows 10..20.
+    let log = std::fs::read_to_string(&servers().access_log).unwrap();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("GET /rows_http.npy "))
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].ends_with(" bytes=0-65535 206 32128"),
+        "{}",
+        lines[0]
+    );
+    let (a, b) = (off + 10 * 64, off + 20 * 64 - 1);
+    assert!(
+        lines[1].ends_with(&format!(" bytes={a}-{b} 206 640")),
+        "{}",
+        lines[1]
+    );
+}
+
+#[test]
+fn fortran_arrays_read_column_ranges() {
+    numpy_object(
+        "cols_f.npy",
+        "a = np.asfortranarray(np.arange(30, dtype='<i2').reshape(5, 6))",
+    );
+    let r = RemoteNpy::open(&s3_url("cols_f.npy"), &s3_opts()).unwrap();
+    assert!(r.header().header.fortran_order);
+    let cols = r.read_rows::<i16>(2..4).unwrap();
+    assert_eq!(cols.shape(), [5, 2]);
+    assert!(cols.fortran_order());
+    // Column j of a (5, 6) arange: 6*i + j.
+    for i in 0..5usize {
+        for j in 0..2usize {
+            assert_eq!(cols.get(&[i, j]), Some(&((6 * i + j + 2) as i16)));
+        }
+    }
+}
+
+#[test]
+fn a_header_past_64_kib_costs_exactly_two_gets() {
+    numpy_object(
+        "long_header.npy",
+        "a = np.zeros(3, dtype=[(f'field_{i:05d}', '<f4') for i in range(5000)])",
+    );
+    let r = RemoteNpy::open(&s3_url("long_header.npy"), &s3_opts()).unwrap();
+    assert!(r.header().data_offset > 64 << 10);
+    assert_eq!(r.stats().requests, 2);
+    assert_eq!(r.stats().bytes, r.header().data_offset);
+}
+
+#[test]
+fn missing_object_is_not_found_naming_the_url() {
+    fixtures();
+    for (url, opts) in [
+        (s3_url("npy/no_such.npy"), s3_opts()),
+        (http_url("npy/no_such.npy"), http_opts()),
+    ] {
+        let e = RemoteNpy::open(&url, &opts).unwrap_err();
+        let ErrorKind::Io(io) = e.kind() else {
+            panic!("{e}")
+        };
+        assert_eq!(io.kind(), std::io::ErrorKind::NotFound, "{e}");
+        assert!(e.to_string().starts_with(&format!("{url}: ")), "{e}");
+    }
+}
+
+#[test]
+fn bad_credentials_are_permission_denied() {
+    let endpoint = servers::strict_s3();
+    let opts = RemoteOptions {
+        max_retries: 0,
+        store_options: vec![
+            ("aws_endpoint".into(), endpoint.to_string()),
+            ("aws_access_key_id".into(), "AKIANOTAREALKEY00000".into()),
+            ("aws_secret_access_key".into(), "wrong".into()),
+            ("aws_region".into(), "us-east-1".into()),
+            ("allow_http".into(), "true".into()),
+        ],
+        ..RemoteOptions::default()
+    };
+    let url = "s3://any-bucket/a.npy";
+    let e = RemoteNpy::open(url, &opts).unwrap_err();
+    let ErrorKind::Io(io) = e.kind() else {
+        panic!("{e}")
+    };
+    assert_eq!(io.kind(), std::io::ErrorKind::PermissionDenied, "{e}");
+    assert!(e.to_string().starts_with("s3://any-bucket/a.npy: "), "{e}");
+    // nginx saying 403 is the same kind.
+    let url = http_url("forbidden/a.npy");
+    let e = RemoteNpy::open(&url, &http_opts()).unwrap_err();
+    let ErrorKind::Io(io) = e.kind() else {
+        panic!("{e}")
+    };
+    assert_eq!(io.kind(), std::io::ErrorKind::PermissionDenied, "{e}");
+}
+
+#[test]
+fn an_object_shorter_than_its_header_says_is_payload_size() {
+    let local = numpy_object("short.npy", "a = np.arange(100, dtype='<f8')");
+    let bytes = std::fs::read(&local).unwrap();
+    let cut = servers().dir.join("short_cut.npy");
+    std::fs::write(&cut, &bytes[..bytes.len() - 8]).unwrap();
+    servers::upload(&[(cut.clone(), "short_cut.npy".into())]);
+    let e = RemoteNpy::open(&s3_url("short_cut.npy"), &s3_opts()).unwrap_err();
+    let local_err = npymap::npy::inspect(&cut).unwrap_err();
+    assert_eq!(e.kind().to_string(), local_err.kind().to_string());
+    assert!(
+        matches!(
+            e.kind(),
+            ErrorKind::PayloadSize {
+                expected: 800,
+                actual: 792
+            }
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn blocking_api_inside_a_runtime_is_an_error_not_a_panic() {
+    fixtures();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = s3_url("npy/f8_le.npy");
+    let e = rt.block_on(async { RemoteNpy::open(&url, &s3_opts()).unwrap_err() });
+    assert!(matches!(e.kind(), ErrorKind::Unsupported(_)), "{e}");
+    // The async API works there.
+    let a = rt.block_on(async {
+        let r = npymap::remote::AsyncRemoteNpy::open(&url, &s3_opts())
+            .await
+            .unwrap();
+        r.read_all::<f64>().await.unwrap()
+    });
+    assert_eq!(
+        a,
+        npymap::read::<f64>(common::testdata().join("npy/f8_le.npy")).unwrap()
+    );
+}
+
+/// Every `.npz` in testdata/npz and testdata/hostile, uploaded once (keys
+/// `npz/...`, `hostile/...`).
+fn npz_fixtures() -> &'static Vec<String> {
+    static NPZ: OnceLock<Vec<String>> = OnceLock::new();
+    NPZ.get_or_init(|| {
+        let mut files: Vec<(PathBuf, String)> = Vec::new();
+        for sub in ["npz", "hostile"] {
+            let dir = common::testdata().join(sub);
+            for e in std::fs::read_dir(&dir).unwrap() {
+                let n = e.unwrap().file_name().into_string().unwrap();
+                if n.ends_with(".npz") {
+                    files.push((dir.join(&n), format!("{sub}/{n}")));
+                }
+            }
+        }
+        files.sort();
+        servers::upload(&files);
+        files.into_iter().map(|(_, k)| k).collect()
+    })
+}
+
+#[test]
+fn every_npz_fixture_lists_and_reads_remotely_as_locally() {
+    let keys = npz_fixtures();
+    let mut members = 0;
+    for key in keys {
+        let path = common::testdata().join(key);
+        let url = s3_url(key);
+        let local = npymap::npz::NpzReader::open(&path);
+        let remote = RemoteNpz::open(&url, &s3_opts());
+        match (local, remote) {
+            (Ok(mut l), Ok(mut r)) => {
+                let names: Vec<String> = l.members().iter().map(|m| m.name().into()).collect();
+                let rnames: Vec<String> = r.members().iter().map(|m| m.name().into()).collect();
+                assert_eq!(names, rnames, "{key}");
+                for n in &names {
+                    let lm = l.member(n).unwrap();
+                    let rm = r.member(n).unwrap();
+                    assert_eq!(lm.header(), rm.header(), "{key} {n}");
+                    assert_eq!(lm.compression(), rm.compression(), "{key} {n}");
+                    // The member's whole .npy bytes (inflated, CRC checked).
+                    let want = l.read(n);
+                    let got = r.reader().read(n);
+                    match (want, got) {
+                        (Ok(w), Ok(g)) => assert_eq!(w, g, "{key} {n}"),
+                        (Err(w), Err(g)) => {
+                            assert_eq!(w.kind().to_string(), g.kind().to_string(), "{key}")
+                        }
+                        (w, g) => panic!("{key} {n}: local {w:?}, remote {g:?}"),
+                    }
+                    members += 1;
+                }
+            }
+            (Err(w), Err(g)) => {
+                assert_eq!(w.kind().to_string(), g.kind().to_string(), "{key}");
+                assert_eq!(w.offset(), g.offset(), "{key}");
+                assert_eq!(w.member(), g.member(), "{key}");
+                assert!(g.to_string().starts_with(&format!("{url}: ")), "{g}");
+            }
+            (w, g) => panic!("{key}: local {:?}, remote {:?}", w.err(), g.err()),
+        }
+    }
+    assert!(
+        keys.len() >= 12 && members >= 10,
+        "{} archives, {members} members",
+        keys.len()
+    );
+}
+
+#[test]
+fn npz_listing_costs_the_tail_plus_one_get_per_member_header_and_rows_read_in_place() {
+    let s = servers();
+    let local = s.dir.join("big_members.npz");
+    common::cli::python(
+        &format!(
+            "import numpy as np\n\
+             np.savez({:?}, a=np.arange(2 ** 17, dtype='<f8'), \
+             b=np.arange(2 ** 17, dtype='>i4').reshape(-1, 4), c=np.ones((300, 300), dtype='<f4'))\n",
+            local.display().to_string()
+        ),
+        &s.dir,
+    );
+    servers::upload(&[(local.clone(), "big_members.npz".into())]);
+    let npz = RemoteNpz::open(&s3_url("big_members.npz"), &s3_opts()).unwrap();
+    let size = std::fs::metadata(&local).unwrap().len();
+    assert_eq!(npz.object_size(), size);
+    let listed = npz.stats();
+    // The tail (end records + central directory, and the end of member c),
+    // then one 64 KiB block at each of a's and b's local headers; c's
+    // header is 360 KB before the end, so one more.
+    assert_eq!(listed.requests, 4, "{listed:?}");
+    assert!(listed.bytes <= NPZ_TAIL_LEN + 3 * (64 << 10), "{listed:?}");
+    let names: Vec<&str> = npz.members().iter().map(|m| m.name()).collect();
+    assert_eq!(names, ["a", "b", "c"]);
+    assert_eq!(
+        npz.member("b").unwrap().header().header.shape,
+        [1u64 << 15, 4]
+    );
+    // Rows 1000..1010 of b: one GET of exactly 10 x 4 x 4 bytes.
+    let rows = npz.read_rows::<i32>("b", 1000..1010).unwrap();
+    let after = npz.stats();
+    assert_eq!(after.requests - listed.requests, 1);
+    assert_eq!(after.bytes - listed.bytes, 160);
+    assert_eq!(rows.shape(), [10, 4]);
+    assert_eq!(
+        rows.as_slice(),
+        (4000..4040).collect::<Vec<i32>>().as_slice()
+    );
+}
+
+#[test]
+fn deflated_members_are_streamed_and_refuse_row_reads() {
+    npz_fixtures();
+    let url = s3_url("npz/compressed.npz");
+    let mut npz = RemoteNpz::open(&url, &s3_opts()).unwrap();
+    let mut l =
+        npymap::npz::NpzReader::open(common::testdata().join("npz/compressed.npz")).unwrap();
+    let name = npz.members()[0].name().to_string();
+    assert_eq!(
+        npz.members()[0].compression(),
+        npymap::npz::Compression::Deflated
+    );
+    let dtype = npz.members()[0].header().header.dtype.descr();
+    assert_eq!(
+        npz.reader().read_payload(&name).unwrap(),
+        l.read_payload(&name).unwrap(),
+        "{dtype}"
+    );
+    let e = npz.read_rows::<u8>(&name, 0..1).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::NotStored { .. }), "{e}");
+}
+
+/// Runs `code` in Python with `a`, the `.npy` object `key` of the test
+/// bucket as NumPy loads it (fetched with boto3, an independent client).
+fn numpy_s3(key: &str, code: &str) -> String {
+    let s = servers();
+    common::cli::python(
+        &format!(
+            "import io, boto3, numpy as np\n\
+             s3 = boto3.client('s3', endpoint_url={:?}, aws_access_key_id='test', \
+             aws_secret_access_key='test', region_name='us-east-1')\n\
+             a = np.load(io.BytesIO(s3.get_object(Bucket={BUCKET:?}, Key={key:?})['Body'].read()))\n\
+             {code}\n",
+            s.s3_endpoint
+        ),
+        &s.dir,
+    )
+}
+
+fn not_found(key: &str) -> bool {
+    match RemoteNpy::open(&s3_url(key), &s3_opts()) {
+        Err(e) => {
+            matches!(e.kind(), ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound)
+        }
+        Ok(_) => false,
+    }
+}
+
+#[test]
+fn written_objects_are_numpys_bytes_and_numpy_reads_them() {
+    let data: Vec<f64> = (0..12).map(|i| f64::from(i) * 0.25 - 1.0).collect();
+    npymap::remote::write("s3://npymap-test/written/a.npy", &[3, 4], &data, &s3_opts()).unwrap();
+    // The bytes are the local writer's.
+    let local = servers().dir.join("written_a.npy");
+    npymap::write(&local, &[3, 4], &data).unwrap();
+    let r = RemoteNpy::open(&s3_url("written/a.npy"), &s3_opts()).unwrap();
+    let mut got = vec![0u8; r.object_size() as usize - r.header().data_offset as usize];
+    r.read_bytes_into(0..12, &mut got).unwrap();
+    let want = std::fs::read(&local).unwrap();
+    assert_eq!(r.object_size(), want.len() as u64);
+    assert_eq!(got, want[r.header().data_offset as usize..]);
+    // NumPy reads it.
+    let out = numpy_s3("written/a.npy", "print(a.dtype.str, a.shape, a.tolist())");
+    assert_eq!(
+        out.trim(),
+        "<f8 (3, 4) [[-1.0, -0.75, -0.5, -0.25], [0.0, 0.25, 0.5, 0.75], [1.0, 1.25, 1.5, 1.75]]"
+    );
+}
+
+#[test]
+fn a_multipart_write_in_several_parts_reads_back_in_numpy() {
+    // 6.4 MB of '<f4': two parts of 5 MiB (S3's smallest) and a tail.
+    let n = 1_600_000usize;
+    let data: Vec<f32> = (0..n).map(|i| (i % 1000) as f32).collect();
+    let opts = s3_opts().with_part_size(1 << 20);
+    let out = RemoteWriter::create("s3://npymap-test/written/big.npy", &opts).unwrap();
+    let mut w =
+        npymap::npy::NpyWriter::new(out, &npymap::Header::for_type::<f32>(&[n]).unwrap()).unwrap();
+    w.write_slice(&data).unwrap();
+    w.finish().unwrap().finish().unwrap();
+    let out = numpy_s3(
+        "written/big.npy",
+        "print(a.shape[0], int(a.astype('i8').sum()), a[123456])",
+    );
+    let sum: i64 = data.iter().map(|&v| v as i64).sum();
+    assert_eq!(out.trim(), format!("{n} {sum} 456.0"));
+    assert!(open_uploads_for("written/big.npy").is_empty());
+}
+
+fn open_uploads_for(key: &str) -> Vec<String> {
+    servers::open_uploads()
+        .into_iter()
+        .filter(|k| k == key)
+        .collect()
+}
+
+#[test]
+fn an_interrupted_upload_leaves_no_object_and_no_parts() {
+    fixtures();
+    // Dropped after one whole part went up.
+    let mut out = RemoteWriter::create("s3://npymap-test/written/dropped.npy", &s3_opts()).unwrap();
+    out.write_all(&vec![7u8; 6 << 20]).unwrap();
+    assert_eq!(open_uploads_for("written/dropped.npy").len(), 1);
+    drop(out);
+    assert!(not_found("written/dropped.npy"));
+    assert!(open_uploads_for("written/dropped.npy").is_empty());
+    // A writer that fails its own check (too few elements): no object.
+    let out = RemoteWriter::create("s3://npymap-test/written/short.npy", &s3_opts()).unwrap();
+    let mut w =
+        npymap::npy::NpyWriter::new(out, &npymap::Header::for_type::<i32>(&[10]).unwrap()).unwrap();
+    w.write_slice(&[1i32, 2, 3]).unwrap();
+    let e = w.finish().unwrap_err();
+    assert!(
+        matches!(
+            e.kind(),
+            ErrorKind::ElementCount {
+                expected: 10,
+                actual: 3
+            }
+        ),
+        "{e}"
+    );
+    assert!(not_found("written/short.npy"));
+    assert!(open_uploads_for("written/short.npy").is_empty());
+    // An npz dropped unfinished: no object.
+    let mut npz =
+        npymap::remote::create_npz("s3://npymap-test/written/dropped.npz", &s3_opts()).unwrap();
+    npz.add_array("x", &[2], &[1i64, 2], npymap::npz::Compression::Stored)
+        .unwrap();
+    drop(npz);
+    assert!(not_found("written/dropped.npz"));
+}
+
+#[test]
+fn npz_written_to_s3_loads_in_numpy_and_reads_back() {
+    let url = "s3://npymap-test/written/pair.npz";
+    let mut npz = npymap::remote::create_npz(url, &s3_opts()).unwrap();
+    npz.add_array(
+        "x",
+        &[2, 2],
+        &[1.5f64, 2.5, 3.5, 4.5],
+        npymap::npz::Compression::Stored,
+    )
+    .unwrap();
+    npz.add_array("y", &[3], &[7i16, 8, 9], npymap::npz::Compression::Deflated)
+        .unwrap();
+    npz.finish().unwrap();
+    let out = numpy_s3_npz("written/pair.npz");
+    assert_eq!(out.trim(), "['x', 'y'] [[1.5, 2.5], [3.5, 4.5]] [7, 8, 9]");
+    let mut r = RemoteNpz::open(url, &s3_opts()).unwrap();
+    assert_eq!(
+        r.read_rows::<f64>("x", 1..2).unwrap().as_slice(),
+        [3.5, 4.5]
+    );
+    assert_eq!(r.read_array::<i16>("y").unwrap().as_slice(), [7, 8, 9]);
+}
+
+fn numpy_s3_npz(key: &str) -> String {
+    let s = servers();
+    common::cli::python(
+        &format!(
+            "import io, boto3, numpy as np\n\
+             s3 = boto3.client('s3', endpoint_url={:?}, aws_access_key_id='test', \
+             aws_secret_access_key='test', region_name='us-east-1')\n\
+             z = np.load(io.BytesIO(s3.get_object(Bucket={BUCKET:?}, Key={key:?})['Body'].read()))\n\
+             print(sorted(z.files), z['x'].tolist(), z['y'].tolist())\n",
+            s.s3_endpoint
+        ),
+        &s.dir,
+    )
+}
+
+/// Runs the CLI with the test S3 server's endpoint and credentials in its
+/// environment, as a user would set them.
+fn cli(args: &[&str]) -> std::process::Output {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_npymap"));
+    c.args(args);
+    for (k, v) in servers::s3_env() {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn cli_info_reads_urls_like_paths() {
+    fixtures();
+    npz_fixtures();
+    for key in ["npy/c_2x3.npy", "npy/struct_nested.npy", "npz/named.npz"] {
+        let local = common::testdata().join(key);
+        let want = common::cli::ok(
+            &common::cli::npymap(&["info".as_ref(), local.as_os_str()]),
+            key,
+        );
+        let url = s3_url(key);
+        let got = common::cli::ok(&cli(&["info", &url]), key);
+        assert_eq!(
+            got,
+            want.replace(&local.display().to_string(), &url),
+            "{key}"
+        );
+        let want = common::cli::ok(
+            &common::cli::npymap(&["info".as_ref(), "--json".as_ref(), local.as_os_str()]),
+            key,
+        );
+        assert_eq!(
+            common::cli::ok(&cli(&["info", "--json", &url]), key),
+            want,
+            "{key}"
+        );
+    }
+    let url = http_url("npy/f8_be.npy");
+    let got = common::cli::ok(&cli(&["info", &url]), &url);
+    assert!(got.starts_with(&format!("{url}: npy\n")), "{got}");
+}
+
+#[test]
+fn cli_whole_array_commands_take_urls() {
+    fixtures();
+    let local = common::testdata().join("npy/f8_be.npy");
+    let url = s3_url("npy/f8_be.npy");
+    for cmd in ["stats", "show"] {
+        let want = common::cli::ok(
+            &common::cli::npymap(&[cmd.as_ref(), local.as_os_str()]),
+            cmd,
+        );
+        let got = common::cli::ok(&cli(&[cmd, &url]), cmd);
+        assert_eq!(
+            got,
+            want.replace(&local.display().to_string(), &url),
+            "{cmd}"
+        );
+    }
+    let out = cli(&["cmp", &url, local.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // convert: URL in, URL out; NumPy reads the result.
+    let out_url = "s3://npymap-test/cli/converted.npy";
+    common::cli::ok(
+        &cli(&[
+            "convert",
+            &url,
+            out_url,
+            "--byte-order",
+            "little",
+            "--order",
+            "F",
+        ]),
+        "convert",
+    );
+    let got = numpy_s3(
+        "cli/converted.npy",
+        "print(a.dtype.str, a.flags.f_contiguous, a.tolist())",
+    );
+    let want = common::cli::python(
+        "import numpy as np\na = np.load('testdata/npy/f8_be.npy')\nprint('<f8', True, a.tolist())",
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+    );
+    assert_eq!(got, want);
+    // pack: URL members into a URL archive.
+    common::cli::ok(
+        &cli(&[
+            "pack",
+            "s3://npymap-test/cli/packed.npz",
+            &format!("x={url}"),
+            &s3_url("npy/i4_le.npy"),
+        ]),
+        "pack",
+    );
+    let npz = RemoteNpz::open("s3://npymap-test/cli/packed.npz", &s3_opts()).unwrap();
+    let names: Vec<&str> = npz.members().iter().map(|m| m.name()).collect();
+    assert_eq!(names, ["x", "i4_le"]);
+}
+
+/// Two URL inputs with the same file name are staged as two files: `cmp`
+/// of different objects named `c_2x3.npy` reports the difference (it
+/// compared one staged copy with itself before).
+#[test]
+fn cli_inputs_with_the_same_file_name_stay_apart() {
+    fixtures();
+    let other = "s3://npymap-test/cli/same-name/c_2x3.npy";
+    let f8 = common::testdata().join("npy/f8_le.npy");
+    common::cli::ok(&cli(&["convert", f8.to_str().unwrap(), other]), "upload");
+    let out = cli(&["cmp", &s3_url("npy/c_2x3.npy"), other]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("shapes differ"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn cli_errors_name_the_url_and_failed_commands_leave_no_object() {
+    fixtures();
+    let missing = s3_url("npy/missing.npy");
+    for args in [
+        vec!["info", missing.as_str()],
+        vec!["stats", missing.as_str()],
+    ] {
+        let out = cli(&args);
+        common::cli::assert_error(&out, &args.join(" "));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.starts_with(&format!("npymap: error: {missing}: ")),
+            "{stderr}"
+        );
+    }
+    // A hostile header names the URL and gives the local message.
+    let key = "hostile/bad_magic.npy";
+    let local = common::testdata().join(key);
+    let want = String::from_utf8_lossy(
+        &common::cli::npymap(&["stats".as_ref(), local.as_os_str()]).stderr,
+    )
+    .replace(&local.display().to_string(), &s3_url(key));
+    let out = cli(&["stats", &s3_url(key)]);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), want);
+    // An unsafe cast fails: the output object never appears.
+    let out = cli(&[
+        "convert",
+        &s3_url("npy/f8_le.npy"),
+        "s3://npymap-test/cli/never.npy",
+        "--dtype",
+        "<i2",
+    ]);
+    common::cli::assert_error(&out, "unsafe cast");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains(".npymap-remote-"),
+        "temp path leaked: {stderr}"
+    );
+    assert!(not_found("cli/never.npy"));
+    // In-place commands refuse URLs.
+    let out = cli(&["recover", &s3_url("npy/f8_le.npy")]);
+    common::cli::assert_error(&out, "recover");
+}
+
+/// A real HTTP server on 127.0.0.1 that serves `body` with `Range`
+/// support but cuts the connection half-way through the body of the first
+/// `drops` data responses (ranges not starting at 0): a server that drops
+/// the connection mid-range. Returns its URL and how many it dropped.
+fn flaky_server(
+    body: Vec<u8>,
+    drops: usize,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dropped = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = dropped.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut range = None;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(r) = line.to_ascii_lowercase().strip_prefix("range: bytes=") {
+                    let (a, b) = r.trim().split_once('-').unwrap();
+                    range = Some((a.parse::<usize>().unwrap(), b.parse::<usize>().unwrap()));
+                }
+            }
+            let (a, b) = range.unwrap_or((0, body.len() - 1));
+            let b = b.min(body.len() - 1);
+            let part = &body[a..=b];
+            let head = format!(
+                "HTTP/1.1 206 Partial Content\r\nContent-Length: {}\r\nContent-Range: bytes {a}-{b}/{}\r\n\
+                 ETag: \"v1\"\r\nAccept-Ranges: bytes\r\nConnection: close\r\n\r\n",
+                part.len(),
+                body.len()
+            );
+            let _ = conn.write_all(head.as_bytes());
+            if a > 0 && count.load(Ordering::SeqCst) < drops {
+                count.fetch_add(1, Ordering::SeqCst);
+                let _ = conn.write_all(&part[..part.len() / 2]);
+                let _ = conn.shutdown(std::net::Shutdown::Both);
+                continue;
+            }
+            let _ = conn.write_all(part);
+        }
+    });
+    (format!("http://127.0.0.1:{port}/flaky.npy"), dropped)
+}
+
+fn npy_bytes(values: &[i64]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut w = npymap::npy::NpyWriter::new(
+        &mut out,
+        &npymap::Header::for_type::<i64>(&[values.len()]).unwrap(),
+    )
+    .unwrap();
+    w.write_slice(values).unwrap();
+    w.finish().unwrap();
+    out
+}
+
+#[test]
+fn a_connection_dropped_mid_range_is_retried() {
+    let values: Vec<i64> = (0..20_000).collect();
+    let (url, dropped) = flaky_server(npy_bytes(&values), 2);
+    let opts = RemoteOptions {
+        max_retries: 3,
+        initial_backoff: std::time::Duration::from_millis(10),
+        ..RemoteOptions::default()
+    };
+    let r = RemoteNpy::open(&url, &opts).unwrap();
+    let got = r.read_elements::<i64>(5_000..15_000).unwrap();
+    assert_eq!(got, values[5_000..15_000]);
+    assert_eq!(dropped.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_connection_dropped_every_time_is_a_clear_error() {
+    let values: Vec<i64> = (0..20_000).collect();
+    let (url, dropped) = flaky_server(npy_bytes(&values), usize::MAX);
+    let opts = RemoteOptions {
+        max_retries: 2,
+        initial_backoff: std::time::Duration::from_millis(10),
+        ..RemoteOptions::default()
+    };
+    let r = RemoteNpy::open(&url, &opts).unwrap();
+    let e = r.read_elements::<i64>(5_000..15_000).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Io(_)), "{e}");
+    assert!(e.to_string().starts_with(&format!("{url}: ")), "{e}");
+    // The first attempt and two retries, then the error.
+    assert_eq!(dropped.load(std::sync::atomic::Ordering::SeqCst), 3, "{e}");
+}
