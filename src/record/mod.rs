@@ -302,21 +302,7 @@ pub fn write_with_dtype<R: Serialize>(
     .map_err(|e| e.in_path(path))
 }
 
-/// Checks that `shape` holds `len` values.
+/// Checks that `shape` holds `len` records (the typed layer's check).
 fn check_count(shape: &[usize], len: usize) -> Result<()> {
-    let count = shape
-        .iter()
-        .try_fold(1usize, |n, &d| n.checked_mul(d))
-        .ok_or(ErrorKind::Overflow { what: "shape" })?;
-    if count != len {
-        return Err(ErrorKind::ShapeMismatch {
-            expected: format!(
-                "{count} records for shape {}",
-                crate::header::shape_text(shape)
-            ),
-            found: format!("{len} records"),
-        }
-        .into());
-    }
-    Ok(())
+    crate::typed::check_count(shape, len, "records")
 }

@@ -125,7 +125,7 @@ fn read_open<T: ReadElement>(file: &std::fs::File) -> Result<Array<T>> {
 /// ```
 pub fn write<T: WriteElement>(path: impl AsRef<Path>, shape: &[usize], data: &[T]) -> Result<()> {
     let path = path.as_ref();
-    check_count(shape, data.len()).map_err(|e| e.in_path(path))?;
+    check_count(shape, data.len(), "values").map_err(|e| e.in_path(path))?;
     let dtype = T::dtype_for(data).map_err(|e| e.in_path(path))?;
     write_with(path, &Header::new(dtype, shape), data)
 }
@@ -181,20 +181,21 @@ pub fn write_with<T: WriteElement>(
 ) -> Result<()> {
     let path = path.as_ref();
     let shape = usize_shape(&header.shape).map_err(|e| e.in_path(path))?;
-    check_count(&shape, data.len()).map_err(|e| e.in_path(path))?;
+    check_count(&shape, data.len(), "values").map_err(|e| e.in_path(path))?;
     npy::save_with(path, header, |w| T::write_to(data, &header.dtype, w))
 }
 
-/// Checks that `shape` holds `len` values.
-fn check_count(shape: &[usize], len: usize) -> Result<()> {
+/// Checks that `shape` holds `len` items, named `noun` in the error
+/// ("values"; records say "records").
+pub(crate) fn check_count(shape: &[usize], len: usize, noun: &str) -> Result<()> {
     let count = shape
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
         .ok_or(ErrorKind::Overflow { what: "shape" })?;
     if count != len {
         return Err(ErrorKind::ShapeMismatch {
-            expected: format!("{count} values for shape {}", shape_text(shape)),
-            found: format!("{len} values"),
+            expected: format!("{count} {noun} for shape {}", shape_text(shape)),
+            found: format!("{len} {noun}"),
         }
         .into());
     }
