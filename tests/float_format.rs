@@ -82,7 +82,14 @@ fn cases() -> Vec<(usize, u64)> {
             x = next_down(x);
         }
     }
-    edges.extend([f64::MAX, f64::MIN_POSITIVE, 0.0, -0.0, f64::INFINITY, f64::NAN]);
+    edges.extend([
+        f64::MAX,
+        f64::MIN_POSITIVE,
+        0.0,
+        -0.0,
+        f64::INFINITY,
+        f64::NAN,
+    ]);
     for x in edges {
         for s in [x, -x] {
             v.push((8, s.to_bits()));
@@ -152,7 +159,9 @@ fn format_float_matches_numpy_str_for_every_width() {
     for ((size, bits), want) in cases.iter().zip(&want) {
         let got = format_float(value(*size, *bits), *size);
         if &got != want {
-            bad.push(format!("size {size} bits {bits:#x}: got {got}, numpy {want}"));
+            bad.push(format!(
+                "size {size} bits {bits:#x}: got {got}, numpy {want}"
+            ));
         }
     }
     assert!(

@@ -66,7 +66,12 @@ with zipfile.ZipFile('a.npz', 'a', compression=zipfile.ZIP_DEFLATED) as z:
     assert!(status.success(), "npymap convert failed under strace");
     let log = std::fs::read_to_string(&log).unwrap();
     let opens = opens_of(&log, &npz);
-    assert_eq!(opens.len(), 1, "the archive is opened once:\n{}", opens.join("\n"));
+    assert_eq!(
+        opens.len(),
+        1,
+        "the archive is opened once:\n{}",
+        opens.join("\n")
+    );
     // The output holds NumPy's values.
     python(
         r#"

@@ -149,9 +149,9 @@ fn to_safetensors(input: &Path, out: &Path, durability: Durability) -> CmdResult
                     let Some((_, file)) = npz.as_ref() else {
                         return Err(CliError(format!("tensor {name:?}: archive not open")));
                     };
-                    let file = file.try_clone().map_err(|e| {
-                        CliError(format!("{}: {e}", input.display()))
-                    })?;
+                    let file = file
+                        .try_clone()
+                        .map_err(|e| CliError(format!("{}: {e}", input.display())))?;
                     Ok(Box::new(input::open_at(file, input, header, range.start)?))
                 }
                 Source::Deflated => {

@@ -382,7 +382,10 @@ mod tests {
         assert_eq!(shortest_digits(1.0, 8), ("1".into(), 0));
         assert_eq!(shortest_digits(0.1, 4), ("1".into(), -1));
         assert_eq!(shortest_digits(5e-324, 8), ("5".into(), -324));
-        assert_eq!(shortest_digits(f64::MAX, 8), ("17976931348623157".into(), 308));
+        assert_eq!(
+            shortest_digits(f64::MAX, 8),
+            ("17976931348623157".into(), 308)
+        );
         assert_eq!(shortest_digits(1e23, 8), ("1".into(), 23));
         assert_eq!(shortest_digits(65504.0, 2), ("655".into(), 4));
         assert_eq!(shortest_digits(-0.0, 8), ("0".into(), 0));
