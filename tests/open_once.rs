@@ -24,8 +24,12 @@ fn python(script: &str, cwd: &Path) {
 /// The lines of an strace log that open `path` (open, openat, openat2).
 fn opens_of(log: &str, path: &Path) -> Vec<String> {
     let quoted = format!("\"{}\"", path.display());
+    // `-f -o` lines start with the pid, then the call: `123 openat(...`.
     log.lines()
-        .filter(|l| l.contains("open") && l.contains(&quoted))
+        .filter(|l| {
+            let call = l.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ');
+            call.starts_with("open") && l.contains(&quoted)
+        })
         .map(str::to_string)
         .collect()
 }
