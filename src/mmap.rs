@@ -448,25 +448,48 @@ impl NpyMap {
         let path = path.as_ref();
         let run = || -> Result<NpyMap> {
             let file = File::open(path)?;
-            let file_len = file.metadata()?.len();
-            let (header, needed) = opts.resolve(file_len)?;
-            if needed > file_len {
-                return Err(ErrorKind::FileTooSmall {
-                    needed,
-                    available: file_len,
-                }
-                .into());
-            }
-            let meta = Meta::new(header, None, opts.offset)?;
-            // SAFETY: forwarded to our caller; the range fits in the file.
-            let map = unsafe { map_ro(&file, meta.data_offset, meta.payload_len)? };
-            Ok(NpyMap {
-                meta,
-                map,
-                start: 0,
-            })
+            // SAFETY: forwarded to our caller (see `# Safety`).
+            unsafe { NpyMap::from_raw_file(&file, opts) }
         };
         run().map_err(|e| e.in_path(path))
+    }
+
+    /// Maps the headerless raw file open as `file` read-only:
+    /// [`NpyMap::open_raw`] for a file the caller has already opened (and
+    /// checked), so that the map is of that very file even if its path is
+    /// replaced meanwhile, and the path is not opened a second time (the
+    /// CLI maps a stored `.npz` member's payload so, through the archive's
+    /// one descriptor). Only the range `offset .. offset + payload` is
+    /// mapped, and no byte of it is read here. The map does not need
+    /// `file` to stay open.
+    ///
+    /// # Errors
+    /// As [`NpyMap::open_raw`], without the path.
+    ///
+    /// # Safety
+    /// As [`NpyMap::open`]: the file must not be modified or truncated, by
+    /// this process or any other, while the map (or any view borrowed from
+    /// it) lives.
+    pub unsafe fn from_raw_file(file: &File, opts: &RawOptions) -> Result<NpyMap> {
+        let file_len = file.metadata()?.len();
+        let (header, needed) = opts.resolve(file_len)?;
+        if needed > file_len {
+            return Err(ErrorKind::FileTooSmall {
+                needed,
+                available: file_len,
+            }
+            .into());
+        }
+        let meta = Meta::new(header, None, opts.offset)?;
+        // SAFETY: forwarded to our caller (see `# Safety`); the range
+        // `data_offset .. data_offset + payload_len` ends at `needed`,
+        // checked above to fit in the file.
+        let map = unsafe { map_ro(file, meta.data_offset, meta.payload_len)? };
+        Ok(NpyMap {
+            meta,
+            map,
+            start: 0,
+        })
     }
 
     /// The payload bytes (the part of the map after the header).

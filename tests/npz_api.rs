@@ -433,6 +433,7 @@ fn read_all_matches_numpy() {
 
 /// `add_ndarray` stores every layout as `np.savez` does: C as is, F with
 /// fortran_order, other views as their C-order copy.
+#[cfg(feature = "ndarray")]
 #[test]
 fn add_ndarray_layouts_load_in_numpy() {
     use ndarray::{Array2, s};

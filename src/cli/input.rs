@@ -114,11 +114,16 @@ pub(crate) fn open(path: &Path) -> Result<Input, CliError> {
     Ok(wrap(map, file, path, registration))
 }
 
-/// Maps the payload of `header` at byte `offset` of the file at `path`
-/// read-only (a stored `.npz` member's payload inside its archive), as
-/// [`open`] maps an `.npy`'s.
-pub(crate) fn open_at(path: &Path, header: &Header, offset: u64) -> Result<Input, CliError> {
-    let file = npymap::npy::open_input(path).map_err(with_path(path))?;
+/// Maps the payload of `header` at byte `offset` of `file` read-only (a
+/// stored `.npz` member's payload inside its archive, opened by the caller
+/// with `npy::open_input`), as [`open`] maps an `.npy`'s. `path` names the
+/// file in messages; it is not opened again.
+pub(crate) fn open_at(
+    file: File,
+    path: &Path,
+    header: &Header,
+    offset: u64,
+) -> Result<Input, CliError> {
     let opts = npymap::mmap::RawOptions::new(header.dtype.clone())
         .shape(header.shape.clone())
         .offset(offset)
@@ -127,11 +132,11 @@ pub(crate) fn open_at(path: &Path, header: &Header, offset: u64) -> Result<Input
     // are temp files renamed into place), another process truncating the
     // archive is turned into an error by the SIGBUS handler, for the range
     // registered below. A raw map reads no byte when it is made (there is
-    // no header in it to parse), so registering after `open_raw` leaves no
-    // access unguarded. `open_raw` opens the path again; `open_input` above
-    // checked it is a regular file, and `read_at` uses that first
-    // descriptor.
-    let map = unsafe { NpyMap::open_raw(path, &opts) }.map_err(with_path(path))?;
+    // no header in it to parse), so registering after `from_raw_file`
+    // leaves no access unguarded. The map is of `file`, the descriptor the
+    // caller's `open_input` checked is a regular file, which `read_at`
+    // uses too: the archive is not opened again.
+    let map = unsafe { NpyMap::from_raw_file(&file, &opts) }.map_err(with_path(path))?;
     let payload = map.view().payload();
     let start = payload.as_ptr() as usize;
     let end = start.saturating_add(payload.len());

@@ -97,7 +97,11 @@ fn to_safetensors(input: &Path, out: &Path, durability: Durability) -> CmdResult
     let arrays = if md.is_dir() {
         from_dir(input)?
     } else {
-        match npy::detect_file(input).map_err(with_path(input))? {
+        // The archive is opened once: the listing, every stored member's
+        // map and every staged member read this one file (duplicated
+        // descriptors, not new opens), even if the path is replaced.
+        let file = npy::open_input(input).map_err(with_path(input))?;
+        match npy::detect_open(&file).map_err(with_path(input))? {
             Format::Npy => {
                 let name = stem(input)?;
                 let p = npy::inspect(input).map_err(with_path(input))?;
@@ -107,9 +111,13 @@ fn to_safetensors(input: &Path, out: &Path, durability: Durability) -> CmdResult
                 }
             }
             Format::Npz => {
-                let mut r = NpzReader::open(input).map_err(with_path(input))?;
+                let listed = file
+                    .try_clone()
+                    .map_err(npymap::Error::from)
+                    .and_then(|f| NpzReader::new(std::io::BufReader::new(f)));
+                let mut r = listed.map_err(with_path(input))?;
                 let arrays = from_npz(&mut r, input)?;
-                npz = Some(r);
+                npz = Some((r, file));
                 arrays
             }
         }
@@ -137,9 +145,17 @@ fn to_safetensors(input: &Path, out: &Path, durability: Durability) -> CmdResult
             };
             match source {
                 Source::File(p) => Ok(Box::new(input::open(p)?)),
-                Source::Stored(range) => Ok(Box::new(input::open_at(input, header, range.start)?)),
+                Source::Stored(range) => {
+                    let Some((_, file)) = npz.as_ref() else {
+                        return Err(CliError(format!("tensor {name:?}: archive not open")));
+                    };
+                    let file = file
+                        .try_clone()
+                        .map_err(|e| CliError(format!("{}: {e}", input.display())))?;
+                    Ok(Box::new(input::open_at(file, input, header, range.start)?))
+                }
                 Source::Deflated => {
-                    let Some(r) = npz.as_mut() else {
+                    let Some((r, _)) = npz.as_mut() else {
                         return Err(CliError(format!("tensor {name:?}: archive not open")));
                     };
                     Ok(Box::new(stage(r, input, name, &stage_dir)?))

@@ -17,6 +17,7 @@ mod cast;
 pub mod compare;
 mod elementwise;
 mod files;
+pub(crate) mod float_text;
 mod gather;
 mod index;
 mod ldouble;

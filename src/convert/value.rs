@@ -232,80 +232,24 @@ mod tests {
     }
 }
 
-/// Python's `repr` layout for a float given its shortest round-trip digits:
-/// fixed notation for 1e-4 <= |x| < 1e16, else `d.ddde+XX`.
-fn py_float(x: f64, sci: &str) -> String {
-    if x.is_nan() {
-        return "nan".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    // `sci` is Rust's shortest `{:e}` form, e.g. "-1.25e-7" or "3e0".
-    let (mant, exp) = sci.split_once('e').unwrap_or((sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let neg = mant.starts_with('-');
-    let digits: String = mant.chars().filter(char::is_ascii_digit).collect();
-    let sign = if neg { "-" } else { "" };
-    if (-4..16).contains(&exp) {
-        let n = digits.len() as i32;
-        let body = if exp >= 0 {
-            let int_len = (exp + 1) as usize;
-            if digits.len() <= int_len {
-                format!("{}{}.0", digits, "0".repeat(int_len - digits.len()))
-            } else {
-                format!("{}.{}", &digits[..int_len], &digits[int_len..])
-            }
-        } else {
-            format!("0.{}{}", "0".repeat((-exp - 1) as usize), digits)
-        };
-        let _ = n;
-        format!("{sign}{body}")
-    } else {
-        let frac = digits.get(1..).unwrap_or("");
-        let lead = digits.get(..1).unwrap_or("0");
-        let dot = if frac.is_empty() {
-            String::new()
-        } else {
-            format!(".{frac}")
-        };
-        format!(
-            "{sign}{lead}{dot}e{}{:02}",
-            if exp < 0 { '-' } else { '+' },
-            exp.abs()
-        )
-    }
-}
-
-/// Shortest round-trip `{:e}` digits of a float stored in `size` bytes.
-fn shortest_sci(x: f64, size: usize) -> String {
-    match size {
-        2 => {
-            let h = half::f16::from_f64(x);
-            (0..8)
-                .map(|p| format!("{:.*e}", p, x))
-                .find(|s| s.parse::<f64>().is_ok_and(|v| half::f16::from_f64(v) == h))
-                .unwrap_or_else(|| format!("{x:e}"))
-        }
-        4 => format!("{:e}", x as f32),
-        _ => format!("{x:e}"),
-    }
-}
-
 /// A long double (x87, 16 bytes) as NumPy's `str` prints it: its own
-/// shortest round-trip digits, not those of the nearest `f64`.
+/// shortest round-trip digits, not those of the nearest `f64`, positional
+/// for decimal exponents -4..15.
 fn long_double_text(order: ByteOrder, b: &[u8]) -> String {
     match super::ldouble::sci_text(order, b).as_str() {
         sci @ ("nan" | "inf" | "-inf") => sci.to_string(),
-        sci => py_float(0.0, sci),
+        sci => {
+            // `sci` is e.g. "-1.25e-7" or "3e0".
+            let (mant, exp) = sci.split_once('e').unwrap_or((sci, "0"));
+            let exp: i32 = exp.parse().unwrap_or(0);
+            let digits: String = mant.chars().filter(char::is_ascii_digit).collect();
+            let positional = (-4..16).contains(&exp);
+            super::float_text::layout(mant.starts_with('-'), &digits, exp, positional)
+        }
     }
 }
 
-/// A float as Python prints a NumPy scalar of that width (`repr(float(x))`
-/// digits, shortest for the storage width).
-pub fn format_float(x: f64, size: usize) -> String {
-    py_float(x, &shortest_sci(x, size))
-}
+pub use super::float_text::format_float;
 
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     // Days since 1970-01-01 to a proleptic Gregorian date.
@@ -475,19 +419,6 @@ pub fn format_element(s: &Scalar, b: &[u8]) -> String {
 #[cfg(test)]
 mod format_tests {
     use super::*;
-
-    #[test]
-    fn floats_print_like_python() {
-        assert_eq!(format_float(1.0, 8), "1.0");
-        assert_eq!(format_float(0.1, 4), "0.1");
-        assert_eq!(format_float(0.1, 2), "0.1");
-        assert_eq!(format_float(1e20, 8), "1e+20");
-        assert_eq!(format_float(1.5e-7, 8), "1.5e-07");
-        assert_eq!(format_float(123456.789, 8), "123456.789");
-        assert_eq!(format_float(0.0001, 8), "0.0001");
-        assert_eq!(format_float(-0.0, 8), "-0.0");
-        assert_eq!(format_float(f64::NAN, 8), "nan");
-    }
 
     #[test]
     fn datetimes_print_like_numpy() {

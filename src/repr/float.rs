@@ -11,12 +11,13 @@
 //! (shortest round-trip) digits cut at 8 fractional digits and records the
 //! widths; [`FloatFmt::format`] then pads each value to them.
 //!
-//! Digits come from Rust's float formatting, which gives the same shortest
-//! round-trip digits as NumPy's Dragon4 and rounds exact values half to even
-//! when cutting, as Dragon4 does. `longdouble` values are formatted from
-//! their nearest `f64`: exact for values `f64` holds, and otherwise differing
-//! from NumPy only past `f64`'s 17 significant digits, which the 8-digit
-//! precision hides except in rare rounding ties.
+//! Shortest digits come from the crate's Dragon4 (`convert::float_text`,
+//! spec/float-text.md); digits cut at the precision come from Rust's exact
+//! formatting, which rounds exact values half to even, as Dragon4 does.
+//! `longdouble` values are formatted from their nearest `f64`: exact for
+//! values `f64` holds, and otherwise differing from NumPy only past `f64`'s
+//! 17 significant digits, which the 8-digit precision hides except in rare
+//! rounding ties.
 
 use half::f16;
 
@@ -75,126 +76,12 @@ fn div_in_dtype(a: f64, b: f64, size: usize) -> f64 {
 }
 
 /// Shortest round-trip digits of finite `x` for its storage width:
-/// `(negative, digits, exponent)` with `|x| = d.ddd × 10^exponent`. Among
-/// the shortest candidates the closest wins, and an exact tie goes to the
-/// even digit, as in Dragon4 (Rust's formatter rounds such ties up).
+/// `(negative, digits, exponent)` with `|x| = d.ddd × 10^exponent`, as
+/// NumPy's Dragon4 picks them (the crate's one float formatter,
+/// spec/float-text.md). `longdouble` goes through its nearest `f64`.
 fn shortest(x: f64, size: usize) -> (bool, String, i32) {
-    let neg = x.is_sign_negative();
-    let a = x.abs();
-    if size == 2 {
-        for p in 0..8 {
-            let (_, digits, exp) = split_sci(&format!("{:.*e}", p, a));
-            if round_trips(&digits, exp, size, a) {
-                return (neg, digits, exp);
-            }
-            // Next to a power of two the interval is lopsided: the farther
-            // neighbour may round-trip where the nearer one does not.
-            let up = text_value(&digits, exp) < a;
-            if let Some((d, e)) = step(&digits, exp, up)
-                && round_trips(&d, e, size, a)
-            {
-                return (neg, d, e);
-            }
-        }
-    }
-    let text = if size == 4 {
-        format!("{:e}", a as f32)
-    } else {
-        format!("{a:e}")
-    };
-    let (_, digits, exp) = split_sci(&text);
-    let (digits, exp) = even_on_tie(digits, exp, size, a);
-    (neg, digits, exp)
-}
-
-/// The value of `d.ddd e exp` as an f64.
-fn text_value(digits: &str, exp: i32) -> f64 {
-    sci_text(digits, exp).parse().unwrap_or(f64::NAN)
-}
-
-fn sci_text(digits: &str, exp: i32) -> String {
-    let (first, rest) = digits.split_at(digits.len().min(1));
-    format!("{first}.{rest}0e{exp}")
-}
-
-/// Whether the decimal reads back as `a` in the storage type.
-fn round_trips(digits: &str, exp: i32, size: usize, a: f64) -> bool {
-    let text = sci_text(digits, exp);
-    match size {
-        2 => text
-            .parse::<f64>()
-            .is_ok_and(|v| f16::from_f64(v) == f16::from_f64(a)),
-        4 => text.parse::<f32>().is_ok_and(|v| v == a as f32),
-        _ => text.parse::<f64>().is_ok_and(|v| v == a),
-    }
-}
-
-/// The decimal one unit in the last digit above (`up`) or below `digits`,
-/// with the same number of digits; `None` when that is not possible.
-fn step(digits: &str, mut exp: i32, up: bool) -> Option<(String, i32)> {
-    let mut d: Vec<u8> = digits.bytes().map(|b| b.wrapping_sub(b'0')).collect();
-    let mut carry = true;
-    for v in d.iter_mut().rev() {
-        if !carry {
-            break;
-        }
-        match (up, *v) {
-            (true, 9) => *v = 0,
-            (false, 0) => *v = 9,
-            (true, _) => {
-                *v += 1;
-                carry = false;
-            }
-            (false, _) => {
-                *v -= 1;
-                carry = false;
-            }
-        }
-    }
-    if carry && up {
-        d.insert(0, 1);
-        d.pop();
-        exp = exp.checked_add(1)?;
-    } else if carry || d.first() == Some(&0) {
-        return None;
-    }
-    Some((d.iter().map(|v| char::from(b'0' + v)).collect(), exp))
-}
-
-/// Replaces shortest digits ending in an odd digit by their even neighbour
-/// when `a` lies exactly halfway between them and both read back as `a`.
-fn even_on_tie(digits: String, exp: i32, size: usize, a: f64) -> (String, i32) {
-    let odd = digits
-        .bytes()
-        .last()
-        .is_some_and(|b| (b.wrapping_sub(b'0')) % 2 == 1);
-    if !odd {
-        return (digits, exp);
-    }
-    // A tie: `a` written with one more digit ends in 5 and is exact.
-    let (_, mid, mid_exp) = split_sci(&format!("{:.*e}", digits.len(), a));
-    if !mid.ends_with('5') {
-        return (digits, exp);
-    }
-    let (_, exact, _) = split_sci(&format!("{a:.800e}"));
-    if !exact
-        .get(mid.len()..)
-        .is_some_and(|tail| tail.bytes().all(|b| b == b'0'))
-    {
-        return (digits, exp);
-    }
-    let below = mid.get(..digits.len()).unwrap_or("").to_string();
-    let candidates = [Some((below.clone(), mid_exp)), step(&below, mid_exp, true)];
-    for (d, e) in candidates.into_iter().flatten() {
-        let even = d
-            .bytes()
-            .last()
-            .is_some_and(|b| (b.wrapping_sub(b'0')) % 2 == 0);
-        if even && round_trips(&d, e, size, a) {
-            return (d, e);
-        }
-    }
-    (digits, exp)
+    let (digits, exp) = crate::convert::float_text::shortest_digits(x, size);
+    (x.is_sign_negative(), digits, exp)
 }
 
 /// Splits Rust's `{:e}` text (`-1.25e-7`) into sign, digits and exponent.

@@ -675,78 +675,7 @@ fn str_of(a: Arg) -> String {
         Arg::Bool(b) => if b { "True" } else { "False" }.into(),
         Arg::Int(v) => v.to_string(),
         Arg::UInt(v) => v.to_string(),
-        Arg::Float(x, size) => float_str(x, size),
-    }
-}
-
-/// The shortest decimal digits that read back as `x` in a float of `size`
-/// bytes, and the decimal exponent of the first digit. Among the shortest,
-/// the one nearest `x`, ties to even (as CPython's and NumPy's `repr`;
-/// Rust's own shortest form may round such a tie up).
-fn shortest_digits(x: f64, size: usize) -> (String, i32) {
-    let same = |t: &str| match size {
-        2 => t
-            .parse::<f64>()
-            .is_ok_and(|v| half::f16::from_f64(v) == half::f16::from_f64(x)),
-        4 => t.parse::<f32>().is_ok_and(|v| v == x as f32),
-        _ => t.parse::<f64>().is_ok_and(|v| v == x),
-    };
-    let rust = match size {
-        2 => (0..8)
-            .map(|p| format!("{:.*e}", p, x))
-            .find(|t| same(t))
-            .unwrap_or_else(|| format!("{x:e}")),
-        4 => format!("{:e}", x as f32),
-        _ => format!("{x:e}"),
-    };
-    let (mant, _) = rust.split_once('e').unwrap_or((rust.as_str(), "0"));
-    let n = mant.chars().filter(char::is_ascii_digit).count().max(1);
-    // The correctly rounded n-digit form (exact, ties to even).
-    let exact = format!("{:.*e}", n - 1, x);
-    let pick = if same(&exact) { exact } else { rust };
-    let (mant, exp) = pick.split_once('e').unwrap_or((pick.as_str(), "0"));
-    let digits = mant.chars().filter(char::is_ascii_digit).collect();
-    (digits, exp.parse().unwrap_or(0))
-}
-
-/// NumPy's `str` of a float scalar: `float64` as Python's `repr`
-/// (positional for decimal exponents -4..16), `float32` / `float16`
-/// positional for `1e-4 <= |x| < 1e6` / `< 1e3`; else `d.ddde+XX`.
-fn float_str(x: f64, size: usize) -> String {
-    if x.is_nan() {
-        return "nan".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "inf" } else { "-inf" }.into();
-    }
-    let (digits, exp) = shortest_digits(x, size);
-    let sign = if x.is_sign_negative() { "-" } else { "" };
-    let a = x.abs();
-    let positional = match size {
-        2 => a == 0.0 || (1e-4..1e3).contains(&a),
-        4 => a == 0.0 || (1e-4..1e6).contains(&a),
-        _ => (-4..16).contains(&exp),
-    };
-    if positional {
-        let n = digits.len();
-        if exp >= 0 {
-            let int_len = usize::try_from(exp).unwrap_or(0) + 1;
-            if n <= int_len {
-                format!("{sign}{digits}{}.0", "0".repeat(int_len - n))
-            } else {
-                let (i, f) = digits.split_at(int_len);
-                format!("{sign}{i}.{f}")
-            }
-        } else {
-            let zeros = "0".repeat(usize::try_from(-exp - 1).unwrap_or(0));
-            format!("{sign}0.{zeros}{digits}")
-        }
-    } else {
-        let (first, rest) = digits.split_at(1.min(digits.len()));
-        let dot = if rest.is_empty() { "" } else { "." };
-        let mut t = format!("{sign}{first}{dot}{rest}");
-        push_exponent(&mut t, exp, false);
-        t
+        Arg::Float(x, size) => crate::convert::value::format_float(x, size),
     }
 }
 

@@ -298,30 +298,30 @@ fn write_time<T: TimeValue>(values: &[T], dtype: &Dtype, w: &mut FileWriter<'_>)
     })
 }
 
-/// Dates as `M8[unit]`, every value in one unit.
-impl WriteElement for DateTime64 {
-    fn dtype_for<'v>(values: impl IntoIterator<Item = &'v Self>) -> Result<Dtype>
-    where
-        Self: 'v,
-    {
-        time_dtype(values)
-    }
+/// `WriteElement` for the time types ([`TimeValue`]): the dtype from the
+/// values' one unit, the values written in the dtype's byte order; the
+/// same body for each, written once.
+macro_rules! time_write {
+    ($($(#[$doc:meta])* $t:ty),*) => {$(
+        $(#[$doc])*
+        impl WriteElement for $t {
+            fn dtype_for<'v>(values: impl IntoIterator<Item = &'v Self>) -> Result<Dtype>
+            where
+                Self: 'v,
+            {
+                time_dtype(values)
+            }
 
-    fn write_to(values: &[Self], dtype: &Dtype, w: &mut FileWriter<'_>) -> Result<()> {
-        write_time(values, dtype, w)
-    }
+            fn write_to(values: &[Self], dtype: &Dtype, w: &mut FileWriter<'_>) -> Result<()> {
+                write_time(values, dtype, w)
+            }
+        }
+    )*};
 }
 
-/// Durations as `m8[unit]`, every value in one unit.
-impl WriteElement for TimeDelta64 {
-    fn dtype_for<'v>(values: impl IntoIterator<Item = &'v Self>) -> Result<Dtype>
-    where
-        Self: 'v,
-    {
-        time_dtype(values)
-    }
-
-    fn write_to(values: &[Self], dtype: &Dtype, w: &mut FileWriter<'_>) -> Result<()> {
-        write_time(values, dtype, w)
-    }
-}
+time_write!(
+    /// Dates as `M8[unit]`, every value in one unit.
+    DateTime64,
+    /// Durations as `m8[unit]`, every value in one unit.
+    TimeDelta64
+);
