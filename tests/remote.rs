@@ -932,3 +932,173 @@ fn a_connection_dropped_every_time_is_a_clear_error() {
     // The first attempt and two retries, then the error.
     assert_eq!(dropped.load(std::sync::atomic::Ordering::SeqCst), 3, "{e}");
 }
+
+// --- rlib ---
+
+/// Field `path` of every record of a local `.npy`, through the local view.
+fn local_field<T: npymap::view::Element + Copy>(path: &Path, field: &[&str]) -> Vec<T> {
+    let bytes = std::fs::read(path).unwrap();
+    let view = npymap::NpyView::new(&bytes).unwrap();
+    view.field_path(field)
+        .unwrap()
+        .elements::<T>()
+        .unwrap()
+        .to_vec()
+}
+
+const RECORDS_DTYPE: &str = "np.dtype([('id', '<i4'), ('x', '>f8'), \
+     ('p', [('a', '<f4'), ('b', '>i2', (3,))]), ('v', '<f4', (2,)), ('s', 'S5')])";
+
+/// 3,000 NumPy-made records of mixed byte orders with nested and
+/// subarray fields, at `key`.
+fn numpy_records(key: &str, shape: &str) -> PathBuf {
+    numpy_object(
+        key,
+        &format!(
+            "dt = {RECORDS_DTYPE}\n\
+             a = np.zeros({shape}, dtype=dt).reshape(-1)\n\
+             n = a.shape[0]\n\
+             a['id'] = np.arange(n) * 3 - 7\n\
+             a['x'] = np.arange(n) * 0.5 + 0.25\n\
+             a['p']['a'] = -np.arange(n, dtype='f4')\n\
+             a['p']['b'] = (np.arange(n * 3) % 1000 - 500).reshape(n, 3)\n\
+             a['v'] = np.arange(n * 2, dtype='f4').reshape(n, 2) / 4\n\
+             a['s'] = [b'r%d' % (i % 999) for i in range(n)]\n\
+             a = a.reshape({shape})\n"
+        ),
+    )
+}
+
+#[test]
+fn field_rows_read_as_locally_in_one_coalesced_get() {
+    let local = numpy_records("records.npy", "(3000,)");
+    let url = s3_url("records.npy");
+    let r = RemoteNpy::open(&url, &s3_opts()).unwrap();
+    let stride = r.header().header.dtype.itemsize() as u64;
+    assert_eq!(stride, 4 + 8 + 4 + 6 + 8 + 5);
+    let (a, b) = (100u64, 1300u64);
+    let rows = (a as usize)..(b as usize);
+    // A scalar field in the other byte order: values as locally, one GET
+    // of at most the rows' span.
+    let before = r.stats();
+    let x = r.read_field_rows::<f64>("x", a..b).unwrap();
+    let cost = r.stats();
+    assert_eq!(cost.requests - before.requests, 1, "{cost:?}");
+    assert_eq!(cost.bytes - before.bytes, (b - a - 1) * stride + 8);
+    assert!(cost.bytes - before.bytes <= (b - a) * stride);
+    assert_eq!(x.shape(), [1200]);
+    assert_eq!(x.as_slice(), &local_field::<f64>(&local, &["x"])[rows.clone()]);
+    assert_eq!(x.as_slice()[0], 100.0 * 0.5 + 0.25);
+    // Integers, a nested subarray field and a subarray field.
+    let id = r.read_field_rows::<i32>("id", a..b).unwrap();
+    assert_eq!(id.as_slice(), &local_field::<i32>(&local, &["id"])[rows.clone()]);
+    let pb = r.read_field_path_rows::<i16>(&["p", "b"], a..b).unwrap();
+    assert_eq!(pb.shape(), [1200, 3]);
+    assert_eq!(
+        pb.as_slice(),
+        &local_field::<i16>(&local, &["p", "b"])[3 * rows.start..3 * rows.end]
+    );
+    let v = r.read_field_rows::<f32>("v", a..b).unwrap();
+    assert_eq!(v.shape(), [1200, 2]);
+    assert_eq!(
+        v.as_slice(),
+        &local_field::<f32>(&local, &["v"])[2 * rows.start..2 * rows.end]
+    );
+    // Byte strings through the typed layer, checked against NumPy.
+    let s = r.read_field_rows::<Vec<u8>>("s", 998..1001).unwrap();
+    assert_eq!(s.as_slice(), [b"r998".to_vec(), b"r0".to_vec(), b"r1".to_vec()]);
+    let numpy = common::cli::python(
+        "import numpy as np\na = np.load('records.npy')\n\
+         print(float(a['p']['a'][100:1300].astype('f8').sum()))",
+        &servers().dir,
+    );
+    let pa = r.read_field_path_rows::<f32>(&["p", "a"], a..b).unwrap();
+    let ours: f64 = pa.as_slice().iter().map(|&v| f64::from(v)).sum();
+    assert_eq!(numpy.trim().parse::<f64>().unwrap(), ours);
+    // Small parts split the coalesced range at record boundaries.
+    let small = RemoteNpy::open(&url, &s3_opts().with_part_size(4096)).unwrap();
+    let before = small.stats();
+    let x2 = small.read_field_rows::<f64>("x", a..b).unwrap();
+    assert_eq!(x2, x);
+    let per_get = 4096 / stride;
+    let cost = small.stats();
+    assert_eq!(cost.requests - before.requests, (b - a).div_ceil(per_get));
+    assert!(cost.bytes - before.bytes <= (b - a) * stride);
+}
+
+#[test]
+fn field_row_errors_are_the_local_ones_and_cost_no_request() {
+    let local = numpy_records("records_err.npy", "(40,)");
+    let bytes = std::fs::read(&local).unwrap();
+    let view = npymap::NpyView::new(&bytes).unwrap();
+    let r = RemoteNpy::open(&s3_url("records_err.npy"), &s3_opts()).unwrap();
+    let before = r.stats();
+    // The wrong element type.
+    let want = view.field("x").unwrap().elements::<f32>().unwrap_err();
+    let got = r.read_field_rows::<f32>("x", 0..4).unwrap_err();
+    assert!(matches!(got.kind(), ErrorKind::DtypeMismatch { .. }), "{got}");
+    assert_eq!(want.kind().code(), got.kind().code());
+    // A missing field, and one nested too deep.
+    for path in [&["nope"][..], &["x", "y"], &["p", "c"]] {
+        let want = view.field_path(path).unwrap_err();
+        let got = r.read_field_path_rows::<f64>(path, 0..4).unwrap_err();
+        assert_eq!(want.kind().to_string(), got.kind().to_string(), "{path:?}");
+        assert!(got.to_string().starts_with("s3://"), "{got}");
+    }
+    // Rows past the end.
+    let e = r.read_field_rows::<f64>("x", 30..41).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::IndexOutOfBounds { index: 41, len: 40 }), "{e}");
+    // An empty row range: no values.
+    assert!(r.read_field_rows::<f64>("x", 7..7).unwrap().as_slice().is_empty());
+    assert_eq!(r.stats(), before);
+    // A plain (not structured) array has no fields, as locally.
+    fixtures();
+    let plain = RemoteNpy::open(&s3_url("npy/f8_le.npy"), &s3_opts()).unwrap();
+    let e = plain.read_field_rows::<f64>("x", 0..1).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::FieldNotFound { .. }), "{e}");
+}
+
+#[test]
+fn field_rows_of_a_c_order_matrix_keep_the_other_axes() {
+    let local = numpy_records("records_2d.npy", "(50, 4)");
+    let r = RemoteNpy::open(&s3_url("records_2d.npy"), &s3_opts()).unwrap();
+    let v = r.read_field_rows::<f32>("v", 10..20).unwrap();
+    assert_eq!(v.shape(), [10, 4, 2]);
+    assert_eq!(v.as_slice(), &local_field::<f32>(&local, &["v"])[80..160]);
+    // The async form, inside the caller's runtime.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = s3_url("records_2d.npy");
+    let id = rt.block_on(async {
+        let a = npymap::remote::AsyncRemoteNpy::open(&url, &s3_opts())
+            .await
+            .unwrap();
+        a.read_field_rows::<i32>("id", 49..50).await.unwrap()
+    });
+    assert_eq!(id.shape(), [1, 4]);
+    assert_eq!(id.as_slice(), &local_field::<i32>(&local, &["id"])[196..200]);
+}
+
+#[test]
+fn widely_spaced_field_rows_cost_one_small_get_each() {
+    // Records of 1.1 MB: a field's ranges are more than 1 MiB apart.
+    let pad = npymap::remote::FIELD_COALESCE_GAP + 50_000;
+    let local = numpy_object(
+        "wide_records.npy",
+        &format!(
+            "a = np.zeros(12, dtype=[('t', '>f8'), ('pad', 'u1', ({pad},)), ('k', '<i8')])\n\
+             a['t'] = np.arange(12) * 1.5\na['k'] = np.arange(12) - 6\n"
+        ),
+    );
+    let r = RemoteNpy::open(&s3_url("wide_records.npy"), &s3_opts()).unwrap();
+    let before = r.stats();
+    let t = r.read_field_rows::<f64>("t", 2..8).unwrap();
+    let cost = r.stats();
+    assert_eq!(t.as_slice(), &local_field::<f64>(&local, &["t"])[2..8]);
+    assert_eq!(t.as_slice(), [3.0, 4.5, 6.0, 7.5, 9.0, 10.5]);
+    // Six GETs of 8 bytes, where one coalesced GET would cost 5.5 MB.
+    assert_eq!(cost.requests - before.requests, 6);
+    assert_eq!(cost.bytes - before.bytes, 6 * 8);
+    let k = r.read_field_rows::<i64>("k", 0..12).unwrap();
+    assert_eq!(k.as_slice(), (-6..6).collect::<Vec<i64>>().as_slice());
+    assert_eq!(r.stats().requests - cost.requests, 12);
+}

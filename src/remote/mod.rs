@@ -23,6 +23,8 @@ mod npz;
 mod reader;
 mod store;
 mod write;
+// --- rlib ---
+mod field;
 
 pub use npy::{AsyncRemoteNpy, RemoteNpy};
 pub use npz::{NPZ_TAIL_LEN, RemoteFile, RemoteNpz};
@@ -32,6 +34,8 @@ pub use store::{
     copy_to, is_url,
 };
 pub use write::{RemoteNpzWriter, RemoteWriter, StagedUpload, create_npz, write};
+// --- rlib ---
+pub use field::FIELD_COALESCE_GAP;
 
 /// The [`object_store`](https://docs.rs/object_store) crate the remote
 /// layer is built on, re-exported so [`Location::new`] can be given a
