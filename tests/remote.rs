@@ -1102,3 +1102,105 @@ fn widely_spaced_field_rows_cost_one_small_get_each() {
     assert_eq!(k.as_slice(), (-6..6).collect::<Vec<i64>>().as_slice());
     assert_eq!(r.stats().requests - cost.requests, 12);
 }
+
+#[test]
+fn async_npz_lists_and_reads_as_the_blocking_one() {
+    let keys = npz_fixtures();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut members = 0;
+    for key in keys {
+        let url = s3_url(key);
+        let blocking = RemoteNpz::open(&url, &s3_opts());
+        let asynced = rt.block_on(npymap::remote::AsyncRemoteNpz::open(&url, &s3_opts()));
+        match (blocking, asynced) {
+            (Ok(mut b), Ok(a)) => {
+                // The same requests for the listing.
+                assert_eq!(b.stats(), a.stats(), "{key}");
+                assert_eq!(b.object_size(), a.object_size(), "{key}");
+                assert_eq!(b.members().len(), a.members().len(), "{key}");
+                let names: Vec<String> = b.members().iter().map(|m| m.name().into()).collect();
+                for n in &names {
+                    let (bm, am) = (b.member(n).unwrap(), a.member(n).unwrap());
+                    assert_eq!(bm.name(), am.name(), "{key}");
+                    assert_eq!(bm.header(), am.header(), "{key} {n}");
+                    assert_eq!(bm.compression(), am.compression(), "{key} {n}");
+                    let want = b.reader().read(n);
+                    let got = rt.block_on(a.read(n));
+                    match (want, got) {
+                        (Ok(w), Ok(g)) => assert_eq!(w, g, "{key} {n}"),
+                        (Err(w), Err(g)) => {
+                            assert_eq!(w.kind().to_string(), g.kind().to_string(), "{key} {n}");
+                            assert_eq!(w.to_string(), g.to_string(), "{key} {n}");
+                        }
+                        (w, g) => panic!("{key} {n}: blocking {w:?}, async {g:?}"),
+                    }
+                    members += 1;
+                }
+            }
+            (Err(w), Err(g)) => {
+                assert_eq!(w.to_string(), g.to_string(), "{key}");
+                assert_eq!(w.offset(), g.offset(), "{key}");
+            }
+            (w, g) => panic!("{key}: blocking {:?}, async {:?}", w.err(), g.err()),
+        }
+    }
+    assert!(keys.len() >= 12 && members >= 10, "{members}");
+}
+
+#[test]
+fn async_npz_reads_rows_in_place_and_whole_members_like_numpy() {
+    let s = servers();
+    let local = s.dir.join("async_members.npz");
+    common::cli::python(
+        &format!(
+            "import numpy as np\n\
+             np.savez({:?}, b=np.arange(2 ** 15, dtype='>i4').reshape(-1, 4), \
+             r=np.array([(1, 2.5), (-3, 4.0)], dtype=[('k', '<i2'), ('w', '>f4')]))\n\
+             np.savez_compressed({:?}, z=np.arange(1000, dtype='<u2'))\n",
+            local.display().to_string(),
+            s.dir.join("async_deflated.npz").display().to_string()
+        ),
+        &s.dir,
+    );
+    servers::upload(&[
+        (local.clone(), "async_members.npz".into()),
+        (s.dir.join("async_deflated.npz"), "async_deflated.npz".into()),
+    ]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let blocking = RemoteNpz::open(&s3_url("async_members.npz"), &s3_opts()).unwrap();
+    let want_rows = blocking.read_rows::<i32>("b", 1000..1010).unwrap();
+    rt.block_on(async {
+        let npz = npymap::remote::AsyncRemoteNpz::open(&s3_url("async_members.npz"), &s3_opts())
+            .await
+            .unwrap();
+        let listed = npz.stats();
+        let rows = npz.read_rows::<i32>("b", 1000..1010).await.unwrap();
+        assert_eq!(rows, want_rows);
+        assert_eq!(rows.as_slice(), (4000..4040).collect::<Vec<i32>>().as_slice());
+        // One GET of exactly the rows' 160 bytes.
+        let after = npz.stats();
+        assert_eq!(after.requests - listed.requests, 1);
+        assert_eq!(after.bytes - listed.bytes, 160);
+        // Whole members (CRC checked), and a field of a stored member.
+        let b = npz.read_array::<i32>("b").await.unwrap();
+        assert_eq!(b.shape(), [1 << 13, 4]);
+        assert_eq!(b.as_slice(), (0..1 << 15).collect::<Vec<i32>>().as_slice());
+        let w = npz
+            .member_npy("r")
+            .unwrap()
+            .read_field_rows::<f32>("w", 0..2)
+            .await
+            .unwrap();
+        assert_eq!(w.as_slice(), [2.5, 4.0]);
+        let e = npz.member("nope").unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::MemberNotFound { .. }), "{e}");
+        // A deflated member: read whole, never by rows.
+        let z = npymap::remote::AsyncRemoteNpz::open(&s3_url("async_deflated.npz"), &s3_opts())
+            .await
+            .unwrap();
+        let all = z.read_array::<u16>("z").await.unwrap();
+        assert_eq!(all.as_slice(), (0..1000).collect::<Vec<u16>>().as_slice());
+        let e = z.read_rows::<u16>("z", 0..1).await.unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::NotStored { .. }), "{e}");
+    });
+}

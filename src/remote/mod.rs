@@ -24,6 +24,7 @@ mod reader;
 mod store;
 mod write;
 // --- rlib ---
+mod async_npz;
 mod field;
 
 pub use npy::{AsyncRemoteNpy, RemoteNpy};
@@ -35,6 +36,7 @@ pub use store::{
 };
 pub use write::{RemoteNpzWriter, RemoteWriter, StagedUpload, create_npz, write};
 // --- rlib ---
+pub use async_npz::AsyncRemoteNpz;
 pub use field::FIELD_COALESCE_GAP;
 
 /// The [`object_store`](https://docs.rs/object_store) crate the remote
