@@ -1204,3 +1204,86 @@ fn async_npz_reads_rows_in_place_and_whole_members_like_numpy() {
         assert!(matches!(e.kind(), ErrorKind::NotStored { .. }), "{e}");
     });
 }
+
+/// The whole object `key` of the test bucket, fetched by another client.
+fn object_bytes(key: &str) -> Vec<u8> {
+    use npymap::remote::object_store::{ObjectStoreExt, path::Path as Key};
+    let client = servers::s3_client();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        client
+            .get(&Key::from(key))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+            .to_vec()
+    })
+}
+
+#[test]
+fn async_writes_are_numpys_bytes_in_one_or_several_parts() {
+    fixtures();
+    let s = servers();
+    common::cli::python(
+        "import numpy as np\n\
+         np.save('async_small.npy', (np.arange(12) * 0.25 - 1.0).reshape(3, 4))\n\
+         np.save('async_big.npy', (np.arange(1_600_000) % 1000).astype('<f4'))\n",
+        &s.dir,
+    );
+    let small: Vec<f64> = (0..12).map(|i| f64::from(i) * 0.25 - 1.0).collect();
+    let big: Vec<f32> = (0..1_600_000).map(|i| (i % 1000) as f32).collect();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        npymap::remote::write_async(&s3_url("written/async_small.npy"), &[3, 4], &small, &s3_opts())
+            .await
+            .unwrap();
+        // 6.4 MB: two parts of 5 MiB (S3's smallest) and a tail.
+        let opts = s3_opts().with_part_size(1 << 20);
+        npymap::remote::write_async(&s3_url("written/async_big.npy"), &[1_600_000], &big, &opts)
+            .await
+            .unwrap();
+        // A shape that does not fit the data: an error, no upload.
+        let e = npymap::remote::write_async(&s3_url("written/async_bad.npy"), &[5], &small, &opts)
+            .await
+            .unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::ShapeMismatch { .. }), "{e}");
+    });
+    for key in ["async_small.npy", "async_big.npy"] {
+        let want = std::fs::read(s.dir.join(key)).unwrap();
+        assert_eq!(object_bytes(&format!("written/{key}")), want, "{key}");
+        assert!(open_uploads_for(&format!("written/{key}")).is_empty());
+    }
+    assert!(not_found("written/async_bad.npy"));
+    assert!(open_uploads_for("written/async_bad.npy").is_empty());
+}
+
+#[test]
+fn an_aborted_or_dropped_async_upload_leaves_no_object_and_no_parts() {
+    fixtures();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for (key, how) in [("written/async_aborted.npy", "abort"), ("written/async_dropped.npy", "drop")] {
+        rt.block_on(async {
+            let mut out = npymap::remote::AsyncRemoteWriter::create(&s3_url(key), &s3_opts())
+                .await
+                .unwrap();
+            // One whole part goes up.
+            out.write_all(&vec![7u8; 6 << 20]).await.unwrap();
+            assert_eq!(out.written(), 6 << 20);
+            assert_eq!(open_uploads_for(key).len(), 1, "{how}");
+            if how == "abort" {
+                out.abort().await.unwrap();
+            } else {
+                drop(out);
+            }
+        });
+        // The dropped upload's abort runs on the runtime's workers.
+        let t0 = std::time::Instant::now();
+        while !open_uploads_for(key).is_empty() && t0.elapsed().as_secs() < 20 {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(open_uploads_for(key).is_empty(), "{how}");
+        assert!(not_found(key), "{how}");
+    }
+}

@@ -25,6 +25,7 @@ mod store;
 mod write;
 // --- rlib ---
 mod async_npz;
+mod async_write;
 mod field;
 
 pub use npy::{AsyncRemoteNpy, RemoteNpy};
@@ -37,6 +38,7 @@ pub use store::{
 pub use write::{RemoteNpzWriter, RemoteWriter, StagedUpload, create_npz, write};
 // --- rlib ---
 pub use async_npz::AsyncRemoteNpz;
+pub use async_write::{AsyncRemoteWriter, write_async};
 pub use field::FIELD_COALESCE_GAP;
 
 /// The [`object_store`](https://docs.rs/object_store) crate the remote
