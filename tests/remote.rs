@@ -987,11 +987,17 @@ fn field_rows_read_as_locally_in_one_coalesced_get() {
     assert_eq!(cost.bytes - before.bytes, (b - a - 1) * stride + 8);
     assert!(cost.bytes - before.bytes <= (b - a) * stride);
     assert_eq!(x.shape(), [1200]);
-    assert_eq!(x.as_slice(), &local_field::<f64>(&local, &["x"])[rows.clone()]);
+    assert_eq!(
+        x.as_slice(),
+        &local_field::<f64>(&local, &["x"])[rows.clone()]
+    );
     assert_eq!(x.as_slice()[0], 100.0 * 0.5 + 0.25);
     // Integers, a nested subarray field and a subarray field.
     let id = r.read_field_rows::<i32>("id", a..b).unwrap();
-    assert_eq!(id.as_slice(), &local_field::<i32>(&local, &["id"])[rows.clone()]);
+    assert_eq!(
+        id.as_slice(),
+        &local_field::<i32>(&local, &["id"])[rows.clone()]
+    );
     let pb = r.read_field_path_rows::<i16>(&["p", "b"], a..b).unwrap();
     assert_eq!(pb.shape(), [1200, 3]);
     assert_eq!(
@@ -1006,7 +1012,10 @@ fn field_rows_read_as_locally_in_one_coalesced_get() {
     );
     // Byte strings through the typed layer, checked against NumPy.
     let s = r.read_field_rows::<Vec<u8>>("s", 998..1001).unwrap();
-    assert_eq!(s.as_slice(), [b"r998".to_vec(), b"r0".to_vec(), b"r1".to_vec()]);
+    assert_eq!(
+        s.as_slice(),
+        [b"r998".to_vec(), b"r0".to_vec(), b"r1".to_vec()]
+    );
     let numpy = common::cli::python(
         "import numpy as np\na = np.load('records.npy')\n\
          print(float(a['p']['a'][100:1300].astype('f8').sum()))",
@@ -1036,7 +1045,10 @@ fn field_row_errors_are_the_local_ones_and_cost_no_request() {
     // The wrong element type.
     let want = view.field("x").unwrap().elements::<f32>().unwrap_err();
     let got = r.read_field_rows::<f32>("x", 0..4).unwrap_err();
-    assert!(matches!(got.kind(), ErrorKind::DtypeMismatch { .. }), "{got}");
+    assert!(
+        matches!(got.kind(), ErrorKind::DtypeMismatch { .. }),
+        "{got}"
+    );
     assert_eq!(want.kind().code(), got.kind().code());
     // A missing field, and one nested too deep.
     for path in [&["nope"][..], &["x", "y"], &["p", "c"]] {
@@ -1047,9 +1059,17 @@ fn field_row_errors_are_the_local_ones_and_cost_no_request() {
     }
     // Rows past the end.
     let e = r.read_field_rows::<f64>("x", 30..41).unwrap_err();
-    assert!(matches!(e.kind(), ErrorKind::IndexOutOfBounds { index: 41, len: 40 }), "{e}");
+    assert!(
+        matches!(e.kind(), ErrorKind::IndexOutOfBounds { index: 41, len: 40 }),
+        "{e}"
+    );
     // An empty row range: no values.
-    assert!(r.read_field_rows::<f64>("x", 7..7).unwrap().as_slice().is_empty());
+    assert!(
+        r.read_field_rows::<f64>("x", 7..7)
+            .unwrap()
+            .as_slice()
+            .is_empty()
+    );
     assert_eq!(r.stats(), before);
     // A plain (not structured) array has no fields, as locally.
     fixtures();
@@ -1075,7 +1095,10 @@ fn field_rows_of_a_c_order_matrix_keep_the_other_axes() {
         a.read_field_rows::<i32>("id", 49..50).await.unwrap()
     });
     assert_eq!(id.shape(), [1, 4]);
-    assert_eq!(id.as_slice(), &local_field::<i32>(&local, &["id"])[196..200]);
+    assert_eq!(
+        id.as_slice(),
+        &local_field::<i32>(&local, &["id"])[196..200]
+    );
 }
 
 #[test]
@@ -1164,7 +1187,10 @@ fn async_npz_reads_rows_in_place_and_whole_members_like_numpy() {
     );
     servers::upload(&[
         (local.clone(), "async_members.npz".into()),
-        (s.dir.join("async_deflated.npz"), "async_deflated.npz".into()),
+        (
+            s.dir.join("async_deflated.npz"),
+            "async_deflated.npz".into(),
+        ),
     ]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let blocking = RemoteNpz::open(&s3_url("async_members.npz"), &s3_opts()).unwrap();
@@ -1176,7 +1202,10 @@ fn async_npz_reads_rows_in_place_and_whole_members_like_numpy() {
         let listed = npz.stats();
         let rows = npz.read_rows::<i32>("b", 1000..1010).await.unwrap();
         assert_eq!(rows, want_rows);
-        assert_eq!(rows.as_slice(), (4000..4040).collect::<Vec<i32>>().as_slice());
+        assert_eq!(
+            rows.as_slice(),
+            (4000..4040).collect::<Vec<i32>>().as_slice()
+        );
         // One GET of exactly the rows' 160 bytes.
         let after = npz.stats();
         assert_eq!(after.requests - listed.requests, 1);
@@ -1236,9 +1265,14 @@ fn async_writes_are_numpys_bytes_in_one_or_several_parts() {
     let big: Vec<f32> = (0..1_600_000).map(|i| (i % 1000) as f32).collect();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        npymap::remote::write_async(&s3_url("written/async_small.npy"), &[3, 4], &small, &s3_opts())
-            .await
-            .unwrap();
+        npymap::remote::write_async(
+            &s3_url("written/async_small.npy"),
+            &[3, 4],
+            &small,
+            &s3_opts(),
+        )
+        .await
+        .unwrap();
         // 6.4 MB: two parts of 5 MiB (S3's smallest) and a tail.
         let opts = s3_opts().with_part_size(1 << 20);
         npymap::remote::write_async(&s3_url("written/async_big.npy"), &[1_600_000], &big, &opts)
@@ -1263,7 +1297,10 @@ fn async_writes_are_numpys_bytes_in_one_or_several_parts() {
 fn an_aborted_or_dropped_async_upload_leaves_no_object_and_no_parts() {
     fixtures();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    for (key, how) in [("written/async_aborted.npy", "abort"), ("written/async_dropped.npy", "drop")] {
+    for (key, how) in [
+        ("written/async_aborted.npy", "abort"),
+        ("written/async_dropped.npy", "drop"),
+    ] {
         rt.block_on(async {
             let mut out = npymap::remote::AsyncRemoteWriter::create(&s3_url(key), &s3_opts())
                 .await

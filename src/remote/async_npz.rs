@@ -52,7 +52,9 @@ fn caller() -> Result<tokio::runtime::Handle> {
 
 /// A blocking task's failure (a panic inside it) as an error.
 fn joined(e: tokio::task::JoinError) -> Error {
-    Error::from(std::io::Error::other(format!("remote archive task failed: {e}")))
+    Error::from(std::io::Error::other(format!(
+        "remote archive task failed: {e}"
+    )))
 }
 
 impl AsyncRemoteNpz {
@@ -150,7 +152,11 @@ impl AsyncRemoteNpz {
     ///
     /// # Errors
     /// As [`AsyncRemoteNpz::member_npy`] and [`AsyncRemoteNpy::read_rows`].
-    pub async fn read_rows<T: ReadElement>(&self, name: &str, rows: Range<u64>) -> Result<Array<T>> {
+    pub async fn read_rows<T: ReadElement>(
+        &self,
+        name: &str,
+        rows: Range<u64>,
+    ) -> Result<Array<T>> {
         self.member_npy(name)?
             .read_rows(rows)
             .await
@@ -166,7 +172,10 @@ impl AsyncRemoteNpz {
     /// # Errors
     /// As [`NpzReader::read_array`], naming the URL; `Unsupported`
     /// outside a tokio runtime.
-    pub async fn read_array<T: ReadElement + Send + 'static>(&self, name: &str) -> Result<Array<T>> {
+    pub async fn read_array<T: ReadElement + Send + 'static>(
+        &self,
+        name: &str,
+    ) -> Result<Array<T>> {
         let run = async {
             let handle = caller()?;
             let npz = Arc::clone(&self.npz);

@@ -187,7 +187,10 @@ struct Pending(Arc<Mutex<Vec<u8>>>);
 
 impl Pending {
     fn take(&self) -> Vec<u8> {
-        self.0.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()
+        self.0
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default()
     }
 }
 

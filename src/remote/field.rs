@@ -153,7 +153,11 @@ impl FieldPlan {
     /// Copies the field's elements of records `lo..` out of `got` (the
     /// bytes from record `lo`'s field start) into `out` (all records).
     fn gather(&self, lo: u64, count: u64, got: &[u8], out: &mut [u8]) -> Result<()> {
-        let per_record = self.elements.len().checked_mul(self.item).ok_or_else(overflow)?;
+        let per_record = self
+            .elements
+            .len()
+            .checked_mul(self.item)
+            .ok_or_else(overflow)?;
         let contiguous = self
             .elements
             .iter()
@@ -286,7 +290,11 @@ impl RemoteNpy {
     ///
     /// # Errors
     /// As [`AsyncRemoteNpy::read_field_rows`].
-    pub fn read_field_rows<T: ReadElement>(&self, name: &str, rows: Range<u64>) -> Result<Array<T>> {
+    pub fn read_field_rows<T: ReadElement>(
+        &self,
+        name: &str,
+        rows: Range<u64>,
+    ) -> Result<Array<T>> {
         block_on(self.as_async().read_field_rows(name, rows))?
     }
 

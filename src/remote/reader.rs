@@ -68,7 +68,13 @@ impl RemoteReader {
     /// `Io` naming the URL.
     pub fn open_tail(loc: Location, tail_len: u64) -> Result<RemoteReader> {
         let (start, bytes, size) = block_on(loc.get_tail(tail_len))?.map_err(|e| loc.err(e))?;
-        Ok(RemoteReader::from_tail(loc, start, bytes, size, Runner::Own))
+        Ok(RemoteReader::from_tail(
+            loc,
+            start,
+            bytes,
+            size,
+            Runner::Own,
+        ))
     }
 
     /// A reader over an object of `size` bytes whose bytes from `start`
