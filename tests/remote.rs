@@ -932,3 +932,395 @@ fn a_connection_dropped_every_time_is_a_clear_error() {
     // The first attempt and two retries, then the error.
     assert_eq!(dropped.load(std::sync::atomic::Ordering::SeqCst), 3, "{e}");
 }
+
+// --- rlib ---
+
+/// Field `path` of every record of a local `.npy`, through the local view.
+fn local_field<T: npymap::view::Element + Copy>(path: &Path, field: &[&str]) -> Vec<T> {
+    let bytes = std::fs::read(path).unwrap();
+    let view = npymap::NpyView::new(&bytes).unwrap();
+    view.field_path(field)
+        .unwrap()
+        .elements::<T>()
+        .unwrap()
+        .to_vec()
+}
+
+const RECORDS_DTYPE: &str = "np.dtype([('id', '<i4'), ('x', '>f8'), \
+     ('p', [('a', '<f4'), ('b', '>i2', (3,))]), ('v', '<f4', (2,)), ('s', 'S5')])";
+
+/// 3,000 NumPy-made records of mixed byte orders with nested and
+/// subarray fields, at `key`.
+fn numpy_records(key: &str, shape: &str) -> PathBuf {
+    numpy_object(
+        key,
+        &format!(
+            "dt = {RECORDS_DTYPE}\n\
+             a = np.zeros({shape}, dtype=dt).reshape(-1)\n\
+             n = a.shape[0]\n\
+             a['id'] = np.arange(n) * 3 - 7\n\
+             a['x'] = np.arange(n) * 0.5 + 0.25\n\
+             a['p']['a'] = -np.arange(n, dtype='f4')\n\
+             a['p']['b'] = (np.arange(n * 3) % 1000 - 500).reshape(n, 3)\n\
+             a['v'] = np.arange(n * 2, dtype='f4').reshape(n, 2) / 4\n\
+             a['s'] = [b'r%d' % (i % 999) for i in range(n)]\n\
+             a = a.reshape({shape})\n"
+        ),
+    )
+}
+
+#[test]
+fn field_rows_read_as_locally_in_one_coalesced_get() {
+    let local = numpy_records("records.npy", "(3000,)");
+    let url = s3_url("records.npy");
+    let r = RemoteNpy::open(&url, &s3_opts()).unwrap();
+    let stride = r.header().header.dtype.itemsize() as u64;
+    assert_eq!(stride, 4 + 8 + 4 + 6 + 8 + 5);
+    let (a, b) = (100u64, 1300u64);
+    let rows = (a as usize)..(b as usize);
+    // A scalar field in the other byte order: values as locally, one GET
+    // of at most the rows' span.
+    let before = r.stats();
+    let x = r.read_field_rows::<f64>("x", a..b).unwrap();
+    let cost = r.stats();
+    assert_eq!(cost.requests - before.requests, 1, "{cost:?}");
+    assert_eq!(cost.bytes - before.bytes, (b - a - 1) * stride + 8);
+    assert!(cost.bytes - before.bytes <= (b - a) * stride);
+    assert_eq!(x.shape(), [1200]);
+    assert_eq!(
+        x.as_slice(),
+        &local_field::<f64>(&local, &["x"])[rows.clone()]
+    );
+    assert_eq!(x.as_slice()[0], 100.0 * 0.5 + 0.25);
+    // Integers, a nested subarray field and a subarray field.
+    let id = r.read_field_rows::<i32>("id", a..b).unwrap();
+    assert_eq!(
+        id.as_slice(),
+        &local_field::<i32>(&local, &["id"])[rows.clone()]
+    );
+    let pb = r.read_field_path_rows::<i16>(&["p", "b"], a..b).unwrap();
+    assert_eq!(pb.shape(), [1200, 3]);
+    assert_eq!(
+        pb.as_slice(),
+        &local_field::<i16>(&local, &["p", "b"])[3 * rows.start..3 * rows.end]
+    );
+    let v = r.read_field_rows::<f32>("v", a..b).unwrap();
+    assert_eq!(v.shape(), [1200, 2]);
+    assert_eq!(
+        v.as_slice(),
+        &local_field::<f32>(&local, &["v"])[2 * rows.start..2 * rows.end]
+    );
+    // Byte strings through the typed layer, checked against NumPy.
+    let s = r.read_field_rows::<Vec<u8>>("s", 998..1001).unwrap();
+    assert_eq!(
+        s.as_slice(),
+        [b"r998".to_vec(), b"r0".to_vec(), b"r1".to_vec()]
+    );
+    let numpy = common::cli::python(
+        "import numpy as np\na = np.load('records.npy')\n\
+         print(float(a['p']['a'][100:1300].astype('f8').sum()))",
+        &servers().dir,
+    );
+    let pa = r.read_field_path_rows::<f32>(&["p", "a"], a..b).unwrap();
+    let ours: f64 = pa.as_slice().iter().map(|&v| f64::from(v)).sum();
+    assert_eq!(numpy.trim().parse::<f64>().unwrap(), ours);
+    // Small parts split the coalesced range at record boundaries.
+    let small = RemoteNpy::open(&url, &s3_opts().with_part_size(4096)).unwrap();
+    let before = small.stats();
+    let x2 = small.read_field_rows::<f64>("x", a..b).unwrap();
+    assert_eq!(x2, x);
+    let per_get = 4096 / stride;
+    let cost = small.stats();
+    assert_eq!(cost.requests - before.requests, (b - a).div_ceil(per_get));
+    assert!(cost.bytes - before.bytes <= (b - a) * stride);
+}
+
+#[test]
+fn field_row_errors_are_the_local_ones_and_cost_no_request() {
+    let local = numpy_records("records_err.npy", "(40,)");
+    let bytes = std::fs::read(&local).unwrap();
+    let view = npymap::NpyView::new(&bytes).unwrap();
+    let r = RemoteNpy::open(&s3_url("records_err.npy"), &s3_opts()).unwrap();
+    let before = r.stats();
+    // The wrong element type.
+    let want = view.field("x").unwrap().elements::<f32>().unwrap_err();
+    let got = r.read_field_rows::<f32>("x", 0..4).unwrap_err();
+    assert!(
+        matches!(got.kind(), ErrorKind::DtypeMismatch { .. }),
+        "{got}"
+    );
+    assert_eq!(want.kind().code(), got.kind().code());
+    // A missing field, and one nested too deep.
+    for path in [&["nope"][..], &["x", "y"], &["p", "c"]] {
+        let want = view.field_path(path).unwrap_err();
+        let got = r.read_field_path_rows::<f64>(path, 0..4).unwrap_err();
+        assert_eq!(want.kind().to_string(), got.kind().to_string(), "{path:?}");
+        assert!(got.to_string().starts_with("s3://"), "{got}");
+    }
+    // Rows past the end.
+    let e = r.read_field_rows::<f64>("x", 30..41).unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::IndexOutOfBounds { index: 41, len: 40 }),
+        "{e}"
+    );
+    // An empty row range: no values.
+    assert!(
+        r.read_field_rows::<f64>("x", 7..7)
+            .unwrap()
+            .as_slice()
+            .is_empty()
+    );
+    assert_eq!(r.stats(), before);
+    // A plain (not structured) array has no fields, as locally.
+    fixtures();
+    let plain = RemoteNpy::open(&s3_url("npy/f8_le.npy"), &s3_opts()).unwrap();
+    let e = plain.read_field_rows::<f64>("x", 0..1).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::FieldNotFound { .. }), "{e}");
+}
+
+#[test]
+fn field_rows_of_a_c_order_matrix_keep_the_other_axes() {
+    let local = numpy_records("records_2d.npy", "(50, 4)");
+    let r = RemoteNpy::open(&s3_url("records_2d.npy"), &s3_opts()).unwrap();
+    let v = r.read_field_rows::<f32>("v", 10..20).unwrap();
+    assert_eq!(v.shape(), [10, 4, 2]);
+    assert_eq!(v.as_slice(), &local_field::<f32>(&local, &["v"])[80..160]);
+    // The async form, inside the caller's runtime.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = s3_url("records_2d.npy");
+    let id = rt.block_on(async {
+        let a = npymap::remote::AsyncRemoteNpy::open(&url, &s3_opts())
+            .await
+            .unwrap();
+        a.read_field_rows::<i32>("id", 49..50).await.unwrap()
+    });
+    assert_eq!(id.shape(), [1, 4]);
+    assert_eq!(
+        id.as_slice(),
+        &local_field::<i32>(&local, &["id"])[196..200]
+    );
+}
+
+#[test]
+fn widely_spaced_field_rows_cost_one_small_get_each() {
+    // Records of 1.1 MB: a field's ranges are more than 1 MiB apart.
+    let pad = npymap::remote::FIELD_COALESCE_GAP + 50_000;
+    let local = numpy_object(
+        "wide_records.npy",
+        &format!(
+            "a = np.zeros(12, dtype=[('t', '>f8'), ('pad', 'u1', ({pad},)), ('k', '<i8')])\n\
+             a['t'] = np.arange(12) * 1.5\na['k'] = np.arange(12) - 6\n"
+        ),
+    );
+    let r = RemoteNpy::open(&s3_url("wide_records.npy"), &s3_opts()).unwrap();
+    let before = r.stats();
+    let t = r.read_field_rows::<f64>("t", 2..8).unwrap();
+    let cost = r.stats();
+    assert_eq!(t.as_slice(), &local_field::<f64>(&local, &["t"])[2..8]);
+    assert_eq!(t.as_slice(), [3.0, 4.5, 6.0, 7.5, 9.0, 10.5]);
+    // Six GETs of 8 bytes, where one coalesced GET would cost 5.5 MB.
+    assert_eq!(cost.requests - before.requests, 6);
+    assert_eq!(cost.bytes - before.bytes, 6 * 8);
+    let k = r.read_field_rows::<i64>("k", 0..12).unwrap();
+    assert_eq!(k.as_slice(), (-6..6).collect::<Vec<i64>>().as_slice());
+    assert_eq!(r.stats().requests - cost.requests, 12);
+}
+
+#[test]
+fn async_npz_lists_and_reads_as_the_blocking_one() {
+    let keys = npz_fixtures();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut members = 0;
+    for key in keys {
+        let url = s3_url(key);
+        let blocking = RemoteNpz::open(&url, &s3_opts());
+        let asynced = rt.block_on(npymap::remote::AsyncRemoteNpz::open(&url, &s3_opts()));
+        match (blocking, asynced) {
+            (Ok(mut b), Ok(a)) => {
+                // The same requests for the listing.
+                assert_eq!(b.stats(), a.stats(), "{key}");
+                assert_eq!(b.object_size(), a.object_size(), "{key}");
+                assert_eq!(b.members().len(), a.members().len(), "{key}");
+                let names: Vec<String> = b.members().iter().map(|m| m.name().into()).collect();
+                for n in &names {
+                    let (bm, am) = (b.member(n).unwrap(), a.member(n).unwrap());
+                    assert_eq!(bm.name(), am.name(), "{key}");
+                    assert_eq!(bm.header(), am.header(), "{key} {n}");
+                    assert_eq!(bm.compression(), am.compression(), "{key} {n}");
+                    let want = b.reader().read(n);
+                    let got = rt.block_on(a.read(n));
+                    match (want, got) {
+                        (Ok(w), Ok(g)) => assert_eq!(w, g, "{key} {n}"),
+                        (Err(w), Err(g)) => {
+                            assert_eq!(w.kind().to_string(), g.kind().to_string(), "{key} {n}");
+                            assert_eq!(w.to_string(), g.to_string(), "{key} {n}");
+                        }
+                        (w, g) => panic!("{key} {n}: blocking {w:?}, async {g:?}"),
+                    }
+                    members += 1;
+                }
+            }
+            (Err(w), Err(g)) => {
+                assert_eq!(w.to_string(), g.to_string(), "{key}");
+                assert_eq!(w.offset(), g.offset(), "{key}");
+            }
+            (w, g) => panic!("{key}: blocking {:?}, async {:?}", w.err(), g.err()),
+        }
+    }
+    assert!(keys.len() >= 12 && members >= 10, "{members}");
+}
+
+#[test]
+fn async_npz_reads_rows_in_place_and_whole_members_like_numpy() {
+    let s = servers();
+    let local = s.dir.join("async_members.npz");
+    common::cli::python(
+        &format!(
+            "import numpy as np\n\
+             np.savez({:?}, b=np.arange(2 ** 15, dtype='>i4').reshape(-1, 4), \
+             r=np.array([(1, 2.5), (-3, 4.0)], dtype=[('k', '<i2'), ('w', '>f4')]))\n\
+             np.savez_compressed({:?}, z=np.arange(1000, dtype='<u2'))\n",
+            local.display().to_string(),
+            s.dir.join("async_deflated.npz").display().to_string()
+        ),
+        &s.dir,
+    );
+    servers::upload(&[
+        (local.clone(), "async_members.npz".into()),
+        (
+            s.dir.join("async_deflated.npz"),
+            "async_deflated.npz".into(),
+        ),
+    ]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let blocking = RemoteNpz::open(&s3_url("async_members.npz"), &s3_opts()).unwrap();
+    let want_rows = blocking.read_rows::<i32>("b", 1000..1010).unwrap();
+    rt.block_on(async {
+        let npz = npymap::remote::AsyncRemoteNpz::open(&s3_url("async_members.npz"), &s3_opts())
+            .await
+            .unwrap();
+        let listed = npz.stats();
+        let rows = npz.read_rows::<i32>("b", 1000..1010).await.unwrap();
+        assert_eq!(rows, want_rows);
+        assert_eq!(
+            rows.as_slice(),
+            (4000..4040).collect::<Vec<i32>>().as_slice()
+        );
+        // One GET of exactly the rows' 160 bytes.
+        let after = npz.stats();
+        assert_eq!(after.requests - listed.requests, 1);
+        assert_eq!(after.bytes - listed.bytes, 160);
+        // Whole members (CRC checked), and a field of a stored member.
+        let b = npz.read_array::<i32>("b").await.unwrap();
+        assert_eq!(b.shape(), [1 << 13, 4]);
+        assert_eq!(b.as_slice(), (0..1 << 15).collect::<Vec<i32>>().as_slice());
+        let w = npz
+            .member_npy("r")
+            .unwrap()
+            .read_field_rows::<f32>("w", 0..2)
+            .await
+            .unwrap();
+        assert_eq!(w.as_slice(), [2.5, 4.0]);
+        let e = npz.member("nope").unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::MemberNotFound { .. }), "{e}");
+        // A deflated member: read whole, never by rows.
+        let z = npymap::remote::AsyncRemoteNpz::open(&s3_url("async_deflated.npz"), &s3_opts())
+            .await
+            .unwrap();
+        let all = z.read_array::<u16>("z").await.unwrap();
+        assert_eq!(all.as_slice(), (0..1000).collect::<Vec<u16>>().as_slice());
+        let e = z.read_rows::<u16>("z", 0..1).await.unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::NotStored { .. }), "{e}");
+    });
+}
+
+/// The whole object `key` of the test bucket, fetched by another client.
+fn object_bytes(key: &str) -> Vec<u8> {
+    use npymap::remote::object_store::{ObjectStoreExt, path::Path as Key};
+    let client = servers::s3_client();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        client
+            .get(&Key::from(key))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+            .to_vec()
+    })
+}
+
+#[test]
+fn async_writes_are_numpys_bytes_in_one_or_several_parts() {
+    fixtures();
+    let s = servers();
+    common::cli::python(
+        "import numpy as np\n\
+         np.save('async_small.npy', (np.arange(12) * 0.25 - 1.0).reshape(3, 4))\n\
+         np.save('async_big.npy', (np.arange(1_600_000) % 1000).astype('<f4'))\n",
+        &s.dir,
+    );
+    let small: Vec<f64> = (0..12).map(|i| f64::from(i) * 0.25 - 1.0).collect();
+    let big: Vec<f32> = (0..1_600_000).map(|i| (i % 1000) as f32).collect();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        npymap::remote::write_async(
+            &s3_url("written/async_small.npy"),
+            &[3, 4],
+            &small,
+            &s3_opts(),
+        )
+        .await
+        .unwrap();
+        // 6.4 MB: two parts of 5 MiB (S3's smallest) and a tail.
+        let opts = s3_opts().with_part_size(1 << 20);
+        npymap::remote::write_async(&s3_url("written/async_big.npy"), &[1_600_000], &big, &opts)
+            .await
+            .unwrap();
+        // A shape that does not fit the data: an error, no upload.
+        let e = npymap::remote::write_async(&s3_url("written/async_bad.npy"), &[5], &small, &opts)
+            .await
+            .unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::ShapeMismatch { .. }), "{e}");
+    });
+    for key in ["async_small.npy", "async_big.npy"] {
+        let want = std::fs::read(s.dir.join(key)).unwrap();
+        assert_eq!(object_bytes(&format!("written/{key}")), want, "{key}");
+        assert!(open_uploads_for(&format!("written/{key}")).is_empty());
+    }
+    assert!(not_found("written/async_bad.npy"));
+    assert!(open_uploads_for("written/async_bad.npy").is_empty());
+}
+
+#[test]
+fn an_aborted_or_dropped_async_upload_leaves_no_object_and_no_parts() {
+    fixtures();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for (key, how) in [
+        ("written/async_aborted.npy", "abort"),
+        ("written/async_dropped.npy", "drop"),
+    ] {
+        rt.block_on(async {
+            let mut out = npymap::remote::AsyncRemoteWriter::create(&s3_url(key), &s3_opts())
+                .await
+                .unwrap();
+            // One whole part goes up.
+            out.write_all(&vec![7u8; 6 << 20]).await.unwrap();
+            assert_eq!(out.written(), 6 << 20);
+            assert_eq!(open_uploads_for(key).len(), 1, "{how}");
+            if how == "abort" {
+                out.abort().await.unwrap();
+            } else {
+                drop(out);
+            }
+        });
+        // The dropped upload's abort runs on the runtime's workers.
+        let t0 = std::time::Instant::now();
+        while !open_uploads_for(key).is_empty() && t0.elapsed().as_secs() < 20 {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(open_uploads_for(key).is_empty(), "{how}");
+        assert!(not_found(key), "{how}");
+    }
+}

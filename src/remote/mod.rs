@@ -23,6 +23,10 @@ mod npz;
 mod reader;
 mod store;
 mod write;
+// --- rlib ---
+mod async_npz;
+mod async_write;
+mod field;
 
 pub use npy::{AsyncRemoteNpy, RemoteNpy};
 pub use npz::{NPZ_TAIL_LEN, RemoteFile, RemoteNpz};
@@ -32,6 +36,10 @@ pub use store::{
     copy_to, is_url,
 };
 pub use write::{RemoteNpzWriter, RemoteWriter, StagedUpload, create_npz, write};
+// --- rlib ---
+pub use async_npz::AsyncRemoteNpz;
+pub use async_write::{AsyncRemoteWriter, write_async};
+pub use field::FIELD_COALESCE_GAP;
 
 /// The [`object_store`](https://docs.rs/object_store) crate the remote
 /// layer is built on, re-exported so [`Location::new`] can be given a

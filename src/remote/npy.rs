@@ -142,6 +142,12 @@ impl AsyncRemoteNpy {
         &self.loc
     }
 
+    /// Where the `.npy` bytes start in the object (0, or a stored `.npz`
+    /// member's offset).
+    pub(crate) fn base(&self) -> u64 {
+        self.base
+    }
+
     fn count(&self) -> Result<u64> {
         self.parsed.header.element_count()
     }
@@ -254,7 +260,7 @@ impl AsyncRemoteNpy {
 }
 
 /// Length of the outer axis in storage order (1 for a 0-d array).
-fn outer_len(h: &Header) -> u64 {
+pub(super) fn outer_len(h: &Header) -> u64 {
     let axis = if h.fortran_order {
         h.shape.last()
     } else {

@@ -9,7 +9,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 use bytes::Bytes;
 
-use crate::error::Result;
+use crate::error::{ErrorKind, Result};
 
 use super::store::{Location, block_on};
 
@@ -29,6 +29,34 @@ pub struct RemoteReader {
     pos: u64,
     blocks: VecDeque<(u64, Bytes)>,
     read_ahead: u64,
+    runner: Runner,
+}
+
+/// Where a [`RemoteReader`]'s requests run: on the runtime the blocking
+/// API owns, or (for the async API, from a `spawn_blocking` thread) on
+/// the caller's runtime.
+#[derive(Debug, Clone)]
+pub(crate) enum Runner {
+    /// The crate's own runtime ([`block_on`]).
+    Own,
+    /// The caller's tokio runtime, blocked on from one of its blocking
+    /// threads (`spawn_blocking`; never from an async task).
+    Caller,
+}
+
+impl Runner {
+    fn run<F: std::future::Future>(&self, fut: F) -> Result<F::Output> {
+        match self {
+            Runner::Own => block_on(fut),
+            Runner::Caller => match tokio::runtime::Handle::try_current() {
+                Ok(h) => Ok(h.block_on(fut)),
+                Err(_) => Err(ErrorKind::Unsupported(
+                    "an async remote reader was used outside its tokio runtime".into(),
+                )
+                .into()),
+            },
+        }
+    }
 }
 
 impl RemoteReader {
@@ -40,17 +68,36 @@ impl RemoteReader {
     /// `Io` naming the URL.
     pub fn open_tail(loc: Location, tail_len: u64) -> Result<RemoteReader> {
         let (start, bytes, size) = block_on(loc.get_tail(tail_len))?.map_err(|e| loc.err(e))?;
+        Ok(RemoteReader::from_tail(
+            loc,
+            start,
+            bytes,
+            size,
+            Runner::Own,
+        ))
+    }
+
+    /// A reader over an object of `size` bytes whose bytes from `start`
+    /// on (`bytes`) were already fetched; they stay cached.
+    pub(crate) fn from_tail(
+        loc: Location,
+        start: u64,
+        bytes: Bytes,
+        size: u64,
+        runner: Runner,
+    ) -> RemoteReader {
         let mut blocks = VecDeque::new();
         if !bytes.is_empty() {
             blocks.push_back((start, bytes));
         }
-        Ok(RemoteReader {
+        RemoteReader {
             loc,
             size,
             pos: 0,
             blocks,
             read_ahead: DEFAULT_READ_AHEAD,
-        })
+            runner,
+        }
     }
 
     /// Sets the bytes fetched by one cache miss (at least 1).
@@ -95,14 +142,17 @@ impl Read for RemoteReader {
         }
         if out.len() as u64 >= self.read_ahead {
             // A big read: straight into the caller's buffer, in parts.
-            block_on(self.loc.read_into(self.pos, out))
+            self.runner
+                .run(self.loc.read_into(self.pos, out))
                 .and_then(|r| r)
                 .map_err(|e| io::Error::from(self.loc.err(e)))?;
             self.pos += out.len() as u64;
             return Ok(out.len());
         }
         let end = self.pos.saturating_add(self.read_ahead).min(self.size);
-        let block = block_on(self.loc.get_exact(self.pos..end))
+        let block = self
+            .runner
+            .run(self.loc.get_exact(self.pos..end))
             .and_then(|r| r)
             .map_err(|e| io::Error::from(self.loc.err(e)))?;
         let n = block.len().min(out.len());

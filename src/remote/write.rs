@@ -16,7 +16,7 @@ use crate::view::Element;
 use super::store::{Location, RemoteOptions, block_on, store_error};
 
 /// The smallest part S3 accepts (but for the last): 5 MiB.
-const MIN_PART: u64 = 5 << 20;
+pub(super) const MIN_PART: u64 = 5 << 20;
 
 /// A blocking writer that uploads an object in parts as bytes arrive:
 /// parts of `max(part_size, 5 MiB)`, up to `concurrency` in flight.

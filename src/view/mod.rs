@@ -17,7 +17,8 @@
 mod chunks;
 mod element;
 pub(crate) mod elements;
-mod field;
+/// Field locating (`field::resolve`) is shared with the remote field reads.
+pub(crate) mod field;
 #[cfg(feature = "ndarray")]
 mod nd;
 
