@@ -220,6 +220,7 @@ def main():
     p.add_argument("--only", default="W11,W12,W13")
     p.add_argument("--json")
     p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--w11-on", default="moto,s3s-fs")
     a = p.parse_args()
     if a.cmd == "make-data":
         make_data(a.dir, a.w11_rows, a.big4)
@@ -227,8 +228,9 @@ def main():
     rows = []
     for w in a.only.split(","):
         if w == "W11":
-            rows += w11("moto", a.s3, "w11.npy", a.reps, whole=True)
-            if a.s3fs_server:
+            if "moto" in a.w11_on:
+                rows += w11("moto", a.s3, "w11.npy", a.reps, whole=True)
+            if a.s3fs_server and "s3s-fs" in a.w11_on:
                 rows += w11("s3s-fs", a.s3fs_server, "w11_4g.npy", a.reps, whole=False)
         elif w == "W12":
             rows += w12(a.s3, a.reps)

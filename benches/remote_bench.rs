@@ -156,36 +156,59 @@ fn w11(b: &mut Bench, server: &str, endpoint: &str, key: &str, reps: usize) {
     let needed = (W11_ROWS.end - W11_ROWS.start) * row_bytes;
     let start = data_offset + W11_ROWS.start * row_bytes;
     let case = "rows 1,000,000..1,010,000 of (N, 256) <f4";
-    b.measure("W11", server, case, "npymap open + read_rows", needed, reps, || {
-        let npy = RemoteNpy::open(&url, &opts).expect("open");
-        let rows = npy.read_rows::<f32>(W11_ROWS).expect("read_rows");
-        assert_eq!(rows.shape(), [10_000, 256]);
-        Some(npy.stats())
-    });
+    b.measure(
+        "W11",
+        server,
+        case,
+        "npymap open + read_rows",
+        needed,
+        reps,
+        || {
+            let npy = RemoteNpy::open(&url, &opts).expect("open");
+            let rows = npy.read_rows::<f32>(W11_ROWS).expect("read_rows");
+            assert_eq!(rows.shape(), [10_000, 256]);
+            Some(npy.stats())
+        },
+    );
     // Where the time goes: the header GET alone, and the rows alone.
-    b.measure("W11", server, case, "npymap open (header GET)", 0, reps, || {
-        let npy = RemoteNpy::open(&url, &opts).expect("open");
-        Some(npy.stats())
-    });
-    b.measure("W11", server, case, "npymap read_rows (opened)", needed, reps, || {
-        let before = npy.stats();
-        let rows = npy.read_rows::<f32>(W11_ROWS).expect("read_rows");
-        assert_eq!(rows.shape(), [10_000, 256]);
-        let after = npy.stats();
-        Some(TransferStats {
-            requests: after.requests - before.requests,
-            bytes: after.bytes - before.bytes,
-        })
-    });
+    b.measure(
+        "W11",
+        server,
+        case,
+        "npymap open (header GET)",
+        0,
+        reps,
+        || {
+            let npy = RemoteNpy::open(&url, &opts).expect("open");
+            Some(npy.stats())
+        },
+    );
+    b.measure(
+        "W11",
+        server,
+        case,
+        "npymap read_rows (opened)",
+        needed,
+        reps,
+        || {
+            let before = npy.stats();
+            let rows = npy.read_rows::<f32>(W11_ROWS).expect("read_rows");
+            assert_eq!(rows.shape(), [10_000, 256]);
+            let after = npy.stats();
+            Some(TransferStats {
+                requests: after.requests - before.requests,
+                bytes: after.bytes - before.bytes,
+            })
+        },
+    );
     let client = s3_client(endpoint);
     let path = Key::from(key);
     let rt = &b.runtime;
-    let mut floor = || {
+    let floor = || {
         let got = rt
             .block_on(client.get_range(&path, start..start + needed))
             .expect("floor GET");
         assert_eq!(got.len() as u64, needed);
-        None
     };
     let mut runs = Vec::new();
     floor();
@@ -267,7 +290,7 @@ fn w13(b: &mut Bench, base: &str, reps: usize) {
     let client = http_client(base);
     let path = Key::from("w13.npy");
     let rt = &b.runtime;
-    let mut floor = |buf: &mut [u8]| {
+    let floor = |buf: &mut [u8]| {
         let part = len.div_ceil(8);
         let jobs = buf.chunks_mut(part).enumerate().map(|(i, chunk)| {
             let from = data_offset + (i * part) as u64;
@@ -337,8 +360,12 @@ fn main() {
     for w in only.split(',') {
         match (w, &s3) {
             ("W11", Some(s3)) => {
-                w11(&mut b, "moto", s3, "w11.npy", reps);
-                if let Some(fs) = value_of(&args, "--s3fs-server") {
+                let on = value_of(&args, "--w11-on").unwrap_or_else(|| "moto,s3s-fs".into());
+                if on.contains("moto") {
+                    w11(&mut b, "moto", s3, "w11.npy", reps);
+                }
+                if let Some(fs) = value_of(&args, "--s3fs-server").filter(|_| on.contains("s3s-fs"))
+                {
                     w11(&mut b, "s3s-fs", &fs, "w11_4g.npy", reps);
                 }
             }

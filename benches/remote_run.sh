@@ -5,6 +5,7 @@
 #
 #   bash benches/remote_run.sh                 # W11, W12, W13
 #   ONLY=W11 REPS=3 bash benches/remote_run.sh
+#   SIDES=numpy bash benches/remote_run.sh     # one side only (rust or numpy)
 #   S3S_FS=/path/to/s3s-fs bash benches/remote_run.sh   # + W11 on a 4 GiB object on s3s-fs
 #
 # Servers: moto's S3 server (PyPI moto[server], keeps objects in temp files
@@ -23,6 +24,8 @@ cd "$(dirname "$0")/.."
 
 ONLY="${ONLY:-W11,W12,W13}"
 REPS="${REPS:-5}"
+SIDES="${SIDES:-rust,numpy}"   # SIDES=numpy: NumPy and its floors only
+W11_ON="${W11_ON:-moto,s3s-fs}" # W11_ON=s3s-fs: skip the 1 GiB upload to moto
 DATA="${DATA:-$PWD/target/remote-bench-data}"
 RESULTS="$PWD/target/remote-bench-results"
 PYDEPS="${PYDEPS:-$PWD/target/remote-bench-py}"
@@ -92,21 +95,28 @@ wait_port "$S3_PORT"
 wait_port "$HTTP_PORT"
 
 # Upload the S3 objects to moto (multipart for the big one).
-python3 - "http://127.0.0.1:$S3_PORT" "$DATA" <<'EOF'
+python3 - "http://127.0.0.1:$S3_PORT" "$DATA" "$W11_ON" <<'EOF'
 import sys, boto3
+from boto3.s3.transfer import TransferConfig
 endpoint, data = sys.argv[1], sys.argv[2]
+# One PUT each: moto's CompleteMultipartUpload of a 1 GiB object fails (500).
+one_put = TransferConfig(multipart_threshold=8 << 30)
 s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="test",
                   aws_secret_access_key="testtesttest", region_name="us-east-1")
 s3.create_bucket(Bucket="npymap-bench")
-for key in ["w11.npy", "w12.npz"]:
-    s3.upload_file(f"{data}/{key}", "npymap-bench", key)
+for key in (["w11.npy"] if "moto" in sys.argv[3] else []) + ["w12.npz"]:
+    s3.upload_file(f"{data}/{key}", "npymap-bench", key, Config=one_put)
 EOF
 
 echo "uptime before: $(uptime)" >&2
-cargo bench --features remote --bench remote_bench --quiet -- --bench \
-    --s3 "http://127.0.0.1:$S3_PORT" --http "http://127.0.0.1:$HTTP_PORT" "${S3FS_ARGS[@]}" \
-    --only "$ONLY" --reps "$REPS" --json "$RESULTS/rust.json"
-PYTHONPATH="$PYDEPS" python3 benches/remote_bench.py run "$DATA" \
-    --s3 "http://127.0.0.1:$S3_PORT" --http "http://127.0.0.1:$HTTP_PORT" "${S3FS_ARGS[@]}" \
-    --only "$ONLY" --reps "$REPS" --json "$RESULTS/numpy.json"
+if [[ "$SIDES" == *rust* ]]; then
+    cargo bench --features remote --bench remote_bench --quiet -- --bench \
+        --s3 "http://127.0.0.1:$S3_PORT" --http "http://127.0.0.1:$HTTP_PORT" "${S3FS_ARGS[@]}" \
+        --only "$ONLY" --reps "$REPS" --w11-on "$W11_ON" --json "$RESULTS/rust.json"
+fi
+if [[ "$SIDES" == *numpy* ]]; then
+    PYTHONPATH="$PYDEPS" python3 benches/remote_bench.py run "$DATA" \
+        --s3 "http://127.0.0.1:$S3_PORT" --http "http://127.0.0.1:$HTTP_PORT" "${S3FS_ARGS[@]}" \
+        --only "$ONLY" --reps "$REPS" --w11-on "$W11_ON" --json "$RESULTS/numpy.json"
+fi
 echo "uptime after: $(uptime)" >&2

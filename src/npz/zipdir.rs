@@ -282,7 +282,10 @@ pub(crate) fn directory_span<R: Read + Seek>(
 /// order, without reading the local headers: what a remote reader needs to
 /// fetch them all at once before [`read_entries`] checks them.
 #[cfg(feature = "remote")]
-pub(crate) fn local_header_offsets<R: Read + Seek>(r: &mut R, archive_len: u64) -> Result<Vec<u64>> {
+pub(crate) fn local_header_offsets<R: Read + Seek>(
+    r: &mut R,
+    archive_len: u64,
+) -> Result<Vec<u64>> {
     let dir = find_directory(r, archive_len)?;
     Ok(central_entries(r, &dir)?
         .into_iter()

@@ -312,7 +312,12 @@ mod tests {
 
     #[test]
     fn close_windows_merge_and_far_ones_do_not() {
-        let got = plan_windows(vec![5000, 0, 100, 5000], 1 << 30, 8 << 20, NPZ_PREFETCH_LIMIT);
+        let got = plan_windows(
+            vec![5000, 0, 100, 5000],
+            1 << 30,
+            8 << 20,
+            NPZ_PREFETCH_LIMIT,
+        );
         assert_eq!(got, [0..5000 + K]);
         let far = K + GAP + 1;
         let got = plan_windows(vec![0, far], 1 << 30, 8 << 20, NPZ_PREFETCH_LIMIT);
@@ -343,10 +348,15 @@ mod tests {
         assert_eq!(got, [0..K + 1000]);
         let got = plan_windows(vec![0, 3 * GAP], 1 << 40, 8 << 20, 2 * K);
         assert_eq!(got, [0..K, 3 * GAP..3 * GAP + K]);
-        let total: u64 = plan_windows((0..100_000).map(|i| i * 3 * GAP).collect(), u64::MAX, 8 << 20, NPZ_PREFETCH_LIMIT)
-            .iter()
-            .map(|r| r.end - r.start)
-            .sum();
+        let total: u64 = plan_windows(
+            (0..100_000).map(|i| i * 3 * GAP).collect(),
+            u64::MAX,
+            8 << 20,
+            NPZ_PREFETCH_LIMIT,
+        )
+        .iter()
+        .map(|r| r.end - r.start)
+        .sum();
         assert_eq!(total, NPZ_PREFETCH_LIMIT);
     }
 }

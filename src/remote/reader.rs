@@ -91,10 +91,13 @@ impl RemoteReader {
     pub(crate) fn prefetch(&mut self, ranges: &[std::ops::Range<u64>]) -> Result<()> {
         use futures::{StreamExt as _, TryStreamExt as _};
         let loc = &self.loc;
-        let jobs = ranges
-            .iter()
-            .filter(|r| r.start < r.end)
-            .map(|r| async move { Ok::<_, crate::Error>((r.start, loc.get_exact(r.clone()).await?)) });
+        let jobs =
+            ranges
+                .iter()
+                .filter(|r| r.start < r.end)
+                .map(|r| async move {
+                    Ok::<_, crate::Error>((r.start, loc.get_exact(r.clone()).await?))
+                });
         let mut got: Vec<(u64, Bytes)> = block_on(
             futures::stream::iter(jobs)
                 .buffer_unordered(loc.options().concurrency())
@@ -112,17 +115,20 @@ impl RemoteReader {
     }
 
     fn cached(&self, pos: u64) -> Option<&[u8]> {
-        let rest_of = |(start, b): &(u64, Bytes)| {
-            let skip = usize::try_from(pos.checked_sub(*start)?).ok()?;
-            b.get(skip..).filter(|rest| !rest.is_empty())
-        };
-        if let Some(hit) = self.blocks.iter().find_map(rest_of) {
+        if let Some(hit) = self.blocks.iter().find_map(|block| rest_of(block, pos)) {
             return Some(hit);
         }
         // The last prefetched range starting at or before `pos`.
         let i = self.prefetched.partition_point(|(start, _)| *start <= pos);
-        self.prefetched.get(i.checked_sub(1)?).and_then(rest_of)
+        rest_of(self.prefetched.get(i.checked_sub(1)?)?, pos)
     }
+}
+
+/// The bytes of `block` (its start and bytes) from object offset `pos` on,
+/// if it holds `pos`.
+fn rest_of((start, b): &(u64, Bytes), pos: u64) -> Option<&[u8]> {
+    let skip = usize::try_from(pos.checked_sub(*start)?).ok()?;
+    b.get(skip..).filter(|rest| !rest.is_empty())
 }
 
 impl Read for RemoteReader {
