@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use npymap::ErrorKind;
-use npymap::remote::{NPZ_TAIL_LEN, RemoteNpy, RemoteNpz, RemoteOptions, RemoteWriter};
+use npymap::remote::{NPZ_HEADER_WINDOW, NPZ_TAIL_LEN, RemoteNpy, RemoteNpz, RemoteOptions, RemoteWriter};
 use servers::{BUCKET, servers};
 use std::io::Write as _;
 
@@ -453,7 +453,7 @@ fn every_npz_fixture_lists_and_reads_remotely_as_locally() {
 }
 
 #[test]
-fn npz_listing_costs_the_tail_plus_one_get_per_member_header_and_rows_read_in_place() {
+fn npz_listing_costs_the_tail_plus_one_coalesced_get_of_headers_and_rows_read_in_place() {
     let s = servers();
     let local = s.dir.join("big_members.npz");
     common::cli::python(
@@ -471,10 +471,15 @@ fn npz_listing_costs_the_tail_plus_one_get_per_member_header_and_rows_read_in_pl
     assert_eq!(npz.object_size(), size);
     let listed = npz.stats();
     // The tail (end records + central directory, and the end of member c),
-    // then one 64 KiB block at each of a's and b's local headers; c's
-    // header is 360 KB before the end, so one more.
-    assert_eq!(listed.requests, 4, "{listed:?}");
-    assert!(listed.bytes <= NPZ_TAIL_LEN + 3 * (64 << 10), "{listed:?}");
+    // then the three local headers, less than NPZ_COALESCE_GAP apart, in
+    // one coalesced GET from a's header to NPZ_HEADER_WINDOW past c's.
+    assert_eq!(listed.requests, 2, "{listed:?}");
+    let c_npy = npz.member("c").unwrap().npy_range().unwrap().start;
+    assert!(listed.bytes > NPZ_TAIL_LEN + c_npy, "{listed:?}");
+    assert!(
+        listed.bytes <= NPZ_TAIL_LEN + c_npy + NPZ_HEADER_WINDOW,
+        "{listed:?}"
+    );
     let names: Vec<&str> = npz.members().iter().map(|m| m.name()).collect();
     assert_eq!(names, ["a", "b", "c"]);
     assert_eq!(
@@ -1324,5 +1329,101 @@ fn an_aborted_or_dropped_async_upload_leaves_no_object_and_no_parts() {
         }
         assert!(open_uploads_for(key).is_empty(), "{how}");
         assert!(not_found(key), "{how}");
+    }
+}
+
+// --- rbench ---
+
+/// A NumPy `.npz` of 1,000 small members of mixed dtypes and shapes
+/// (`savez` or `savez_compressed`), written once under the test servers'
+/// directory; what NumPy says of each member: `(name, dtype.str, shape)`.
+fn thousand_member_npz(file: &str, save: &str) -> (PathBuf, Vec<(String, String, Vec<u64>)>) {
+    let s = servers();
+    let local = s.dir.join(file);
+    let out = common::cli::python(
+        &format!(
+            "import numpy as np\n\
+             dts = ['<f4', '>i8', '|u1', '<c16', '|b1', '<U3', '<M8[s]', '>f2']\n\
+             shapes = lambda i: [(i % 7,), (i % 5, 3), (), (2, i % 4, 1)][i % 4]\n\
+             arrs = {{}}\n\
+             for i in range(1000):\n\
+             \x20   d = np.dtype(dts[i % len(dts)]); sh = shapes(i)\n\
+             \x20   arrs['m%04d' % i] = np.zeros(sh, dtype=d)\n\
+             np.{save}({path:?}, **arrs)\n\
+             with np.load({path:?}) as z:\n\
+             \x20   for k in z.files:\n\
+             \x20       a = z[k]; print(k, repr(a.dtype.str), ','.join(map(str, a.shape)))\n",
+            path = local.display().to_string()
+        ),
+        &s.dir,
+    );
+    let listed = out
+        .lines()
+        .map(|l| {
+            let mut w = l.split(' ');
+            let (k, d, sh) = (w.next().unwrap(), w.next().unwrap(), w.next().unwrap_or(""));
+            let shape = sh
+                .split(',')
+                .filter(|x| !x.is_empty())
+                .map(|x| x.parse().unwrap())
+                .collect();
+            (k.to_string(), d.to_string(), shape)
+        })
+        .collect();
+    (local, listed)
+}
+
+#[test]
+fn thousand_member_npz_lists_every_header_in_two_requests_over_s3_and_http() {
+    let s = servers();
+    let (local, numpy) = thousand_member_npz("thousand.npz", "savez");
+    assert_eq!(numpy.len(), 1000);
+    servers::upload(&[(local.clone(), "thousand.npz".into())]);
+    std::fs::copy(&local, s.www.join("thousand.npz")).unwrap();
+    let size = std::fs::metadata(&local).unwrap().len();
+    let want = npymap::npz::NpzReader::open(&local).unwrap();
+    for (url, opts) in [
+        (s3_url("thousand.npz"), s3_opts()),
+        (http_url("thousand.npz"), http_opts()),
+    ] {
+        let npz = RemoteNpz::open(&url, &opts).unwrap();
+        let stats = npz.stats();
+        // The tail (end records and the whole central directory, 57 KB),
+        // then every local header and `.npy` header in one coalesced GET
+        // (the archive is smaller than one part).
+        assert!(size > NPZ_TAIL_LEN && size < opts.part_size, "{size}");
+        assert_eq!(stats.requests, 2, "{url}: {stats:?}");
+        assert!(stats.bytes <= size, "{url}: {stats:?}, {size}");
+        assert_eq!(npz.members().len(), 1000, "{url}");
+        for ((m, w), (name, descr, shape)) in npz.members().iter().zip(want.members()).zip(&numpy)
+        {
+            assert_eq!(m.name(), name, "{url}");
+            assert_eq!(m.header(), w.header(), "{url}: {name}");
+            assert_eq!(m.header().header.dtype.descr(), *descr, "{url}: {name}");
+            assert_eq!(m.header().header.shape, *shape, "{url}: {name}");
+            assert_eq!(m.npy_range(), w.npy_range(), "{url}: {name}");
+        }
+        // Nothing is fetched again to read a member afterwards (the
+        // prefetched bytes are dropped, the member is read on demand).
+        let mut npz = npz;
+        let before = npz.stats();
+        let got = npz.read_array::<f32>("m0000").unwrap();
+        assert_eq!(got.shape(), [0]);
+        assert_eq!(npz.stats().requests - before.requests, 1, "{url}");
+    }
+}
+
+#[test]
+fn thousand_member_compressed_npz_lists_in_two_requests() {
+    let (local, numpy) = thousand_member_npz("thousand_z.npz", "savez_compressed");
+    servers::upload(&[(local.clone(), "thousand_z.npz".into())]);
+    let npz = RemoteNpz::open(&s3_url("thousand_z.npz"), &s3_opts()).unwrap();
+    let stats = npz.stats();
+    assert_eq!(stats.requests, 2, "{stats:?}");
+    for (m, (name, descr, shape)) in npz.members().iter().zip(&numpy) {
+        assert_eq!(m.name(), name);
+        assert_eq!(m.header().header.dtype.descr(), *descr, "{name}");
+        assert_eq!(m.header().header.shape, *shape, "{name}");
+        assert_eq!(m.compression(), npymap::npz::Compression::Deflated);
     }
 }

@@ -32,7 +32,7 @@ mod archive;
 mod files;
 mod read;
 mod write;
-mod zipdir;
+pub(crate) mod zipdir;
 
 pub use crate::atomic::AtomicFile;
 pub use all::{AnyArray, read_all, read_all_with};

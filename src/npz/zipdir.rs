@@ -265,6 +265,34 @@ pub(crate) fn read_entries<R: Read + Seek>(r: &mut R, archive_len: u64) -> Resul
     Ok(entries)
 }
 
+/// Where the central directory is (`offset..offset + size`), from the end
+/// records, for a reader that wants to fetch it ahead of
+/// [`local_header_offsets`] (the remote `.npz` listing, `spec/remote.md`
+/// §4). Checks as [`read_entries`] does.
+#[cfg(feature = "remote")]
+pub(crate) fn directory_span<R: Read + Seek>(
+    r: &mut R,
+    archive_len: u64,
+) -> Result<std::ops::Range<u64>> {
+    let dir = find_directory(r, archive_len)?;
+    Ok(dir.offset..dir.offset + dir.size)
+}
+
+/// The local-header offset of every central-directory entry, in directory
+/// order, without reading the local headers: what a remote reader needs to
+/// fetch them all at once before [`read_entries`] checks them.
+#[cfg(feature = "remote")]
+pub(crate) fn local_header_offsets<R: Read + Seek>(
+    r: &mut R,
+    archive_len: u64,
+) -> Result<Vec<u64>> {
+    let dir = find_directory(r, archive_len)?;
+    Ok(central_entries(r, &dir)?
+        .into_iter()
+        .map(|e| e.header_offset)
+        .collect())
+}
+
 fn central_entries<R: Read + Seek>(r: &mut R, dir: &Directory) -> Result<Vec<Entry>> {
     r.seek(SeekFrom::Start(dir.offset))?;
     let mut cd = BufReader::with_capacity(1 << 16, r.by_ref().take(dir.size));

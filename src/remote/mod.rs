@@ -29,7 +29,9 @@ mod async_write;
 mod field;
 
 pub use npy::{AsyncRemoteNpy, RemoteNpy};
-pub use npz::{NPZ_TAIL_LEN, RemoteFile, RemoteNpz};
+pub use npz::{
+    NPZ_COALESCE_GAP, NPZ_HEADER_WINDOW, NPZ_PREFETCH_LIMIT, NPZ_TAIL_LEN, RemoteFile, RemoteNpz,
+};
 pub use reader::{DEFAULT_READ_AHEAD, RemoteReader};
 pub use store::{
     DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, HEAD_FETCH_LEN, Location, RemoteOptions, TransferStats,

@@ -28,6 +28,9 @@ pub struct RemoteReader {
     size: u64,
     pos: u64,
     blocks: VecDeque<(u64, Bytes)>,
+    /// Ranges fetched ahead by [`RemoteReader::prefetch`], sorted by start
+    /// and disjoint; kept until [`RemoteReader::drop_prefetched`].
+    prefetched: Vec<(u64, Bytes)>,
     read_ahead: u64,
     runner: Runner,
 }
@@ -95,6 +98,7 @@ impl RemoteReader {
             size,
             pos: 0,
             blocks,
+            prefetched: Vec::new(),
             read_ahead: DEFAULT_READ_AHEAD,
             runner,
         }
@@ -117,12 +121,61 @@ impl RemoteReader {
         &self.loc
     }
 
-    fn cached(&self, pos: u64) -> Option<&[u8]> {
-        self.blocks.iter().find_map(|(start, b)| {
-            let skip = usize::try_from(pos.checked_sub(*start)?).ok()?;
-            b.get(skip..).filter(|rest| !rest.is_empty())
-        })
+    /// Where the bytes cached at open (the tail) start: everything from
+    /// there to the object's end is held.
+    pub(crate) fn tail_start(&self) -> u64 {
+        self.blocks.front().map_or(self.size, |(start, _)| *start)
     }
+
+    /// Fetches `ranges` (sorted, disjoint, inside the object) with one
+    /// GET each, `concurrency` in flight, and keeps them until
+    /// [`RemoteReader::drop_prefetched`]: reads inside them then cost no
+    /// request. Empty ranges are skipped.
+    ///
+    /// # Errors
+    /// `Io` naming the URL when a GET fails (after its retries),
+    /// `Truncated` when the object is shorter than the ranges.
+    pub(crate) fn prefetch(&mut self, ranges: &[std::ops::Range<u64>]) -> Result<()> {
+        use futures::{StreamExt as _, TryStreamExt as _};
+        let loc = &self.loc;
+        let jobs =
+            ranges
+                .iter()
+                .filter(|r| r.start < r.end)
+                .map(|r| async move {
+                    Ok::<_, crate::Error>((r.start, loc.get_exact(r.clone()).await?))
+                });
+        let mut got: Vec<(u64, Bytes)> = block_on(
+            futures::stream::iter(jobs)
+                .buffer_unordered(loc.options().concurrency())
+                .try_collect(),
+        )?
+        .map_err(|e| loc.err(e))?;
+        self.prefetched.append(&mut got);
+        self.prefetched.sort_by_key(|(start, _)| *start);
+        Ok(())
+    }
+
+    /// Frees what [`RemoteReader::prefetch`] holds.
+    pub(crate) fn drop_prefetched(&mut self) {
+        self.prefetched = Vec::new();
+    }
+
+    fn cached(&self, pos: u64) -> Option<&[u8]> {
+        if let Some(hit) = self.blocks.iter().find_map(|block| rest_of(block, pos)) {
+            return Some(hit);
+        }
+        // The last prefetched range starting at or before `pos`.
+        let i = self.prefetched.partition_point(|(start, _)| *start <= pos);
+        rest_of(self.prefetched.get(i.checked_sub(1)?)?, pos)
+    }
+}
+
+/// The bytes of `block` (its start and bytes) from object offset `pos` on,
+/// if it holds `pos`.
+fn rest_of((start, b): &(u64, Bytes), pos: u64) -> Option<&[u8]> {
+    let skip = usize::try_from(pos.checked_sub(*start)?).ok()?;
+    b.get(skip..).filter(|rest| !rest.is_empty())
 }
 
 impl Read for RemoteReader {
