@@ -57,8 +57,16 @@ pub(crate) fn enable_progress(on: bool) {
 /// A progress bar of `len` bytes named `prefix` (bytes, rate, ETA), when
 /// bars are enabled and `len` is at least `min`; `None` otherwise.
 pub(crate) fn progress_bar(len: u64, min: u64, prefix: &str) -> Option<ProgressBar> {
+    let bar = hidden_bar(len, min, prefix)?;
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    Some(bar)
+}
+
+/// [`progress_bar`], not drawn until its draw target is set to stderr
+/// (setting the style and prefix of a visible bar draws it).
+pub(crate) fn hidden_bar(len: u64, min: u64, prefix: &str) -> Option<ProgressBar> {
     (PROGRESS.load(Ordering::Relaxed) && len >= min).then(|| {
-        let bar = ProgressBar::new(len);
+        let bar = ProgressBar::with_draw_target(Some(len), indicatif::ProgressDrawTarget::hidden());
         bar.set_style(
             ProgressStyle::with_template(
                 "{prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",

@@ -163,16 +163,15 @@ impl Staging {
         let local = self.local_for(&url)?;
         let mut file = File::create(&local)
             .map_err(|e| CliError(format!("{url}: cannot stage a local copy: {e}")))?;
-        // The bar learns its length from the first GET; a small object
-        // hides it before anything is drawn.
-        let bar = super::input::progress_bar(0, 0, &url);
+        // The bar learns its length from the first GET and is drawn only
+        // from then on, for an object big enough.
+        let bar = super::input::hidden_bar(0, 0, &url);
         let mut on_size = |size: u64| {
-            if let Some(b) = &bar {
-                if size >= PROGRESS_MIN_BYTES {
-                    b.set_length(size);
-                } else {
-                    b.set_draw_target(ProgressDrawTarget::hidden());
-                }
+            if let Some(b) = &bar
+                && size >= PROGRESS_MIN_BYTES
+            {
+                b.set_length(size);
+                b.set_draw_target(ProgressDrawTarget::stderr());
             }
         };
         let mut out = Counted {
