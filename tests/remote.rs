@@ -1197,17 +1197,37 @@ fn rcli_show_and_slice_errors_are_the_local_ones() {
     let c = common::testdata().join("npy/c_2x3.npy");
     let npz = common::testdata().join("npz/named.npz");
     let cases: Vec<(Vec<&str>, &Path, &str)> = vec![
-        (vec!["slice", "{}", "OUT", "5"], &c, "npy/c_2x3.npy"),
-        (vec!["slice", "{}", "OUT", "1:2:0"], &c, "npy/c_2x3.npy"),
-        (vec!["slice", "{}", "OUT", "0, 0, 0"], &c, "npy/c_2x3.npy"),
-        (vec!["slice", "{}", "OUT", "[1"], &c, "npy/c_2x3.npy"),
         (
-            vec!["slice", "{}", "OUT", "0", "--field", "nope"],
-            &c,
+            vec!["slice", "{}", "OUT", "5"],
+            c.as_path(),
             "npy/c_2x3.npy",
         ),
-        (vec!["show", "{}"], &npz, "npz/named.npz"),
-        (vec!["slice", "{}", "OUT", "0"], &npz, "npz/named.npz"),
+        (
+            vec!["slice", "{}", "OUT", "1:2:0"],
+            c.as_path(),
+            "npy/c_2x3.npy",
+        ),
+        (
+            vec!["slice", "{}", "OUT", "0, 0, 0"],
+            c.as_path(),
+            "npy/c_2x3.npy",
+        ),
+        (
+            vec!["slice", "{}", "OUT", "[1"],
+            c.as_path(),
+            "npy/c_2x3.npy",
+        ),
+        (
+            vec!["slice", "{}", "OUT", "0", "--field", "nope"],
+            c.as_path(),
+            "npy/c_2x3.npy",
+        ),
+        (vec!["show", "{}"], npz.as_path(), "npz/named.npz"),
+        (
+            vec!["slice", "{}", "OUT", "0"],
+            npz.as_path(),
+            "npz/named.npz",
+        ),
     ];
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.npy");
