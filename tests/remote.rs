@@ -1427,3 +1427,392 @@ fn thousand_member_compressed_npz_lists_in_two_requests() {
         assert_eq!(m.compression(), npymap::npz::Compression::Deflated);
     }
 }
+
+// --- rcli ---
+
+/// [`numpy_object`] under `rcli/` (its nginx directory made first).
+fn rcli_object(key: &str, script: &str) -> PathBuf {
+    std::fs::create_dir_all(servers().www.join("rcli")).unwrap();
+    numpy_object(key, script)
+}
+
+/// nginx's GET lines for `/key` from now on: call with the log length
+/// taken before the command ran.
+fn rcli_log_len() -> usize {
+    std::fs::read_to_string(&servers().access_log)
+        .unwrap_or_default()
+        .len()
+}
+
+/// The GET requests nginx logged for `/key` since `from` (a log length)
+/// and the body bytes it sent for them.
+fn rcli_gets_since(from: usize, key: &str) -> (usize, u64) {
+    let log = std::fs::read_to_string(&servers().access_log).unwrap();
+    let lines: Vec<&str> = log[from..]
+        .lines()
+        .filter(|l| l.contains(&format!("GET /{key} ")))
+        .collect();
+    let bytes = lines
+        .iter()
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    (lines.len(), bytes)
+}
+
+/// The local command's stdout, stderr and exit code, with the fixture's
+/// path written as `url`.
+fn rcli_local(args: &[&str], local: &Path, url: &str) -> (String, String, Option<i32>) {
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.replace("{}", &local.display().to_string()))
+        .collect();
+    let out = common::cli::npymap(&args);
+    let fix = |b: &[u8]| String::from_utf8_lossy(b).replace(&local.display().to_string(), url);
+    (fix(&out.stdout), fix(&out.stderr), out.status.code())
+}
+
+fn rcli_remote(args: &[&str], url: &str) -> (String, String, Option<i32>) {
+    let args: Vec<String> = args.iter().map(|a| a.replace("{}", url)).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = cli(&args);
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code(),
+    )
+}
+
+/// `show URL` prints what `show` of the same file prints, reading only
+/// the header GET and the runs of elements it prints.
+#[test]
+fn rcli_show_url_fetches_only_the_printed_elements() {
+    // (key, NumPy code, most payload bytes the printed elements need)
+    let cases = [
+        // 400 x 400 f8, C: rows 0..3 and 397..400, 3 rows each = 9600 B.
+        (
+            "rcli/show_c.npy",
+            "a = (np.arange(160000, dtype='<f8') * 0.25).reshape(400, 400)",
+            2 * 3 * 400 * 8,
+        ),
+        // Fortran 3-D big-endian ints: edge items in storage order.
+        (
+            "rcli/show_f.npy",
+            "a = np.asfortranarray(np.arange(80 * 60 * 50, dtype='>i4').reshape(80, 60, 50))",
+            // Runs closer than 64 KiB merge: the first and the last
+            // three 80 x 60 planes (storage order), at most.
+            2 * 3 * 80 * 60 * 4,
+        ),
+        // 1-D, 200 000 elements: the first and last 3.
+        (
+            "rcli/show_1d.npy",
+            "a = np.arange(200000, dtype='<i8') - 7",
+            2 * 3 * 8,
+        ),
+        // Small: every element printed, the whole payload.
+        (
+            "rcli/show_small.npy",
+            "a = np.linspace(0, 1, 30, dtype='<f4').reshape(5, 6)",
+            30 * 4,
+        ),
+    ];
+    for (key, code, payload_bound) in cases {
+        let local = rcli_object(key, code);
+        let size = std::fs::metadata(&local).unwrap().len();
+        for full in [false, true] {
+            let mut args = vec!["show", "{}"];
+            if full {
+                args.push("--full");
+            }
+            let want = rcli_local(&args, &local, "");
+            assert_eq!(want.2, Some(0), "{key}: {}", want.1);
+            for url in [s3_url(key), http_url(key)] {
+                let before = rcli_log_len();
+                let got = rcli_remote(&args, &url);
+                assert_eq!(got, want, "{url} {args:?}");
+                if url.starts_with("http") && !full {
+                    let (gets, bytes) = rcli_gets_since(before, key);
+                    // The header GET (the first 64 KiB, or the whole object
+                    // when smaller) plus the printed runs.
+                    let head = size.min(64 << 10);
+                    assert!(
+                        bytes <= head + payload_bound,
+                        "{url}: {bytes} bytes in {gets} GETs, object {size}"
+                    );
+                    assert!(gets >= 1, "{url}: no GET logged");
+                }
+            }
+        }
+    }
+    // The 400 x 400 case in numbers: one header GET and two runs.
+    let url = http_url("rcli/show_c.npy");
+    let before = rcli_log_len();
+    rcli_remote(&["show", "{}"], &url);
+    let (gets, bytes) = rcli_gets_since(before, "rcli/show_c.npy");
+    assert_eq!(gets, 3, "{bytes}");
+    assert!(bytes <= (64 << 10) + 2 * 3 * 3200, "{bytes}");
+    // NumPy's own repr of the file is what both print.
+    let numpy = common::cli::python(
+        "import numpy as np\nprint(repr(np.load('rcli_show_c.npy')))",
+        &servers().dir,
+    );
+    assert_eq!(rcli_remote(&["show", "{}"], &url).0, numpy);
+}
+
+/// `slice URL OUT INDEX` writes the local command's bytes and fetches the
+/// header plus only the selected row span when the index starts with an
+/// integer or a slice; other cases are staged and still equal.
+#[test]
+fn rcli_slice_url_fetches_only_the_row_span() {
+    let key = "rcli/slice_c.npy";
+    let local = rcli_object(
+        key,
+        "a = (np.arange(2000 * 256, dtype='<f4') * 0.5).reshape(2000, 256)",
+    );
+    let size = std::fs::metadata(&local).unwrap().len();
+    let row = 256 * 4;
+    let dir = tempfile::tempdir().unwrap();
+    // (index, rows in the span: None when the whole object is staged)
+    let cases: [(&str, Option<u64>); 12] = [
+        ("100:300", Some(200)),
+        ("-5", Some(1)),
+        ("7, ::2", Some(1)),
+        ("10:20, 3", Some(10)),
+        ("1500:100:-7", Some(1 + (1400 - 1) / 7 * 7)),
+        ("-1:-4:-1", Some(3)),
+        ("5:5", Some(1)),
+        ("1990:5000", Some(10)),
+        ("::-500", Some(1501)),
+        ("..., 3", None),
+        ("None, 4", None),
+        ("()", None),
+    ];
+    for (n, (index, span)) in cases.iter().enumerate() {
+        let want_path = dir.path().join(format!("want{n}.npy"));
+        let out = common::cli::npymap(&[
+            "slice".as_ref(),
+            local.as_os_str(),
+            want_path.as_os_str(),
+            index.as_ref(),
+        ]);
+        common::cli::ok(&out, index);
+        let want = std::fs::read(&want_path).unwrap();
+        for url in [s3_url(key), http_url(key)] {
+            let got_path = dir.path().join(format!("got{n}.npy"));
+            let before = rcli_log_len();
+            let out = cli(&["slice", &url, got_path.to_str().unwrap(), index]);
+            common::cli::ok(&out, &format!("{url} {index}"));
+            assert!(
+                out.stderr.is_empty(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(std::fs::read(&got_path).unwrap(), want, "{url} [{index}]");
+            if url.starts_with("http") {
+                let (gets, bytes) = rcli_gets_since(before, key);
+                match span {
+                    // The header GET, then exactly the span's rows.
+                    Some(rows) => {
+                        assert_eq!(bytes, (64 << 10) + rows * row, "[{index}]: {gets} GETs")
+                    }
+                    None => assert!(bytes >= size, "[{index}]: {bytes} of {size}"),
+                }
+            }
+        }
+    }
+    // NumPy agrees on one of them, through a URL output.
+    let out = cli(&[
+        "slice",
+        &s3_url(key),
+        "s3://npymap-test/rcli/sliced.npy",
+        "1500:100:-7, 5:9",
+    ]);
+    common::cli::ok(&out, "slice to URL");
+    let got = numpy_s3("rcli/sliced.npy", "print(a.shape, a.dtype.str, a.sum())");
+    let want = common::cli::python(
+        "import numpy as np\na = np.load('rcli_slice_c.npy')[1500:100:-7, 5:9]\nprint(a.shape, a.dtype.str, a.sum())",
+        &servers().dir,
+    );
+    assert_eq!(got, want);
+}
+
+/// Structured fields and 1-D arrays take the row-span path too.
+#[test]
+fn rcli_slice_url_of_records_and_1d_arrays_matches_local() {
+    let cases = [
+        (
+            "rcli/rec.npy",
+            "a = np.zeros(5000, dtype=[('x', '<f8'), ('y', '>i2'), ('s', 'S5')])\n\
+             a['x'] = np.arange(5000) / 3\na['y'] = np.arange(5000) % 300\n\
+             a['s'] = [b'r%d' % (i % 999) for i in range(5000)]",
+            vec![
+                vec!["10:4000:3", "--field", "x"],
+                vec!["-2", "--field", "s"],
+                vec!["7", "--field", "x", "--field", "y"],
+                vec!["4999"],
+            ],
+        ),
+        (
+            "rcli/u1.npy",
+            "a = (np.arange(100000) % 251).astype('u1')",
+            vec![vec!["50000:50010"], vec!["-1"], vec!["::-999"]],
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (key, code, indices) in cases {
+        let local = rcli_object(key, code);
+        for (n, extra) in indices.iter().enumerate() {
+            let want_path = dir.path().join(format!("w{n}.npy"));
+            let got_path = dir.path().join(format!("g{n}.npy"));
+            let mut args = vec![
+                "slice",
+                local.to_str().unwrap(),
+                want_path.to_str().unwrap(),
+            ];
+            args.extend(extra);
+            common::cli::ok(&common::cli::npymap(&args), key);
+            let url = s3_url(key);
+            let mut args = vec!["slice", url.as_str(), got_path.to_str().unwrap()];
+            args.extend(extra);
+            common::cli::ok(&cli(&args), key);
+            assert_eq!(
+                std::fs::read(&got_path).unwrap(),
+                std::fs::read(&want_path).unwrap(),
+                "{key} {extra:?}"
+            );
+        }
+    }
+}
+
+/// Errors of `show URL` / `slice URL` are the local command's, naming the
+/// URL, with the same exit code.
+#[test]
+fn rcli_show_and_slice_errors_are_the_local_ones() {
+    fixtures();
+    npz_fixtures();
+    let c = common::testdata().join("npy/c_2x3.npy");
+    let npz = common::testdata().join("npz/named.npz");
+    let cases: Vec<(Vec<&str>, &Path, &str)> = vec![
+        (
+            vec!["slice", "{}", "OUT", "5"],
+            c.as_path(),
+            "npy/c_2x3.npy",
+        ),
+        (
+            vec!["slice", "{}", "OUT", "1:2:0"],
+            c.as_path(),
+            "npy/c_2x3.npy",
+        ),
+        (
+            vec!["slice", "{}", "OUT", "0, 0, 0"],
+            c.as_path(),
+            "npy/c_2x3.npy",
+        ),
+        (
+            vec!["slice", "{}", "OUT", "[1"],
+            c.as_path(),
+            "npy/c_2x3.npy",
+        ),
+        (
+            vec!["slice", "{}", "OUT", "0", "--field", "nope"],
+            c.as_path(),
+            "npy/c_2x3.npy",
+        ),
+        (vec!["show", "{}"], npz.as_path(), "npz/named.npz"),
+        (
+            vec!["slice", "{}", "OUT", "0"],
+            npz.as_path(),
+            "npz/named.npz",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.npy");
+    let out = out.to_str().unwrap();
+    for (args, local, key) in cases {
+        let args: Vec<String> = args.iter().map(|a| a.replace("OUT", out)).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let url = s3_url(key);
+        let want = rcli_local(&args, local, &url);
+        let got = rcli_remote(&args, &url);
+        assert_eq!(want.2, Some(2), "{args:?}: {}", want.1);
+        assert_eq!(got, want, "{args:?}");
+        assert!(!Path::new(out).exists());
+    }
+    // A missing object: exit 2, the URL first.
+    let missing = s3_url("rcli/missing.npy");
+    for args in [
+        vec!["show", missing.as_str()],
+        vec!["slice", missing.as_str(), out, "0"],
+    ] {
+        let o = cli(&args);
+        common::cli::assert_error(&o, &args.join(" "));
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            stderr.starts_with(&format!("npymap: error: {missing}: ")),
+            "{stderr}"
+        );
+    }
+}
+
+/// Runs `args` under a pseudo-terminal (util-linux `script`), with the
+/// test S3 server's environment: what the terminal showed.
+fn rcli_in_pty(args: &[&str]) -> String {
+    let line = std::iter::once(env!("CARGO_BIN_EXE_npymap"))
+        .chain(args.iter().copied())
+        .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut c = std::process::Command::new("script");
+    c.args(["-qec", &line, "/dev/null"]).env("TERM", "xterm");
+    for (k, v) in servers::s3_env() {
+        c.env(k, v);
+    }
+    // `script` is part of util-linux; a missing one fails the test.
+    let out = c.output().expect("util-linux `script` must be installed");
+    assert!(
+        out.status.success(),
+        "{line}: {:?}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Downloads and uploads of URLs draw a byte progress bar on a terminal's
+/// stderr; never with --quiet or --json, and never when stderr is a pipe.
+#[test]
+fn rcli_transfers_draw_progress_bars_only_on_a_terminal() {
+    let key = "rcli/progress.npy";
+    rcli_object(key, "a = np.arange(3 << 18, dtype='<f8')");
+    let url = s3_url(key);
+    let up = "s3://npymap-test/rcli/progress_up.npy";
+    // Staged download (stats) and upload (convert to a URL).
+    let tty = rcli_in_pty(&["stats", &url]);
+    assert!(tty.contains(&url) && tty.contains("MiB"), "{tty:?}");
+    let tty = rcli_in_pty(&["convert", &url, up]);
+    assert!(tty.contains(up) && tty.contains("MiB"), "{tty:?}");
+    // The row span of a slice.
+    let dir = tempfile::tempdir().unwrap();
+    let sliced = dir.path().join("sliced.npy");
+    let tty = rcli_in_pty(&["slice", &url, sliced.to_str().unwrap(), "10:"]);
+    assert!(tty.contains(&url) && tty.contains("MiB"), "{tty:?}");
+    // --quiet and --json: the command's output only.
+    let quiet = rcli_in_pty(&["stats", "--quiet", &url]);
+    assert!(!quiet.contains("MiB"), "{quiet:?}");
+    let json = rcli_in_pty(&["stats", "--json", &url]);
+    assert!(!json.contains("MiB"), "{json:?}");
+    let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(v["count"], 3 << 18);
+    // A pipe: nothing on stderr.
+    for args in [
+        vec!["stats", url.as_str()],
+        vec!["convert", url.as_str(), up],
+    ] {
+        let out = cli(&args);
+        common::cli::ok(&out, &args.join(" "));
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -54,6 +54,31 @@ pub(crate) fn enable_progress(on: bool) {
     PROGRESS.store(on && std::io::stderr().is_terminal(), Ordering::Relaxed);
 }
 
+/// A progress bar of `len` bytes named `prefix` (bytes, rate, ETA), when
+/// bars are enabled and `len` is at least `min`; `None` otherwise.
+pub(crate) fn progress_bar(len: u64, min: u64, prefix: &str) -> Option<ProgressBar> {
+    let bar = hidden_bar(len, min, prefix)?;
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    Some(bar)
+}
+
+/// [`progress_bar`], not drawn until its draw target is set to stderr
+/// (setting the style and prefix of a visible bar draws it).
+pub(crate) fn hidden_bar(len: u64, min: u64, prefix: &str) -> Option<ProgressBar> {
+    (PROGRESS.load(Ordering::Relaxed) && len >= min).then(|| {
+        let bar = ProgressBar::with_draw_target(Some(len), indicatif::ProgressDrawTarget::hidden());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(prefix.to_string());
+        bar
+    })
+}
+
 /// What a short read or a fault in a mapped input says.
 const SHRANK: &str = "changed while it was being read (it shrank)";
 
@@ -164,18 +189,7 @@ fn register(range: Range<usize>, file: &File, file_len: u64, path: &Path) -> Reg
 /// An [`Input`] for a map of `file` whose range is `registration`.
 fn wrap(map: NpyMap, file: File, path: &Path, registration: Registration) -> Input {
     let len = map.view().payload().len() as u64;
-    let progress = (PROGRESS.load(Ordering::Relaxed) && len >= PROGRESS_MIN_BYTES).then(|| {
-        let bar = ProgressBar::new(len);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-        bar.set_prefix(path.display().to_string());
-        bar
-    });
+    let progress = progress_bar(len, PROGRESS_MIN_BYTES, &path.display().to_string());
     Input {
         map,
         file,

@@ -41,7 +41,8 @@ use npymap::{ByteOrder, Dtype, Version};
 )]
 struct Cli {
     /// Never draw progress bars (they are drawn on stderr, only when it is
-    /// a terminal, for inputs of 64 MiB or more)
+    /// a terminal and not with --json: for inputs of 64 MiB or more, and
+    /// for downloads and uploads of URLs of 1 MiB or more)
     #[arg(long, short, global = true)]
     quiet: bool,
     /// Never fsync: replace files by rename alone, like cp (by default a
@@ -370,7 +371,12 @@ pub(crate) fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    input::enable_progress(!cli.quiet);
+    // Bars only on a terminal's stderr, never with --quiet or --json.
+    let json = matches!(
+        cli.command,
+        Command::Info { json: true, .. } | Command::Stats { json: true, .. }
+    );
+    input::enable_progress(!cli.quiet && !json);
     // Durable when replacing what the user has; --no-sync: rename only.
     let durability = if cli.no_sync {
         Durability::Atomic
@@ -387,6 +393,14 @@ pub(crate) fn main() -> ExitCode {
         && let Some(url) = path.to_str().filter(|p| npymap::remote::is_url(p))
     {
         return report(remote::info(url, *json, cli.concurrency));
+    }
+    // `show URL`: the header and the printed elements only, when it can.
+    #[cfg(feature = "remote")]
+    if let Command::Show { path, full } = &cli.command
+        && let Some(url) = path.to_str().filter(|p| npymap::remote::is_url(p))
+        && let Some(result) = remote::show(url, *full, cli.concurrency)
+    {
+        return report(result);
     }
     #[cfg(feature = "remote")]
     let staging = match remote::stage(&mut cli.command, cli.concurrency) {

@@ -20,7 +20,7 @@ use npymap::{Error, ErrorKind};
 use super::{CliError, CmdResult, with_path};
 
 /// Payloads up to this many bytes are read into memory in one go.
-const FULL_READ_LIMIT: u64 = 16 << 20;
+pub(crate) const FULL_READ_LIMIT: u64 = 16 << 20;
 
 /// Payload bytes read on demand from an open file.
 struct FileSource {
@@ -116,8 +116,6 @@ pub(crate) fn run(path: &Path, full: bool) -> CmdResult {
     let mut file = file;
     file.seek(std::io::SeekFrom::Start(parsed.data_offset))
         .map_err(|e| with_path(path)(e.into()))?;
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
     let mut payload = Vec::new();
     let mut file_source;
     let mut memory_source;
@@ -148,6 +146,19 @@ pub(crate) fn run(path: &Path, full: bool) -> CmdResult {
         };
         &mut file_source
     };
+    print(header, source, full, path)
+}
+
+/// Writes the repr of the array `header` describes, its elements read from
+/// `source`, to stdout; errors other than stdout's name `path`.
+pub(crate) fn print(
+    header: &npymap::Header,
+    source: &mut dyn ByteSource,
+    full: bool,
+    path: &Path,
+) -> CmdResult {
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
     let mut sink = Tracked {
         inner: &mut out,
         failed: None,

@@ -35,7 +35,7 @@ pub use npz::{
 pub use reader::{DEFAULT_READ_AHEAD, RemoteReader};
 pub use store::{
     DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, HEAD_FETCH_LEN, Location, RemoteOptions, TransferStats,
-    copy_to, is_url,
+    copy_to, copy_to_with, is_url,
 };
 pub use write::{RemoteNpzWriter, RemoteWriter, StagedUpload, create_npz, write};
 // --- rlib ---

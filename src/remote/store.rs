@@ -445,13 +445,33 @@ impl Location {
 /// `Io` naming the URL (the object's or `out`'s), `Truncated` when the
 /// object shrinks while it is read.
 pub fn copy_to(url: &str, opts: &RemoteOptions, out: &mut dyn std::io::Write) -> Result<u64> {
-    let loc = Location::parse(url, opts)?;
-    copy_at(&loc, out).map_err(|e| loc.err(e))
+    copy_to_with(url, opts, out, &mut |_| {})
 }
 
-fn copy_at(loc: &Location, out: &mut dyn std::io::Write) -> Result<u64> {
+/// [`copy_to`], calling `on_size` once with the object's size as soon as
+/// the first GET told it (before the first byte is written), so a caller
+/// can size a progress bar that `out` then advances.
+///
+/// # Errors
+/// As [`copy_to`].
+pub fn copy_to_with(
+    url: &str,
+    opts: &RemoteOptions,
+    out: &mut dyn std::io::Write,
+    on_size: &mut dyn FnMut(u64),
+) -> Result<u64> {
+    let loc = Location::parse(url, opts)?;
+    copy_at(&loc, out, on_size).map_err(|e| loc.err(e))
+}
+
+fn copy_at(
+    loc: &Location,
+    out: &mut dyn std::io::Write,
+    on_size: &mut dyn FnMut(u64),
+) -> Result<u64> {
     let part = loc.opts.part_size();
     let (first, size) = block_on(loc.get_head(part))??;
+    on_size(size);
     out.write_all(&first)?;
     let mut done = first.len() as u64;
     let window = part.saturating_mul(loc.opts.concurrency() as u64);
