@@ -28,7 +28,7 @@ pub fn pack(
     durability: Durability,
 ) -> Result<()> {
     // One thread: the worker path does not yet give the one-thread bytes
-    // (tests/pack_parallel.rs, ignored until it does).
+    // (tests/pack_parallel.rs: the byte-identity test is ignored until it does).
     pack_with_workers(out, inputs, compression, durability, 1)
 }
 
@@ -40,7 +40,7 @@ pub(crate) const PREPARE_MAX: u64 = 256 << 20;
 /// [`pack`] with `workers` compression threads (deflated members only;
 /// `0` and `1` compress on the calling thread). Experimental: meant to give
 /// the same bytes whatever `workers` is, which does not hold yet
-/// (`tests/pack_parallel.rs` is ignored until it does).
+/// (`tests/pack_parallel.rs`'s byte-identity test is ignored until it does).
 ///
 /// # Errors
 /// As [`pack`], the same error for the same inputs whatever `workers` is:
