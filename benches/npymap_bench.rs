@@ -22,6 +22,8 @@ mod convert;
 mod harness;
 #[path = "npymap_bench/npz.rs"]
 mod npz;
+#[path = "npymap_bench/pack.rs"]
+mod pack;
 #[path = "npymap_bench/slice.rs"]
 mod slice;
 #[path = "npymap_bench/small.rs"]
@@ -53,8 +55,8 @@ impl Ctx {
     }
 }
 
-const WORKLOADS: [&str; 11] = [
-    "W1", "W2", "S", "W3", "W4", "W5", "W6", "W7", "W8", "C1", "SL",
+const WORKLOADS: [&str; 13] = [
+    "W1", "W2", "S", "W3", "W4", "W5", "W6", "W7", "W8", "C1", "SL", "W9", "W10",
 ];
 
 fn value_of(args: &[String], flag: &str) -> Option<String> {
@@ -140,6 +142,9 @@ fn main() {
             "W8" => small::header_parse(&mut bench, &ctx),
             "C1" => convert::cast_f8_f4(&mut bench, &ctx),
             "SL" => slice::slice(&mut bench, &ctx),
+            // --- pnpz ---
+            "W9" => pack::w9(&mut bench, &ctx),
+            "W10" => pack::w10(&mut bench, &ctx),
             other => eprintln!("  unknown workload {other}; known: {WORKLOADS:?}"),
         }
     }

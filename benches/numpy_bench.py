@@ -48,8 +48,37 @@ def make_data(d, big4):
     del f8
     members = {f"arr_{i}": rng.standard_normal(6_250_000) for i in range(10)}
     np.savez(os.path.join(d, "npz_10x50mb.npz"), *members.values())
+    make_w9_w10(d)
     if big4:
         make_big4(d, rng)
+
+
+W9_MEMBERS = 8
+W9_ELEMS = (1 << 30) // 4 // W9_MEMBERS  # 8 x 128 MiB of <f4
+
+
+def w9_array(i):
+    """Member i of W9: smooth, quantized floats (a sum of two sines rounded
+    to 1/4; deflate makes them about 10x smaller)."""
+    x = np.arange(W9_ELEMS, dtype=np.float64)
+    a = 100 * np.sin(x / (5000 + 37 * i)) + 10 * np.sin(x / 97.0)
+    return (np.round(a * 4) / 4).astype("<f4")
+
+
+def make_w9_w10(d):
+    """W9: w9_0.npy .. w9_7.npy (1 GiB) and the same arrays through
+    np.savez_compressed (w9_numpy.npz). W10: np.savez of 10,000 small arrays."""
+    arrays = {}
+    for i in range(W9_MEMBERS):
+        a = w9_array(i)
+        np.save(os.path.join(d, f"w9_{i}.npy"), a)
+        del a
+    for i in range(W9_MEMBERS):
+        arrays[f"arr_{i}"] = np.load(os.path.join(d, f"w9_{i}.npy"), mmap_mode="r")
+    np.savez_compressed(os.path.join(d, "w9_numpy.npz"), **arrays)
+    del arrays
+    small = {f"arr_{i}": np.arange(i % 17, dtype="<f8") + i for i in range(10_000)}
+    np.savez(os.path.join(d, "w10_10000.npz"), **small)
 
 
 def make_big4(d, rng=None):
@@ -315,6 +344,71 @@ def w8(b, d):
         b.time("W8", case, "NumPy (read_magic + read_array_header_1_0)", "headers/s", 30, 300, op)
 
 
+def w9(b, d):
+    """np.savez_compressed of the 8 W9 arrays (held in memory, loaded
+    untimed) and np.load of every member of the archive it writes."""
+    arrays = {f"arr_{i}": np.load(os.path.join(d, f"w9_{i}.npy")) for i in range(W9_MEMBERS)}
+    out = os.path.join(d, "out_w9.npz")
+
+    def save():
+        rm(out)
+        t = clock(lambda: np.savez_compressed(out, **arrays))
+        rm(out)
+        return t
+
+    b.time("W9", "pack --compress 1 GiB in 8 <f4 members (.npy files -> .npz)",
+           "NumPy (np.savez_compressed of the arrays in memory)", "s", 0, 3, save,
+           nbytes=1 << 30, note="NumPy's arrays are already in memory; npymap reads the .npy files")
+    del arrays
+    p = os.path.join(d, "w9_numpy.npz")
+    with open(p, "rb") as f:
+        f.read()  # page cache warm
+
+    def load_all():
+        t = time.perf_counter()
+        with np.load(p) as z:
+            got = [z[k] for k in z.files]
+        t = time.perf_counter() - t
+        del got
+        return t
+
+    b.time("W9", "read back every member of W9's archive (np.savez_compressed, 1 GiB)",
+           "NumPy (np.load(npz)[k] for every k)", "s", 1, 3, load_all, nbytes=1 << 30)
+
+
+def w10(b, d):
+    """The member list and every member's header of a 10,000-member npz."""
+    p = os.path.join(d, "w10_10000.npz")
+    with open(p, "rb") as f:
+        f.read()
+
+    def headers():
+        t = time.perf_counter()
+        with np.load(p) as z:
+            n = 0
+            for k in z.files:
+                with z.zip.open(k + ".npy") as f:
+                    version = np.lib.format.read_magic(f)
+                    if version == (1, 0):
+                        np.lib.format.read_array_header_1_0(f, max_header_size=1 << 24)
+                    else:
+                        np.lib.format.read_array_header_2_0(f, max_header_size=1 << 24)
+                n += 1
+        return time.perf_counter() - t + 0 * n
+
+    def files():
+        t = time.perf_counter()
+        with np.load(p) as z:
+            n = len(z.files)
+        return time.perf_counter() - t + 0 * n
+
+    b.time("W10", "info of a 10,000-member .npz (every member's header)",
+           "NumPy (np.load(npz).files + read_magic + header of each)", "ms", 1, 10, headers)
+    b.time("W10", "info of a 10,000-member .npz (every member's header)",
+           "NumPy (np.load(npz).files only: no header read)", "ms", 1, 10, files,
+           role="reference")
+
+
 def run(args):
     only = args.only.split(",") if args.only else ["W1", "W2", "S", "W3", "W4", "W5", "W6", "W7", "W8", "C1"]
     b = Bench(args.quick)
@@ -341,6 +435,10 @@ def run(args):
             c1(b, d)
         elif w == "SL":
             sl(b, d)
+        elif w == "W9":
+            w9(b, d)
+        elif w == "W10":
+            w10(b, d)
     with open(args.json, "w") as f:
         json.dump(b.records, f, indent=1)
 

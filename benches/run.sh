@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 QUICK=""
 [[ "${1:-}" == "--quick" ]] && QUICK="--quick"
-ONLY="${ONLY:-W1,W2,S,W3,W4,W5,W7,W8,C1,W6,SL}"
+ONLY="${ONLY:-W1,W2,S,W3,W4,W5,W7,W8,C1,W6,SL,W9,W10}"
 DATA="target/bench-data"
 RESULTS="target/bench-results"
 KEEP="${KEEP:-}"

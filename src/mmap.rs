@@ -965,7 +965,7 @@ fn open_for(path: &Path, mode: Mode) -> std::io::Result<File> {
 #[derive(Debug)]
 pub struct NpzMap {
     map: Option<Mmap>,
-    members: Vec<crate::npz::Member>,
+    members: crate::npz::Members,
     opts: crate::npz::NpzOptions,
 }
 
@@ -1049,7 +1049,7 @@ impl NpzMap {
 
     /// The members in archive order.
     pub fn members(&self) -> &[crate::npz::Member] {
-        &self.members
+        self.members.as_slice()
     }
 
     /// The member with key `name` (`"x"`) or file name `name` (`"x.npy"`).
@@ -1057,7 +1057,7 @@ impl NpzMap {
     /// # Errors
     /// `MemberNotFound`.
     pub fn member(&self, name: &str) -> Result<&crate::npz::Member> {
-        crate::npz::find(&self.members, name)
+        self.members.find(name)
     }
 
     /// A stored member's whole `.npy` bytes, borrowed from the map.

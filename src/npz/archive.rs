@@ -5,7 +5,7 @@ use std::io::Cursor;
 use std::ops::Range;
 
 use super::read::{NpzOptions, NpzReader};
-use super::{Member, find};
+use super::{Member, Members};
 use std::borrow::Cow;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -63,7 +63,7 @@ impl<'a> NpzArchive<'a> {
     /// # Errors
     /// `MemberNotFound`.
     pub fn member(&self, name: &str) -> Result<&Member> {
-        find(self.members(), name)
+        self.reader.member(name)
     }
 
     /// A stored member's whole `.npy` bytes, borrowed from the buffer. The
@@ -154,13 +154,13 @@ impl<'a> NpzArchive<'a> {
 
     /// An archive over `bytes` already listed as `members` (by
     /// [`NpzArchive::from_bytes_with`] over the same bytes).
-    pub(crate) fn from_members(bytes: &'a [u8], members: Vec<Member>, opts: NpzOptions) -> Self {
+    pub(crate) fn from_members(bytes: &'a [u8], members: Members, opts: NpzOptions) -> Self {
         let reader = NpzReader::from_parts(Cursor::new(bytes), members, opts);
         NpzArchive { bytes, reader }
     }
 
     /// The member list, for a holder of the bytes (a map) that keeps it.
-    pub(crate) fn into_members(self) -> Vec<Member> {
+    pub(crate) fn into_members(self) -> Members {
         self.reader.into_members()
     }
 }

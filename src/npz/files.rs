@@ -27,27 +27,291 @@ pub fn pack(
     compression: Compression,
     durability: Durability,
 ) -> Result<()> {
+    // One thread: the worker path does not yet give the one-thread bytes
+    // (tests/pack_parallel.rs: the byte-identity test is ignored until it does).
+    pack_with_workers(out, inputs, compression, durability, 1)
+}
+
+/// Members whose `.npy` bytes exceed this are not compressed ahead of the
+/// writer (that would hold them in memory): the writer thread streams them,
+/// as a single thread does, while the workers go on with later members.
+pub(crate) const PREPARE_MAX: u64 = 256 << 20;
+
+/// [`pack`] with `workers` compression threads (deflated members only;
+/// `0` and `1` compress on the calling thread). Experimental: meant to give
+/// the same bytes whatever `workers` is, which does not hold yet
+/// (`tests/pack_parallel.rs`'s byte-identity test is ignored until it does).
+///
+/// # Errors
+/// As [`pack`], the same error for the same inputs whatever `workers` is:
+/// members are checked and written in argument order, the first failing
+/// one gives the error.
+#[doc(hidden)]
+pub fn pack_with_workers(
+    out: &Path,
+    inputs: &[(String, PathBuf)],
+    compression: Compression,
+    durability: Durability,
+    workers: usize,
+) -> Result<()> {
     let mut npz = NpzWriter::create_with(out, durability)?;
-    for (name, path) in inputs {
-        let mut add = || -> Result<()> {
-            let parsed = npy::inspect(path)?;
-            let len = parsed.header.payload_len()?;
-            let mut file = BufReader::with_capacity(1 << 16, File::open(path)?);
-            file.seek(SeekFrom::Start(parsed.data_offset))?;
-            // Keep the input's version (NumPy-written files then come back
-            // byte-identical from unpack), unless our header text cannot fit
-            // it; then let NumPy's rule choose.
-            let version = match parsed.header.to_bytes(Some(parsed.version)) {
-                Ok(_) => Some(parsed.version),
-                Err(_) => None,
-            };
-            let mut member = npz.start_versioned(name, &parsed.header, version, compression)?;
-            io::copy(&mut file.take(len), &mut member)?;
-            member.finish()
-        };
-        add().map_err(|e| e.in_path(path))?;
+    let workers = workers.min(inputs.len());
+    if compression == Compression::Deflated && workers > 1 {
+        parallel::pack(&mut npz, inputs, workers)?;
+    } else {
+        for (name, path) in inputs {
+            add_streamed(&mut npz, name, path, compression)?;
+        }
     }
     npz.finish()
+}
+
+/// An input `.npy` checked and open at its payload.
+struct Input {
+    header: crate::Header,
+    /// The input's own version when our header text fits it, else `None`
+    /// (NumPy's choice).
+    version: Option<crate::header::Version>,
+    payload: io::Take<BufReader<File>>,
+}
+
+/// Checks the input at `path` (header, exact payload length) and opens it
+/// at its payload.
+fn open_input(path: &Path) -> Result<Input> {
+    let parsed = npy::inspect(path)?;
+    let len = parsed.header.payload_len()?;
+    let mut file = BufReader::with_capacity(1 << 16, File::open(path)?);
+    file.seek(SeekFrom::Start(parsed.data_offset))?;
+    // Keep the input's version (NumPy-written files then come back
+    // byte-identical from unpack), unless our header text cannot fit it;
+    // then let NumPy's rule choose.
+    let version = match parsed.header.to_bytes(Some(parsed.version)) {
+        Ok(_) => Some(parsed.version),
+        Err(_) => None,
+    };
+    Ok(Input {
+        header: parsed.header,
+        version,
+        payload: file.take(len),
+    })
+}
+
+/// Streams the input at `path` into `npz` as member `name`; errors name
+/// `path` (or `out`, for a failed write).
+fn add_streamed<W: super::Sink>(
+    npz: &mut NpzWriter<W>,
+    name: &str,
+    path: &Path,
+    compression: Compression,
+) -> Result<()> {
+    let add = |npz: &mut NpzWriter<W>| -> Result<()> {
+        let mut input = open_input(path)?;
+        let mut member = npz.start_versioned(name, &input.header, input.version, compression)?;
+        io::copy(&mut input.payload, &mut member)?;
+        member.finish()
+    };
+    add(npz).map_err(|e| e.in_path(path))
+}
+
+/// Deflated members compressed on worker threads, appended in order.
+mod parallel {
+    use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Condvar, Mutex, MutexGuard};
+
+    use super::{PREPARE_MAX, add_streamed, open_input};
+    use crate::error::{Error, ErrorKind, Result};
+    use crate::npz::write::{PreparedMember, plan_deflated};
+    use crate::npz::{Compression, NpzWriter, Sink};
+
+    /// What a worker made of one input.
+    enum Done {
+        /// Compressed, waiting to be appended.
+        Ready(PreparedMember),
+        /// Too large to hold in memory: the writer streams it.
+        Stream,
+        /// Refused before the writer's duplicate check would run (the
+        /// input, its header, the member name): as a single thread would
+        /// refuse it.
+        Early(Error),
+        /// Failed while reading the payload, after that check.
+        Late(Error),
+    }
+
+    struct State {
+        /// The next input a worker takes.
+        next: usize,
+        /// Inputs appended so far: workers stay within `written + window`.
+        written: usize,
+        /// Workers still running.
+        alive: usize,
+        done: BTreeMap<usize, Done>,
+    }
+
+    struct Shared<'a> {
+        inputs: &'a [(String, PathBuf)],
+        level: Option<i64>,
+        window: usize,
+        state: Mutex<State>,
+        changed: Condvar,
+        stop: AtomicBool,
+    }
+
+    impl Shared<'_> {
+        fn lock(&self) -> MutexGuard<'_, State> {
+            self.state.lock().unwrap_or_else(|p| p.into_inner())
+        }
+
+        fn wait<'g>(&self, guard: MutexGuard<'g, State>) -> MutexGuard<'g, State> {
+            self.changed.wait(guard).unwrap_or_else(|p| p.into_inner())
+        }
+    }
+
+    /// Counts a worker out when it ends, however it ends, so the writer
+    /// never waits for a member no one will make.
+    struct Alive<'s, 'a>(&'s Shared<'a>);
+
+    impl Drop for Alive<'_, '_> {
+        fn drop(&mut self) {
+            self.0.lock().alive -= 1;
+            self.0.changed.notify_all();
+        }
+    }
+
+    pub(super) fn pack<W: Sink>(
+        npz: &mut NpzWriter<W>,
+        inputs: &[(String, PathBuf)],
+        workers: usize,
+    ) -> Result<()> {
+        let shared = Shared {
+            inputs,
+            level: npz.deflate_level(),
+            window: workers,
+            state: Mutex::new(State {
+                next: 0,
+                written: 0,
+                alive: 0,
+                done: BTreeMap::new(),
+            }),
+            changed: Condvar::new(),
+            stop: AtomicBool::new(false),
+        };
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                shared.lock().alive += 1;
+                let spawned = std::thread::Builder::new()
+                    .name("npymap-deflate".into())
+                    .spawn_scoped(scope, || work(&shared));
+                if spawned.is_err() {
+                    // No thread (a process or memory limit): fewer
+                    // workers; with none, the writer does it all.
+                    shared.lock().alive -= 1;
+                    break;
+                }
+            }
+            let result = write(npz, &shared);
+            shared.stop.store(true, Ordering::Relaxed);
+            shared.changed.notify_all();
+            result
+        })
+    }
+
+    /// A worker: takes the next input within the window, compresses it.
+    fn work(shared: &Shared<'_>) {
+        let _alive = Alive(shared);
+        loop {
+            let i = {
+                let mut state = shared.lock();
+                loop {
+                    if shared.stop.load(Ordering::Relaxed) || state.next >= shared.inputs.len() {
+                        return;
+                    }
+                    if state.next < state.written + shared.window {
+                        break;
+                    }
+                    state = shared.wait(state);
+                }
+                state.next += 1;
+                state.next - 1
+            };
+            let Some((name, path)) = shared.inputs.get(i) else {
+                return;
+            };
+            let done = prepare(name, path, shared);
+            shared.lock().done.insert(i, done);
+            shared.changed.notify_all();
+        }
+    }
+
+    fn prepare(name: &str, path: &Path, shared: &Shared<'_>) -> Done {
+        let in_path = |e: Error| e.in_path(path);
+        let (plan, mut input) = match open_input(path).and_then(|input| {
+            Ok((
+                plan_deflated(name, &input.header, input.version, shared.level)?,
+                input,
+            ))
+        }) {
+            Ok(x) => x,
+            Err(e) => return Done::Early(in_path(e)),
+        };
+        // Hold at most PREPARE_MAX bytes' worth, and only when the memory
+        // is there (deflate's output can outgrow its input a little, and
+        // the buffer doubles as it grows).
+        let len = plan.npy_len();
+        let room = usize::try_from(len.saturating_mul(2))
+            .ok()
+            .is_some_and(|n| Vec::<u8>::new().try_reserve_exact(n).is_ok());
+        if len > PREPARE_MAX || !room {
+            return Done::Stream;
+        }
+        match plan.compress(&mut input.payload, &shared.stop) {
+            Ok(member) => Done::Ready(member),
+            Err(e) => Done::Late(in_path(e)),
+        }
+    }
+
+    /// The writer: appends each input's member in argument order.
+    fn write<W: Sink>(npz: &mut NpzWriter<W>, shared: &Shared<'_>) -> Result<()> {
+        for (i, (name, path)) in shared.inputs.iter().enumerate() {
+            let done = {
+                let mut state = shared.lock();
+                loop {
+                    if let Some(done) = state.done.remove(&i) {
+                        break Some(done);
+                    }
+                    if state.alive == 0 {
+                        break None;
+                    }
+                    state = shared.wait(state);
+                }
+            };
+            let result = match done {
+                // No worker left (none could be started): stream it here.
+                None | Some(Done::Stream) => add_streamed(npz, name, path, Compression::Deflated),
+                Some(Done::Early(e)) => Err(e),
+                Some(Done::Late(e)) => Err(duplicate(npz, name).map_or(e, |d| d.in_path(path))),
+                Some(Done::Ready(member)) => {
+                    npz.append_prepared(member).map_err(|e| e.in_path(path))
+                }
+            };
+            result?;
+            shared.lock().written = i + 1;
+            shared.changed.notify_all();
+        }
+        Ok(())
+    }
+
+    /// The `DuplicateMember` error a single thread would have given before
+    /// reading the payload of `name`, if any.
+    fn duplicate<W: Sink>(npz: &NpzWriter<W>, name: &str) -> Option<Error> {
+        npz.has_key(name).then(|| {
+            ErrorKind::DuplicateMember {
+                name: crate::error::snippet(name),
+            }
+            .into()
+        })
+    }
 }
 
 /// How [`unpack_with`] writes.
@@ -291,8 +555,9 @@ struct Transaction {
     created_dirs: Vec<PathBuf>,
     /// Targets renamed into place, with the backup of what they replaced.
     placed: Vec<(PathBuf, Option<tempfile::TempPath>)>,
-    /// Directories whose entries changed, to sync at the end.
-    touched: Vec<PathBuf>,
+    /// Directories whose entries changed, to sync at the end (a set: an
+    /// archive of n members in n directories must not cost O(n²)).
+    touched: HashSet<PathBuf>,
 }
 
 impl Transaction {
@@ -301,13 +566,13 @@ impl Transaction {
             sync,
             created_dirs: Vec::new(),
             placed: Vec::new(),
-            touched: Vec::new(),
+            touched: HashSet::new(),
         }
     }
 
     fn touch(&mut self, dir: &Path) {
-        if !self.touched.iter().any(|d| d == dir) {
-            self.touched.push(dir.to_path_buf());
+        if !self.touched.contains(dir) {
+            self.touched.insert(dir.to_path_buf());
         }
     }
 
@@ -414,11 +679,18 @@ impl Transaction {
         if self.sync {
             // Deepest first: a new directory's entries before its parent's
             // entry for it.
-            let mut dirs = self.touched.clone();
-            dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+            let mut dirs: Vec<&PathBuf> = self.touched.iter().collect();
+            // Deepest first, then by path, so the order does not depend on
+            // the set's.
+            dirs.sort_by(|a, b| {
+                b.components()
+                    .count()
+                    .cmp(&a.components().count())
+                    .then_with(|| a.cmp(b))
+            });
             // Best effort, as for every writer (atomic::sync_dir): the
             // files themselves are synced and in place by now.
-            for d in &dirs {
+            for d in dirs {
                 crate::atomic::sync_dir(d);
             }
         }

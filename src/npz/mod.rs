@@ -37,6 +37,8 @@ pub(crate) mod zipdir;
 pub use crate::atomic::AtomicFile;
 pub use all::{AnyArray, read_all, read_all_with};
 pub use archive::NpzArchive;
+#[doc(hidden)]
+pub use files::pack_with_workers;
 pub(crate) use files::unpack_entries;
 pub use files::{UnpackOptions, pack, unpack, unpack_with};
 pub use read::{DEFAULT_MAX_READ_LEN, MemberReader, NpzOptions, NpzReader};
@@ -173,19 +175,65 @@ impl Member {
     }
 }
 
-/// Finds a member by file name (`"x.npy"`) or else by key (`"x"`), in the
-/// order `np.load`'s `NpzFile` tries them.
-pub(crate) fn find<'m>(members: &'m [Member], name: &str) -> Result<&'m Member> {
-    members
-        .iter()
-        .find(|m| m.file_name == name)
-        .or_else(|| members.iter().find(|m| m.key == name))
-        .ok_or_else(|| {
-            ErrorKind::MemberNotFound {
-                name: snippet(name),
-            }
-            .into()
-        })
+/// The members of an archive in archive order, with an index by file name
+/// and one by key, built once when the archive is listed, so that a lookup
+/// costs O(log n) and reading every member of an n-member archive is not
+/// O(n²). Names and keys are unique (the reader refuses duplicates, §2 of
+/// `spec/npz.md`), so each index gives at most one member.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Members {
+    list: Vec<Member>,
+    /// Indices into `list`, sorted by file name.
+    by_file: Vec<usize>,
+    /// Indices into `list`, sorted by key.
+    by_key: Vec<usize>,
+}
+
+impl Members {
+    /// Indexes `list` (O(n log n)).
+    pub(crate) fn new(list: Vec<Member>) -> Members {
+        let mut by_file: Vec<usize> = (0..list.len()).collect();
+        let mut by_key = by_file.clone();
+        let name = |i: &usize| list.get(*i).map_or("", |m| m.file_name.as_str());
+        by_file.sort_unstable_by(|a, b| name(a).cmp(name(b)));
+        let key = |i: &usize| list.get(*i).map_or("", |m| m.key.as_str());
+        by_key.sort_unstable_by(|a, b| key(a).cmp(key(b)));
+        Members {
+            list,
+            by_file,
+            by_key,
+        }
+    }
+
+    /// The members in archive order.
+    pub(crate) fn as_slice(&self) -> &[Member] {
+        &self.list
+    }
+
+    /// The members, without the index.
+    pub(crate) fn into_vec(self) -> Vec<Member> {
+        self.list
+    }
+
+    /// Finds a member by file name (`"x.npy"`) or else by key (`"x"`), in
+    /// the order `np.load`'s `NpzFile` tries them.
+    pub(crate) fn find(&self, name: &str) -> Result<&Member> {
+        let lookup = |index: &[usize], field: fn(&Member) -> &str| {
+            index
+                .binary_search_by(|&i| self.list.get(i).map_or("", field).cmp(name))
+                .ok()
+                .and_then(|at| index.get(at))
+                .and_then(|&i| self.list.get(i))
+        };
+        lookup(&self.by_file, |m| m.file_name.as_str())
+            .or_else(|| lookup(&self.by_key, |m| m.key.as_str()))
+            .ok_or_else(|| {
+                ErrorKind::MemberNotFound {
+                    name: snippet(name),
+                }
+                .into()
+            })
+    }
 }
 
 /// The key `np.load` gives a member: its name without a trailing `.npy`.
@@ -244,6 +292,34 @@ fn has_drive_letter(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lookups_try_the_file_name_first_then_the_key_as_np_load_does() {
+        let h = crate::Header {
+            dtype: crate::Dtype::from_descr("<i1").unwrap(),
+            fortran_order: false,
+            shape: vec![1],
+        };
+        let mut w = NpzWriter::new(std::io::Cursor::new(Vec::new()));
+        // Files "b.npy.npy" (key "b.npy"), "b.npy" (key "b"), "c.npy".
+        w.add_stored("b.npy", &h, &[1]).unwrap();
+        w.add_stored("b", &h, &[2]).unwrap();
+        w.add_stored("c", &h, &[3]).unwrap();
+        let bytes = w.finish().unwrap().into_inner();
+        let npz = NpzArchive::from_bytes(&bytes).unwrap();
+        let file = |name: &str| npz.member(name).map(|m| m.file_name().to_owned());
+        // "b.npy" is a file name (b.npy) before it is a key (b.npy.npy).
+        assert_eq!(file("b.npy").unwrap(), "b.npy");
+        assert_eq!(file("b").unwrap(), "b.npy");
+        assert_eq!(file("b.npy.npy").unwrap(), "b.npy.npy");
+        assert_eq!(file("c").unwrap(), "c.npy");
+        assert_eq!(file("c.npy").unwrap(), "c.npy");
+        for missing in ["", "a", "d.npy", "c.npy.npy", "B"] {
+            let e = npz.member(missing).unwrap_err();
+            assert_eq!(e.kind().code(), "member_not_found", "{missing:?}");
+        }
+        assert_eq!(npz.payload("b.npy").unwrap(), [2]);
+    }
 
     #[test]
     fn key_strips_one_npy_suffix() {

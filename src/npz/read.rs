@@ -11,7 +11,7 @@ use flate2::read::DeflateDecoder;
 use zip::result::ZipError;
 
 use super::zipdir::{self, Entry};
-use super::{Compression, Member, check_name, find, key_of};
+use super::{Compression, Member, Members, check_name, key_of};
 use crate::array::Array;
 use crate::error::{Error, ErrorKind, Result, snippet};
 use crate::header::{Header, ParseOptions};
@@ -69,7 +69,7 @@ impl Default for NpzOptions {
 /// ```
 pub struct NpzReader<R: Read + Seek> {
     reader: R,
-    members: Vec<Member>,
+    members: Members,
     opts: NpzOptions,
 }
 
@@ -133,7 +133,7 @@ impl<R: Read + Seek> NpzReader<R> {
             }
             .into());
         }
-        let members = list(&mut reader, entries, &opts)?;
+        let members = Members::new(list(&mut reader, entries, &opts)?);
         Ok(NpzReader {
             reader,
             members,
@@ -143,7 +143,7 @@ impl<R: Read + Seek> NpzReader<R> {
 
     /// The members in archive order.
     pub fn members(&self) -> &[Member] {
-        &self.members
+        self.members.as_slice()
     }
 
     /// The member with key `name` (`"x"`) or file name `name` (`"x.npy"`).
@@ -151,7 +151,7 @@ impl<R: Read + Seek> NpzReader<R> {
     /// # Errors
     /// `MemberNotFound`.
     pub fn member(&self, name: &str) -> Result<&Member> {
-        find(&self.members, name)
+        self.members.find(name)
     }
 
     /// The byte range of a stored member's whole `.npy` bytes within the
@@ -172,7 +172,7 @@ impl<R: Read + Seek> NpzReader<R> {
     /// # Errors
     /// `MemberNotFound`, `Zip`, `Io`.
     pub fn reader(&mut self, name: &str) -> Result<MemberReader<'_, R>> {
-        let m = find(&self.members, name)?;
+        let m = self.members.find(name)?;
         member_stream(&mut self.reader, m)
     }
 
@@ -185,7 +185,7 @@ impl<R: Read + Seek> NpzReader<R> {
     /// (checksum) when the data does not match the declaration; `PayloadSize`
     /// when the header does not match the size; `Io`.
     pub fn read(&mut self, name: &str) -> Result<Vec<u8>> {
-        let m = find(&self.members, name)?;
+        let m = self.members.find(name)?;
         if m.npy_len > self.opts.max_read_len {
             return Err(Error::new(ErrorKind::ZipLimit {
                 what: "member",
@@ -214,7 +214,7 @@ impl<R: Read + Seek> NpzReader<R> {
     /// # Errors
     /// As [`NpzReader::read`].
     pub fn read_payload(&mut self, name: &str) -> Result<Vec<u8>> {
-        let m = find(&self.members, name)?;
+        let m = self.members.find(name)?;
         if m.header.header.dtype.has_object() {
             // The payload of an object array has no length of its own.
             let offset = m.header.data_offset;
@@ -266,17 +266,17 @@ impl<R: Read + Seek> NpzReader<R> {
     /// does not match the archive's declarations; `Io`. Each names the
     /// member.
     pub fn read_array<T: ReadElement>(&mut self, name: &str) -> Result<Array<T>> {
-        let m = find(&self.members, name)?;
+        let m = self.members.find(name)?;
         read_member_array(&mut self.reader, m, &self.opts)
     }
 
     /// The reader, the members and the limits, borrowed apart.
     pub(crate) fn parts_mut(&mut self) -> (&mut R, &[Member], &NpzOptions) {
-        (&mut self.reader, &self.members, &self.opts)
+        (&mut self.reader, self.members.as_slice(), &self.opts)
     }
 
     /// A reader over an archive already listed as `members`.
-    pub(crate) fn from_parts(reader: R, members: Vec<Member>, opts: NpzOptions) -> Self {
+    pub(crate) fn from_parts(reader: R, members: Members, opts: NpzOptions) -> Self {
         NpzReader {
             reader,
             members,
@@ -285,7 +285,7 @@ impl<R: Read + Seek> NpzReader<R> {
     }
 
     /// The member list, without the reader.
-    pub(crate) fn into_members(self) -> Vec<Member> {
+    pub(crate) fn into_members(self) -> Members {
         self.members
     }
 

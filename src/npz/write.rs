@@ -186,6 +186,16 @@ impl<W: Sink> NpzWriter<W> {
         Ok(())
     }
 
+    /// Whether a member with key `name` was added.
+    pub(crate) fn has_key(&self, name: &str) -> bool {
+        self.keys.contains(name)
+    }
+
+    /// The deflate level set with [`NpzWriter::set_deflate_level`].
+    pub(crate) fn deflate_level(&self) -> Option<i64> {
+        self.level
+    }
+
     /// Adds the array `name` (stored as `name.npy`) from its header and
     /// payload bytes.
     ///
@@ -389,40 +399,20 @@ impl<W: Sink> NpzWriter<W> {
             ))
             .into());
         }
-        let file_name = format!("{name}.npy");
-        let in_member = |e: Error| e.in_member(&file_name);
-        // The key itself must be a safe name too ("" would give ".npy").
-        check_name(name).and_then(|()| check_name(&file_name))?;
-        if header.dtype.has_object() {
-            return Err(in_member(ErrorKind::ObjectDtype.into()));
-        }
-        let payload_len = header.payload_len().map_err(in_member)?;
-        let header_bytes = header.to_bytes(version).map_err(in_member)?;
-        let npy_len =
-            (header_bytes.len() as u64)
-                .checked_add(payload_len)
-                .ok_or(ErrorKind::Overflow {
-                    what: "member size",
-                })?;
+        let plan = plan_member(name, header, version, compression, self.level)?;
         if self.keys.contains(name) {
             return Err(ErrorKind::DuplicateMember {
                 name: snippet(name),
             }
             .into());
         }
-        let mut options = SimpleFileOptions::default()
-            .large_file(npy_len >= ZIP64_FROM)
-            .unix_permissions(0o644);
-        options = match compression {
-            Compression::Stored => options
-                .compression_method(CompressionMethod::Stored)
-                // npy headers end at a multiple of 64, so aligning the
-                // member's start aligns its payload.
-                .with_alignment(ARRAY_ALIGN as u16),
-            Compression::Deflated => options
-                .compression_method(CompressionMethod::Deflated)
-                .compression_level(self.level),
-        };
+        let MemberPlan {
+            file_name,
+            header_bytes,
+            payload_len,
+            options,
+        } = plan;
+        let in_member = |e: Error| e.in_member(&file_name);
         self.zip
             .start_file(file_name.as_str(), options)
             .map_err(|e| in_member(zip_error(e)))?;
@@ -618,6 +608,193 @@ impl<W: Sink> Write for MemberWriter<'_, W> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.npz.zip.flush()
+    }
+}
+
+/// What starting a member needs, checked and rendered before anything is
+/// written: shared by [`NpzWriter::start_versioned`] and
+/// [`plan_deflated`], so both refuse the same members with the same errors
+/// in the same order.
+struct MemberPlan {
+    file_name: String,
+    header_bytes: Vec<u8>,
+    payload_len: u64,
+    options: SimpleFileOptions,
+}
+
+/// Checks the name (both `NAME` and `NAME.npy`), refuses objects, renders
+/// the header and picks the zip options. Duplicates are the writer's check.
+fn plan_member(
+    name: &str,
+    header: &Header,
+    version: Option<Version>,
+    compression: Compression,
+    level: Option<i64>,
+) -> Result<MemberPlan> {
+    let file_name = format!("{name}.npy");
+    let in_member = |e: Error| e.in_member(&file_name);
+    // The key itself must be a safe name too ("" would give ".npy").
+    check_name(name).and_then(|()| check_name(&file_name))?;
+    if header.dtype.has_object() {
+        return Err(in_member(ErrorKind::ObjectDtype.into()));
+    }
+    let payload_len = header.payload_len().map_err(in_member)?;
+    let header_bytes = header.to_bytes(version).map_err(in_member)?;
+    let npy_len =
+        (header_bytes.len() as u64)
+            .checked_add(payload_len)
+            .ok_or(ErrorKind::Overflow {
+                what: "member size",
+            })?;
+    let options = SimpleFileOptions::default()
+        .large_file(npy_len >= ZIP64_FROM)
+        .unix_permissions(0o644);
+    let options = match compression {
+        Compression::Stored => options
+            .compression_method(CompressionMethod::Stored)
+            // npy headers end at a multiple of 64, so aligning the
+            // member's start aligns its payload.
+            .with_alignment(ARRAY_ALIGN as u16),
+        Compression::Deflated => options
+            .compression_method(CompressionMethod::Deflated)
+            .compression_level(level),
+    };
+    Ok(MemberPlan {
+        file_name,
+        header_bytes,
+        payload_len,
+        options,
+    })
+}
+
+/// A deflated member compressed ahead of time, possibly on another thread
+/// (see [`DeflatePlan::compress`]), held in memory until
+/// [`NpzWriter::append_prepared`] copies its bytes into the archive.
+pub(crate) struct PreparedMember {
+    name: String,
+    prepared: zip::write::PreparedZipFile,
+}
+
+impl std::fmt::Debug for PreparedMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedMember")
+            .field("name", &self.name)
+            .field("compressed", &self.prepared.compressed_size())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A deflated member checked and ready to be compressed off the writer's
+/// thread: [`plan_deflated`] makes every check
+/// [`NpzWriter::start_versioned`] makes except the duplicate one (the
+/// writer's, at [`NpzWriter::append_prepared`]); [`DeflatePlan::compress`]
+/// then deflates it into memory.
+pub(crate) struct DeflatePlan {
+    name: String,
+    plan: MemberPlan,
+}
+
+/// Checks and renders the deflated member `name` (see [`DeflatePlan`]).
+///
+/// # Errors
+/// As [`NpzWriter::start_versioned`], without `DuplicateMember`.
+pub(crate) fn plan_deflated(
+    name: &str,
+    header: &Header,
+    version: Option<Version>,
+    level: Option<i64>,
+) -> Result<DeflatePlan> {
+    Ok(DeflatePlan {
+        name: name.to_owned(),
+        plan: plan_member(name, header, version, Compression::Deflated, level)?,
+    })
+}
+
+impl DeflatePlan {
+    /// The member's whole `.npy` length (header and payload).
+    pub(crate) fn npy_len(&self) -> u64 {
+        (self.plan.header_bytes.len() as u64).saturating_add(self.plan.payload_len)
+    }
+
+    /// Deflates the header, then exactly the payload length read from
+    /// `payload`, into memory. The bytes are those
+    /// [`NpzWriter::start_versioned`] would write for the same member (the
+    /// same `zip` crate encoder at the same level), so an archive built
+    /// from prepared members is byte-identical to one streamed member by
+    /// member. Gives up with `Unsupported` once `stop` is set (checked
+    /// every MiB).
+    ///
+    /// # Errors
+    /// `PayloadSize` when `payload` ends early; `Io` reading it; `Zip`.
+    pub(crate) fn compress(
+        self,
+        payload: &mut dyn io::Read,
+        stop: &AtomicBool,
+    ) -> Result<PreparedMember> {
+        let DeflatePlan { name, plan } = self;
+        let in_member = |e: Error| e.in_member(&plan.file_name);
+        let mut builder = zip::write::ZipFileBuilder::new(plan.file_name.as_str(), plan.options)
+            .map_err(|e| in_member(zip_error(e)))?;
+        builder.write_all(&plan.header_bytes)?;
+        let mut buf = vec![0u8; 1 << 20];
+        let mut written = 0u64;
+        while written < plan.payload_len {
+            if stop.load(Ordering::Relaxed) {
+                return Err(ErrorKind::Unsupported("cancelled".into()).into());
+            }
+            let want = usize::try_from(plan.payload_len - written)
+                .unwrap_or(usize::MAX)
+                .min(buf.len());
+            let chunk = buf.get_mut(..want).unwrap_or_default();
+            let n = match payload.read(chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            builder.write_all(chunk.get(..n).unwrap_or_default())?;
+            written += n as u64;
+        }
+        if written != plan.payload_len {
+            return Err(in_member(
+                ErrorKind::PayloadSize {
+                    expected: plan.payload_len,
+                    actual: written,
+                }
+                .into(),
+            ));
+        }
+        let prepared = builder.finish().map_err(|e| in_member(zip_error(e)))?;
+        Ok(PreparedMember { name, prepared })
+    }
+}
+
+impl<W: Sink> NpzWriter<W> {
+    /// Appends a member made by [`DeflatePlan::compress`], copying its
+    /// compressed bytes into the archive.
+    ///
+    /// # Errors
+    /// `Unsupported` while another member is open, `DuplicateMember`,
+    /// `Zip`, `Io` (naming the archive, as a streamed member's would).
+    pub(crate) fn append_prepared(&mut self, member: PreparedMember) -> Result<()> {
+        if let Some(open) = &self.open_member {
+            return Err(ErrorKind::Unsupported(format!(
+                "member {:?} was not finished",
+                snippet(open)
+            ))
+            .into());
+        }
+        if self.keys.contains(&member.name) {
+            return Err(ErrorKind::DuplicateMember {
+                name: snippet(&member.name),
+            }
+            .into());
+        }
+        self.zip
+            .add_prepared_file(member.prepared)
+            .map_err(zip_error)?;
+        self.keys.insert(member.name);
+        Ok(())
     }
 }
 
