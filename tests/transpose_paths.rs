@@ -15,6 +15,7 @@
 
 mod common;
 
+use std::ffi::OsStr;
 use std::path::Path;
 
 use common::cli::{npymap, ok, python};
@@ -116,11 +117,11 @@ fn every_transpose_path_matches_numpy_byte_for_byte() {
         let out = d.join(format!("cli_{n}.npy"));
         ok(
             &npymap(&[
-                "convert".as_ref(),
+                OsStr::new("convert"),
                 input.as_os_str(),
                 out.as_os_str(),
-                "--order".as_ref(),
-                order.as_ref(),
+                OsStr::new("--order"),
+                OsStr::new(order),
             ]),
             &what("CLI"),
         );
