@@ -461,6 +461,16 @@ pub fn write(bench: &mut Bench, ctx: &Ctx) {
     });
     rep(
         bench,
+        spec(
+            "npymap (npy::save: temp file + rename, no fsync)",
+            Role::Subject,
+        )
+        .note("one write(2) of the caller's bytes after the header"),
+        n,
+        &|p| npymap::npy::save(p, &header, &values).map_err(err),
+    );
+    rep(
+        bench,
         spec("npymap (NpyWriter over BufWriter<File>)", Role::Subject),
         n,
         &|p| {
@@ -534,7 +544,10 @@ pub fn write(bench: &mut Bench, ctx: &Ctx) {
     let spec = |system: &str, role| Spec::new("W3", case, system, role, "s").bytes(BIG_BYTES);
     rep(
         bench,
-        spec("floor: File::write_all + sync_all", Role::Floor),
+        spec(
+            "floor: fs::write + fsync (File::write_all + sync_all)",
+            Role::Floor,
+        ),
         3,
         &|p| {
             let mut file = File::create(p).map_err(err)?;

@@ -54,6 +54,15 @@ pub trait Payload {
     fn release(&self, range: Range<usize>) {
         let _ = range;
     }
+    /// Whether random-access work may read [`payload`](Self::payload)
+    /// directly (memory, or a map whose resident pages the caller accepts)
+    /// instead of copying windows out with [`read_at`](Self::read_at). A
+    /// transpose then reads its tiles straight from the payload and writes
+    /// the output in bands of whole output rows, one large write each
+    /// (spec/write-path.md). Default `false`: only `read_at` is used.
+    fn read_in_place(&self) -> bool {
+        false
+    }
 }
 
 impl Payload for crate::mmap::NpyMap {
@@ -70,6 +79,9 @@ impl Payload for crate::mmap::NpyMap {
         // Best effort: a failed hint only costs memory, never correctness.
         let _ = self.advise_range(crate::mmap::Advice::DontNeed, range.start, range.len());
     }
+    fn read_in_place(&self) -> bool {
+        true
+    }
 }
 
 impl Payload for crate::view::NpyView<'_> {
@@ -78,6 +90,9 @@ impl Payload for crate::view::NpyView<'_> {
     }
     fn payload(&self) -> &[u8] {
         crate::view::NpyView::payload(self)
+    }
+    fn read_in_place(&self) -> bool {
+        true
     }
 }
 
@@ -101,6 +116,9 @@ impl Payload for InMemory {
     }
     fn version(&self) -> Option<Version> {
         self.version
+    }
+    fn read_in_place(&self) -> bool {
+        true
     }
 }
 

@@ -5,8 +5,9 @@
 //!
 //! Inputs are any [`Payload`]: a memory map ([`crate::mmap::NpyMap`]), a
 //! view ([`crate::view::NpyView`]) or bytes in memory ([`InMemory`]). A
-//! conversion streams through the payload, reads the windows of a transpose
-//! with [`Payload::read_at`], and tells the input which ranges it is done
+//! conversion streams through the payload, reads a transpose's tiles in
+//! place ([`Payload::read_in_place`]: bands of whole output rows, one write
+//! each) or its windows with [`Payload::read_at`], and tells the input which ranges it is done
 //! with ([`Payload::release`]; [`stats::stats`] takes a `release` callback),
 //! so a mapped input drops those pages and resident memory stays bounded on
 //! inputs larger than RAM. Outputs go through a positional sink that merges

@@ -20,6 +20,11 @@ use crate::error::Result;
 
 /// Bytes of input (and, separately, of output) a window holds by default.
 pub(crate) const WINDOW_BYTES: usize = 16 << 20;
+/// Bytes of output a band (whole output rows, read in place) aims at: a
+/// few MB, large enough for one large write, small enough to stay in L2/L3
+/// while its tiles are filled. A band holds at least one output row; a row
+/// longer than this (and than the window) is not banded.
+const BAND_BYTES: usize = 4 << 20;
 /// Largest edge of a tile, in elements.
 const TILE: usize = 32;
 /// Largest tile, in bytes: a tile stays in L1/L2 whatever the itemsize
@@ -121,25 +126,44 @@ pub(crate) fn reverse_axes(
     if item > LARGE_ITEM {
         return reverse_by_element(source, shape, op, in_item, sink, out_base);
     }
-    // A square block of about `window_bytes` (at least one element),
-    // clipped to the array; the middle axes fill what is left. Sized in
-    // bytes: a window holds at most `window_bytes` of elements plus padding
-    // (at most a quarter more), whatever the itemsize.
     let tile_n = tile_edge(item);
     let budget = (window_bytes / item).max(1);
-    let side = (budget as f64).sqrt() as usize;
-    let kb = dl.min(side.max(1));
-    let ib = d0.min((budget / kb).max(1));
-    let mb = m_count.min((budget / (ib * kb)).max(1));
+    // One output row (a `k`, a middle position): all `d0` input rows.
+    let out_row = d0.saturating_mul(m_count);
+    let in_place = source.read_in_place();
+    // Reading in place with whole output rows fitting a band: bands of
+    // `kb` whole output rows (all `i`, all middle positions), built in a
+    // buffer laid out exactly as the output and written in one call.
+    let band = in_place && out_row.saturating_mul(out_item) <= BAND_BYTES.max(window_bytes);
+    let (ib, mb, kb) = if band {
+        let per_band = (BAND_BYTES.min(window_bytes) / out_item.max(1)).max(1);
+        (d0, m_count, dl.min((per_band / out_row).max(1)))
+    } else {
+        // A square block of about `window_bytes` (at least one element),
+        // clipped to the array; the middle axes fill what is left. Sized
+        // in bytes: a window holds at most `window_bytes` of elements plus
+        // padding (at most a quarter more), whatever the itemsize.
+        let side = (budget as f64).sqrt() as usize;
+        let kb = dl.min(side.max(1));
+        let ib = d0.min((budget / kb).max(1));
+        let mb = m_count.min((budget / (ib * kb)).max(1));
+        (ib, mb, kb)
+    };
     // Buffered rows are padded (see PAD) unless a window reads whole rows
-    // of several middle positions in one run.
+    // of several middle positions in one run; a band is not padded (it is
+    // the output's own layout).
     let in_stride = if kb == dl && mb > 1 {
         kb
     } else {
         kb + pad(kb, in_item)
     };
-    let out_stride = ib + pad(ib, out_item);
-    let mut input = buffer(ib * mb * in_stride * in_item, "the transpose window")?;
+    let out_stride = if band { ib } else { ib + pad(ib, out_item) };
+    let payload = source.payload();
+    let mut input = if in_place {
+        Vec::new()
+    } else {
+        buffer(ib * mb * in_stride * in_item, "the transpose window")?
+    };
     let mut window = buffer(kb * mb * out_stride * out_item, "the transpose window")?;
     let mut tile = buffer(tile_n * tile_n * out_item, "the transpose tile")?;
 
@@ -149,42 +173,60 @@ pub(crate) fn reverse_axes(
             let nm = mb.min(m_count - m0);
             for k0 in (0..dl).step_by(kb) {
                 let nk = kb.min(dl - k0);
-                // Read the window's input rows: [ii][mm][kk], rows in_stride apart.
-                for ii in 0..ni {
-                    let row = ((i0 + ii) * m_count + m0) * dl + k0;
-                    let at = ii * nm * in_stride * in_item;
-                    if in_stride == dl {
-                        // Whole rows: the nm rows of this i are one run.
-                        source.read_at(
-                            (row * in_item) as u64,
-                            &mut input[at..at + nm * nk * in_item],
-                        )?;
-                    } else {
-                        for mm in 0..nm {
-                            let a = at + mm * in_stride * in_item;
+                if !in_place {
+                    // Read the window's input rows: [ii][mm][kk], rows in_stride apart.
+                    for ii in 0..ni {
+                        let row = ((i0 + ii) * m_count + m0) * dl + k0;
+                        let at = ii * nm * in_stride * in_item;
+                        if in_stride == dl {
+                            // Whole rows: the nm rows of this i are one run.
                             source.read_at(
-                                ((row + mm * dl) * in_item) as u64,
-                                &mut input[a..a + nk * in_item],
+                                (row * in_item) as u64,
+                                &mut input[at..at + nm * nk * in_item],
                             )?;
+                        } else {
+                            for mm in 0..nm {
+                                let a = at + mm * in_stride * in_item;
+                                source.read_at(
+                                    ((row + mm * dl) * in_item) as u64,
+                                    &mut input[a..a + nk * in_item],
+                                )?;
+                            }
                         }
                     }
                 }
                 for mm in 0..nm {
+                    // The window row of output row (kk, this middle
+                    // position) is kk * rows_per_k + row_m: in a band, the
+                    // middle positions sit in output (Fortran) order.
+                    let (rows_per_k, row_m) = if band {
+                        (m_count, middle_f_index(middle, m0 + mm))
+                    } else {
+                        (nm, mm)
+                    };
                     for ii in (0..ni).step_by(tile_n) {
                         let ti = tile_n.min(ni - ii);
                         for kk in (0..nk).step_by(tile_n) {
                             let tk = tile_n.min(nk - kk);
                             // Convert: tile row r = input row ii+r, columns kk..kk+tk.
                             for r in 0..ti {
-                                let s = (((ii + r) * nm + mm) * in_stride + kk) * in_item;
+                                let src = if in_place {
+                                    let s = (((i0 + ii + r) * m_count + m0 + mm) * dl + k0 + kk)
+                                        * in_item;
+                                    &payload[s..s + tk * in_item]
+                                } else {
+                                    let s = (((ii + r) * nm + mm) * in_stride + kk) * in_item;
+                                    &input[s..s + tk * in_item]
+                                };
                                 op.apply(
-                                    &input[s..s + tk * in_item],
+                                    src,
                                     &mut tile[r * tk * out_item..(r + 1) * tk * out_item],
                                 );
                             }
-                            // Transpose: window[kk+c][mm][ii..ii+ti] = tile[..][c].
+                            // Transpose: window[kk+c][m][ii..ii+ti] = tile[..][c].
                             for c in 0..tk {
-                                let at = (((kk + c) * nm + mm) * out_stride + ii) * out_item;
+                                let w = (kk + c) * rows_per_k + row_m;
+                                let at = (w * out_stride + ii) * out_item;
                                 gather_column(
                                     &tile,
                                     tk,
@@ -196,6 +238,12 @@ pub(crate) fn reverse_axes(
                             }
                         }
                     }
+                }
+                if band {
+                    // The band is output rows k0..k0+nk, whole: one write.
+                    let len = nk * out_row * out_item;
+                    sink.write_at(out_base + (k0 * out_row * out_item) as u64, &window[..len])?;
+                    continue;
                 }
                 // Write the window: one run of ni elements per (k, m) pair,
                 // in output order so contiguous runs merge.
@@ -309,6 +357,18 @@ mod tests {
     use super::*;
     use crate::convert::sink::VecSink;
 
+    /// A payload that only offers `read_at` (as the CLI's `pread` input).
+    struct ByReadAt<'a>(&'a crate::convert::InMemory);
+
+    impl Payload for ByReadAt<'_> {
+        fn header(&self) -> &crate::Header {
+            &self.0.header
+        }
+        fn payload(&self) -> &[u8] {
+            &self.0.bytes
+        }
+    }
+
     /// Reference: element-by-element axis reversal through multi-indices.
     fn naive(src: &[u32], shape: &[usize]) -> Vec<u32> {
         let n: usize = shape.iter().product();
@@ -356,16 +416,26 @@ mod tests {
                 bytes,
                 version: None,
             };
-            // One big window, and tiny ones that split every axis.
-            for window in [WINDOW_BYTES, 1] {
-                let mut sink = VecSink::default();
-                reverse_axes(&input, &shape, &ElementOp::Copy, 4, &mut sink, 0, window).unwrap();
-                let got: Vec<u32> = sink
-                    .bytes
-                    .chunks_exact(4)
-                    .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
-                    .collect();
-                assert_eq!(got, naive(&src, &shape), "shape {shape:?} window {window}");
+            // One big window, and tiny ones that split every axis; read in
+            // place (bands) and through `read_at` (windows).
+            let windowed = ByReadAt(&input);
+            let sources: [(&dyn Payload, &str); 2] = [(&input, "in place"), (&windowed, "read_at")];
+            for (source, how) in sources {
+                for window in [WINDOW_BYTES, 64, 1] {
+                    let mut sink = VecSink::default();
+                    reverse_axes(source, &shape, &ElementOp::Copy, 4, &mut sink, 0, window)
+                        .unwrap();
+                    let got: Vec<u32> = sink
+                        .bytes
+                        .chunks_exact(4)
+                        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+                        .collect();
+                    assert_eq!(
+                        got,
+                        naive(&src, &shape),
+                        "shape {shape:?} window {window} {how}"
+                    );
+                }
             }
         }
     }
