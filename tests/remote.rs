@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use npymap::ErrorKind;
-use npymap::remote::{NPZ_HEADER_WINDOW, NPZ_TAIL_LEN, RemoteNpy, RemoteNpz, RemoteOptions, RemoteWriter};
+use npymap::remote::{
+    NPZ_HEADER_WINDOW, NPZ_TAIL_LEN, RemoteNpy, RemoteNpz, RemoteOptions, RemoteWriter,
+};
 use servers::{BUCKET, servers};
 use std::io::Write as _;
 
@@ -1395,8 +1397,7 @@ fn thousand_member_npz_lists_every_header_in_two_requests_over_s3_and_http() {
         assert_eq!(stats.requests, 2, "{url}: {stats:?}");
         assert!(stats.bytes <= size, "{url}: {stats:?}, {size}");
         assert_eq!(npz.members().len(), 1000, "{url}");
-        for ((m, w), (name, descr, shape)) in npz.members().iter().zip(want.members()).zip(&numpy)
-        {
+        for ((m, w), (name, descr, shape)) in npz.members().iter().zip(want.members()).zip(&numpy) {
             assert_eq!(m.name(), name, "{url}");
             assert_eq!(m.header(), w.header(), "{url}: {name}");
             assert_eq!(m.header().header.dtype.descr(), *descr, "{url}: {name}");

@@ -210,11 +210,6 @@ impl Members {
         &self.list
     }
 
-    /// The members, without the index.
-    pub(crate) fn into_vec(self) -> Vec<Member> {
-        self.list
-    }
-
     /// Finds a member by file name (`"x.npy"`) or else by key (`"x"`), in
     /// the order `np.load`'s `NpzFile` tries them.
     pub(crate) fn find(&self, name: &str) -> Result<&Member> {

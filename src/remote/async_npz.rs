@@ -38,7 +38,7 @@ use super::store::{Location, RemoteOptions, TransferStats};
 #[derive(Debug, Clone)]
 pub struct AsyncRemoteNpz {
     npz: Arc<Mutex<NpzReader<RemoteReader>>>,
-    members: Vec<Member>,
+    members: crate::npz::Members,
     loc: Location,
     size: u64,
 }
@@ -87,7 +87,7 @@ impl AsyncRemoteNpz {
                 .await
                 .map_err(joined)??;
             Ok(AsyncRemoteNpz {
-                members: npz.members().to_vec(),
+                members: crate::npz::Members::new(npz.members().to_vec()),
                 npz: Arc::new(Mutex::new(npz)),
                 loc: loc.clone(),
                 size,
@@ -98,7 +98,7 @@ impl AsyncRemoteNpz {
 
     /// The members in archive order.
     pub fn members(&self) -> &[Member] {
-        &self.members
+        self.members.as_slice()
     }
 
     /// The member with key `name` (`"x"`) or file name (`"x.npy"`).
@@ -106,7 +106,7 @@ impl AsyncRemoteNpz {
     /// # Errors
     /// `MemberNotFound`.
     pub fn member(&self, name: &str) -> Result<&Member> {
-        crate::npz::find(&self.members, name).map_err(|e| self.loc.err(e))
+        self.members.find(name).map_err(|e| self.loc.err(e))
     }
 
     /// Requests and bytes so far.

@@ -343,12 +343,31 @@ impl Location {
     /// object has no byte to return, so a refused range is followed by a
     /// HEAD that tells an empty object from a real failure.
     async fn get_probe(&self, range: GetRange) -> Result<(u64, Bytes, u64)> {
+        let suffix = match range {
+            GetRange::Suffix(len) => Some(len),
+            _ => None,
+        };
         let options = GetOptions::new().with_range(Some(range));
         let got = self.store.get_opts(&self.path, options).await;
-        self.count(1, 0);
         let result = match got {
-            Ok(r) => r,
+            // A store that refuses suffix ranges before sending anything
+            // (Azure's blob API has none): the size from a HEAD, then a
+            // bounded GET of the same bytes.
+            Err(object_store::Error::NotSupported { .. }) if suffix.is_some() => {
+                let len = suffix.unwrap_or(0);
+                let meta = self.store.head(&self.path).await;
+                self.count(1, 0);
+                let size = meta.map_err(|e| store_error(e, &self.url))?.size;
+                let start = size.saturating_sub(len);
+                let bytes = self.get_exact(start..size).await?;
+                return Ok((start, bytes, size));
+            }
+            Ok(r) => {
+                self.count(1, 0);
+                r
+            }
             Err(e) if !matches!(e, object_store::Error::NotFound { .. }) => {
+                self.count(1, 0);
                 let meta = self.store.head(&self.path).await;
                 self.count(1, 0);
                 let meta = meta.map_err(|_| store_error(e, &self.url))?;
@@ -361,7 +380,10 @@ impl Location {
                 )))
                 .in_path(&self.url));
             }
-            Err(e) => return Err(store_error(e, &self.url)),
+            Err(e) => {
+                self.count(1, 0);
+                return Err(store_error(e, &self.url));
+            }
         };
         let size = result.meta.size;
         let (start, end) = (result.range.start, result.range.end);
