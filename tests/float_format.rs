@@ -55,10 +55,20 @@ fn cases() -> Vec<(usize, u64)> {
     // (float64) and [2^21, 2^22) (float32) ending in .25 or .75.
     for _ in 0..5_000 {
         let n = (1u64 << 50) + rng.next() % (1 << 50);
-        let x = n as f64 + if rng.next() % 2 == 0 { 0.25 } else { 0.75 };
+        let x = n as f64
+            + if rng.next().is_multiple_of(2) {
+                0.25
+            } else {
+                0.75
+            };
         v.push((8, x.to_bits()));
         let n = (1u32 << 21) + (rng.next() % (1 << 21)) as u32;
-        let x = n as f32 + if rng.next() % 2 == 0 { 0.25 } else { 0.75 };
+        let x = n as f32
+            + if rng.next().is_multiple_of(2) {
+                0.25
+            } else {
+                0.75
+            };
         v.push((4, u64::from(x.to_bits())));
     }
     v.push((8, 0x4312_9879_088f_f039));

@@ -69,10 +69,16 @@ fn calls(trace: &str) -> Vec<Call> {
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return None;
             }
-            let (args, result) = rest.rsplit_once(") = ")?;
+            // strace pads short calls to align the results (`...)  = 0x80`),
+            // and an error result has its own parentheses (`= -1 ENOENT (...)`):
+            // the argument list ends at the last `)` followed by spaces and `=`.
+            let (end, result) = rest.rmatch_indices(')').find_map(|(i, _)| {
+                let after = rest[i + 1..].trim_start().strip_prefix('=')?;
+                Some((i, after))
+            })?;
             Some(Call {
                 name: name.to_string(),
-                args: args.split(", ").map(str::to_string).collect(),
+                args: rest[..end].split(", ").map(str::to_string).collect(),
                 result: result.split_whitespace().next()?.to_string(),
             })
         })
@@ -140,7 +146,14 @@ fn check_pattern(calls: &[Call], addr: u64, target: &Path) -> Vec<String> {
     };
     let header_len = header().to_bytes(None).unwrap().len() as u64;
     let payload_len = (N * 4) as u64;
-    let writes: Vec<&Call> = calls[open..]
+    // The descriptor number is reused once the temp file is closed (the
+    // child then writes its `.addr` file): only calls up to the rename
+    // belong to the temp file.
+    let end = calls[open..]
+        .iter()
+        .position(|c| c.name.starts_with("rename"))
+        .map_or(calls.len(), |i| open + i);
+    let writes: Vec<&Call> = calls[open..end]
         .iter()
         .filter(|c| {
             matches!(
@@ -185,7 +198,11 @@ fn check_pattern(calls: &[Call], addr: u64, target: &Path) -> Vec<String> {
     assert!(renamed, "no rename onto {} in {calls:#?}", target.display());
     calls[open..]
         .iter()
-        .filter(|c| on_fd(c) || c.name.starts_with("rename") || c.name.contains("sync"))
+        .enumerate()
+        .filter(|&(i, c)| {
+            (open + i <= end && on_fd(c)) || c.name.starts_with("rename") || c.name.contains("sync")
+        })
+        .map(|(_, c)| c)
         .map(|c| c.name.clone())
         .collect()
 }

@@ -473,7 +473,7 @@ fn show_runs(h: &Header, full: bool) -> Option<Vec<Range<u64>>> {
     let limit = super::show::FULL_READ_LIMIT;
     if full || count <= THRESHOLD {
         let all = h.payload_len().ok()? <= limit;
-        return all.then(|| vec![0..count]);
+        return all.then(|| std::iter::once(0..count).collect());
     }
     // Each axis's printed positions, as NumPy's summary keeps them.
     let kept: Vec<Vec<u64>> = h

@@ -268,6 +268,10 @@ impl RemoteNpz {
 }
 
 /// A remote object opened by its content: a `.npy` or a `.npz`.
+// One value per opened object, moved once: the size difference between the
+// variants costs nothing worth a box (boxing either one only moves the lint
+// to the other).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum RemoteFile {
     /// A `.npy` object.
@@ -318,20 +322,20 @@ mod tests {
             8 << 20,
             NPZ_PREFETCH_LIMIT,
         );
-        assert_eq!(got, [0..5000 + K]);
+        assert_eq!(got, vec![0..5000 + K]);
         let far = K + GAP + 1;
         let got = plan_windows(vec![0, far], 1 << 30, 8 << 20, NPZ_PREFETCH_LIMIT);
         assert_eq!(got, [0..K, far..far + K]);
         let near = K + GAP;
         let got = plan_windows(vec![0, near], 1 << 30, 8 << 20, NPZ_PREFETCH_LIMIT);
-        assert_eq!(got, [0..near + K]);
+        assert_eq!(got, vec![0..near + K]);
     }
 
     #[test]
     fn windows_stop_at_the_held_tail_and_split_into_parts() {
         // Clamped to the bytes already held; a window inside them is dropped.
         let got = plan_windows(vec![0, 3000, 9000], 6000, 8 << 20, NPZ_PREFETCH_LIMIT);
-        assert_eq!(got, [0..6000]);
+        assert_eq!(got, vec![0..6000]);
         let got = plan_windows(vec![0, 2 * K], 10 * K, K, NPZ_PREFETCH_LIMIT);
         assert_eq!(got, [0..K, K..2 * K, 2 * K..3 * K]);
         assert!(plan_windows(vec![], 100, 1, 1).is_empty());
@@ -343,9 +347,9 @@ mod tests {
         // Merging the second window would pass the limit: it and the rest
         // are left for on-demand reads.
         let got = plan_windows(vec![0, GAP, 2 * GAP], 1 << 40, 8 << 20, GAP);
-        assert_eq!(got, [0..K]);
+        assert_eq!(got, vec![0..K]);
         let got = plan_windows(vec![0, 1000], 1 << 40, 8 << 20, K + 1000);
-        assert_eq!(got, [0..K + 1000]);
+        assert_eq!(got, vec![0..K + 1000]);
         let got = plan_windows(vec![0, 3 * GAP], 1 << 40, 8 << 20, 2 * K);
         assert_eq!(got, [0..K, 3 * GAP..3 * GAP + K]);
         let total: u64 = plan_windows(
