@@ -247,7 +247,7 @@ fn row_reads_over_http_send_exactly_the_rows_range() {
     let rows = r.read_rows::<i64>(10..20).unwrap();
     assert_eq!(rows.as_slice(), (80..160).collect::<Vec<i64>>().as_slice());
     // nginx saw the header GET and one GET of exactly rows 10..20.
-    let log = std::fs::read_to_string(&servers().access_log).unwrap();
+    let log = servers().access_log_settled();
     let lines: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("GET /rows_http.npy "))
@@ -1440,15 +1440,13 @@ fn rcli_object(key: &str, script: &str) -> PathBuf {
 /// nginx's GET lines for `/key` from now on: call with the log length
 /// taken before the command ran.
 fn rcli_log_len() -> usize {
-    std::fs::read_to_string(&servers().access_log)
-        .unwrap_or_default()
-        .len()
+    servers().access_log_settled().len()
 }
 
 /// The GET requests nginx logged for `/key` since `from` (a log length)
 /// and the body bytes it sent for them.
 fn rcli_gets_since(from: usize, key: &str) -> (usize, u64) {
-    let log = std::fs::read_to_string(&servers().access_log).unwrap();
+    let log = servers().access_log_settled();
     let lines: Vec<&str> = log[from..]
         .lines()
         .filter(|l| l.contains(&format!("GET /{key} ")))

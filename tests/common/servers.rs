@@ -90,6 +90,26 @@ pub struct Servers {
     pub access_log: PathBuf,
 }
 
+impl Servers {
+    /// nginx's access log once it has settled: nginx logs a request after
+    /// sending its last byte, so a client that has just read a response
+    /// can see the log without that line. Reads until two reads 100 ms
+    /// apart agree (at most ~5 s).
+    pub fn access_log_settled(&self) -> String {
+        let read = || std::fs::read_to_string(&self.access_log).unwrap_or_default();
+        let mut last = read();
+        for _ in 0..50 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let now = read();
+            if now == last {
+                break;
+            }
+            last = now;
+        }
+        last
+    }
+}
+
 static SERVERS: OnceLock<Servers> = OnceLock::new();
 
 /// The shared servers, started on first use.
