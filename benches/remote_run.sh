@@ -12,11 +12,12 @@
 # and reads the whole object on every ranged GET), nginx (Debian nginx-light,
 # serves Range from disk) and, when S3S_FS names its binary, s3s-fs
 # (`cargo install s3s-fs --version 0.14.1 --locked --features binary`, an S3
-# server that serves ranges from files). s3fs is a benchmark-only dependency:
+# server that serves ranges from files; the 4 GiB object is uploaded to it
+# once and kept under $DATA/s3s-root). s3fs is a benchmark-only dependency:
 # installed here with `pip install --target` into target/remote-bench-py,
 # on PYTHONPATH for remote_bench.py alone.
 #
-# Data (~2.2 GB, ~6.5 GB with S3S_FS) goes to target/remote-bench-data and
+# Data (~2.2 GB, ~11 GB with S3S_FS) goes to target/remote-bench-data and
 # stays for re-runs; results to target/remote-bench-results/*.json. The
 # rows in BENCHMARKS.md are copied from there by hand.
 set -euo pipefail
@@ -81,14 +82,30 @@ nginx -c "$RUN/nginx.conf" -p "$RUN" &
 PIDS+=($!)
 S3FS_ARGS=()
 if [[ -n "${S3S_FS:-}" ]]; then
+    # s3s-fs keeps its objects as plain files under a root kept in $DATA
+    # for re-runs. The object goes in through the S3 API, never as a file
+    # copied in: s3s-fs stores the ETag of an uploaded object, and for a
+    # file it did not write it hashes the whole object on every GET
+    # (~10 s per ranged GET of the 4 GiB object, which times requests out).
     FS_PORT=$(free_port)
-    mkdir -p "$RUN/s3s/npymap-bench"
-    ln "$DATA/w11_4g.npy" "$RUN/s3s/npymap-bench/w11_4g.npy" 2>/dev/null \
-        || cp "$DATA/w11_4g.npy" "$RUN/s3s/npymap-bench/w11_4g.npy"
+    FS_ROOT="$DATA/s3s-root"
+    mkdir -p "$FS_ROOT/npymap-bench"
     "$S3S_FS" --host 127.0.0.1 --port "$FS_PORT" --access-key test --secret-key testtesttest \
-        "$RUN/s3s" >"$RUN/s3s.log" 2>&1 &
+        "$FS_ROOT" >"$RUN/s3s.log" 2>&1 &
     PIDS+=($!)
     wait_port "$FS_PORT"
+    if [[ ! -e "$FS_ROOT/.uploaded-w11_4g" ]]; then
+        python3 - "http://127.0.0.1:$FS_PORT" "$DATA" <<'EOF'
+import sys, boto3
+from boto3.s3.transfer import TransferConfig
+endpoint, data = sys.argv[1], sys.argv[2]
+s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="test",
+                  aws_secret_access_key="testtesttest", region_name="us-east-1")
+s3.upload_file(f"{data}/w11_4g.npy", "npymap-bench", "w11_4g.npy",
+               Config=TransferConfig(multipart_chunksize=64 << 20, max_concurrency=4))
+EOF
+        touch "$FS_ROOT/.uploaded-w11_4g"
+    fi
     S3FS_ARGS=(--s3fs-server "http://127.0.0.1:$FS_PORT")
 fi
 wait_port "$S3_PORT"

@@ -267,6 +267,34 @@ fn row_reads_over_http_send_exactly_the_rows_range() {
 }
 
 #[test]
+fn a_long_read_is_split_into_even_parts() {
+    numpy_object("even_parts.npy", "a = np.arange(1000, dtype='<i8')");
+    let opts = RemoteOptions {
+        part_size: 3000,
+        ..http_opts()
+    };
+    let r = RemoteNpy::open(&http_url("even_parts.npy"), &opts).unwrap();
+    let off = r.header().data_offset;
+    // 500 elements, 4000 bytes: two parts of 2000 (not 3000 and 1000).
+    let v = r.read_elements::<i64>(0..500).unwrap();
+    assert_eq!(v, (0..500).collect::<Vec<i64>>());
+    let log = servers().access_log_settled();
+    let mut got: Vec<String> = log
+        .lines()
+        .filter(|l| l.contains("GET /even_parts.npy "))
+        .skip(1)
+        .map(|l| l.rsplit_once("bytes=").unwrap().1.to_string())
+        .collect();
+    got.sort();
+    let mut want = vec![
+        format!("{}-{} 206 2000", off, off + 1999),
+        format!("{}-{} 206 2000", off + 2000, off + 3999),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+}
+
+#[test]
 fn fortran_arrays_read_column_ranges() {
     numpy_object(
         "cols_f.npy",
