@@ -38,11 +38,7 @@ fn cloud() -> &'static Cloud {
 }
 
 fn start() -> Cloud {
-    let dir = tempfile::Builder::new()
-        .prefix("npymap-cloud-")
-        .tempdir()
-        .expect("tempdir")
-        .keep();
+    let dir = servers::scratch_dir("npymap-cloud-");
     // Azure: Azurite's blob service, data under dir/azurite.
     let az_port = servers::free_port();
     let az_port_text = az_port.to_string();

@@ -16,7 +16,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// The watchdog: runs "$@" in the background, kills it when the test
-/// process (`$1`) or the server itself is gone.
+/// process (`$1`) or the server itself is gone, then removes the fixture's
+/// scratch directory (`$NPYMAP_TEST_SCRATCH`, see [`scratch_dir`]) once
+/// the test process is gone.
 const WATCHDOG: &str = r#"
 parent=$1; shift
 "$@" &
@@ -25,7 +27,27 @@ trap 'kill $child 2>/dev/null; exit 0' TERM INT HUP
 while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 0.2; done
 kill "$child" 2>/dev/null
 wait "$child" 2>/dev/null
+if [ -n "$NPYMAP_TEST_SCRATCH" ] && ! kill -0 "$parent" 2>/dev/null; then
+    rm -rf "$NPYMAP_TEST_SCRATCH"
+fi
 "#;
+
+/// The scratch directory of the servers started next.
+static SCRATCH: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+
+/// A new scratch directory under the system temp dir for a server
+/// fixture: it lives as long as the test process (a fixture in a static
+/// is never dropped), and the watchdogs of the servers started after this
+/// call remove it once the process is gone.
+pub fn scratch_dir(prefix: &str) -> PathBuf {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .expect("tempdir")
+        .keep();
+    *SCRATCH.lock().unwrap() = Some(dir.clone());
+    dir
+}
 
 /// A free port on 127.0.0.1 (the OS picks it; the listener is closed
 /// again, leaving a short race nobody else on the machine is likely to win).
@@ -52,6 +74,9 @@ pub fn spawn_watched(cmd: &[&str], envs: &[(&str, &str)], log: &Path, port: u16)
         .stderr(err);
     for (k, v) in envs {
         c.env(k, v);
+    }
+    if let Some(dir) = SCRATCH.lock().unwrap().as_ref() {
+        c.env("NPYMAP_TEST_SCRATCH", dir);
     }
     let mut child = c.spawn().expect("start server watchdog");
     let start = Instant::now();
@@ -121,11 +146,7 @@ pub fn servers() -> &'static Servers {
 pub const BUCKET: &str = "npymap-test";
 
 fn start() -> Servers {
-    let dir = tempfile::Builder::new()
-        .prefix("npymap-remote-")
-        .tempdir()
-        .expect("tempdir")
-        .keep();
+    let dir = scratch_dir("npymap-remote-");
     // S3: moto in server mode.
     let s3_port = free_port();
     let port_text = s3_port.to_string();
