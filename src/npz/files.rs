@@ -15,7 +15,9 @@ use crate::npy;
 /// `out` as members `NAME.npy` (each header written as NumPy writes it, in
 /// the input's format version), streaming each payload. `out` appears only
 /// when every member was written (temp file plus rename); on error nothing is
-/// left behind and the inputs are never modified.
+/// left behind and the inputs are never modified. Deflated members are
+/// compressed on every core (see [`pack_with_workers`]); the bytes are
+/// those one thread writes.
 ///
 /// # Errors
 /// Any error of an input (`NotNpy`, header errors, `PayloadSize`, `Io`,
@@ -27,9 +29,10 @@ pub fn pack(
     compression: Compression,
     durability: Durability,
 ) -> Result<()> {
-    // One thread: the worker path does not yet give the one-thread bytes
-    // (tests/pack_parallel.rs: the byte-identity test is ignored until it does).
-    pack_with_workers(out, inputs, compression, durability, 1)
+    // Deflated members are compressed on every core; the archive is the
+    // same bytes as on one thread (tests/pack_parallel.rs).
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    pack_with_workers(out, inputs, compression, durability, workers)
 }
 
 /// Members whose `.npy` bytes exceed this are not compressed ahead of the
@@ -38,9 +41,9 @@ pub fn pack(
 pub(crate) const PREPARE_MAX: u64 = 256 << 20;
 
 /// [`pack`] with `workers` compression threads (deflated members only;
-/// `0` and `1` compress on the calling thread). Experimental: meant to give
-/// the same bytes whatever `workers` is, which does not hold yet
-/// (`tests/pack_parallel.rs`'s byte-identity test is ignored until it does).
+/// `0` and `1` compress on the calling thread). The archive is the same
+/// bytes whatever `workers` is (`tests/pack_parallel.rs`): every path feeds
+/// the deflater the same chunks.
 ///
 /// # Errors
 /// As [`pack`], the same error for the same inputs whatever `workers` is:
@@ -107,7 +110,10 @@ fn add_streamed<W: super::Sink>(
     let add = |npz: &mut NpzWriter<W>| -> Result<()> {
         let mut input = open_input(path)?;
         let mut member = npz.start_versioned(name, &input.header, input.version, compression)?;
-        io::copy(&mut input.payload, &mut member)?;
+        // The same chunking as a worker's `DeflatePlan::compress`, so the
+        // deflate stream is the same bytes on either path.
+        let len = member.remaining();
+        super::write::copy_payload(&mut input.payload, &mut member, len, None)?;
         member.finish()
     };
     add(npz).map_err(|e| e.in_path(path))

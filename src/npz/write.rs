@@ -736,25 +736,7 @@ impl DeflatePlan {
         let mut builder = zip::write::ZipFileBuilder::new(plan.file_name.as_str(), plan.options)
             .map_err(|e| in_member(zip_error(e)))?;
         builder.write_all(&plan.header_bytes)?;
-        let mut buf = vec![0u8; 1 << 20];
-        let mut written = 0u64;
-        while written < plan.payload_len {
-            if stop.load(Ordering::Relaxed) {
-                return Err(ErrorKind::Unsupported("cancelled".into()).into());
-            }
-            let want = usize::try_from(plan.payload_len - written)
-                .unwrap_or(usize::MAX)
-                .min(buf.len());
-            let chunk = buf.get_mut(..want).unwrap_or_default();
-            let n = match payload.read(chunk) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
-            };
-            builder.write_all(chunk.get(..n).unwrap_or_default())?;
-            written += n as u64;
-        }
+        let written = copy_payload(payload, &mut builder, plan.payload_len, Some(stop))?;
         if written != plan.payload_len {
             return Err(in_member(
                 ErrorKind::PayloadSize {
@@ -767,6 +749,56 @@ impl DeflatePlan {
         let prepared = builder.finish().map_err(|e| in_member(zip_error(e)))?;
         Ok(PreparedMember { name, prepared })
     }
+}
+
+/// Payload bytes reach a member's writer in chunks of this size, each
+/// filled completely before it is written (short reads are topped up), on
+/// every path that writes a member from a reader. The deflate stream of
+/// the zlib-rs encoder depends on how its input is cut into writes, so one
+/// chunking is what makes an archive byte-identical whatever the number of
+/// `pack` workers (tests/pack_parallel.rs).
+const PAYLOAD_CHUNK: usize = 1 << 20;
+
+/// Copies up to `len` bytes from `from` to `to` in [`PAYLOAD_CHUNK`]
+/// pieces; returns how many were copied (fewer than `len` only when `from`
+/// ends early). With `stop`, gives up with `Unsupported("cancelled")` once
+/// it is set (checked before every chunk).
+///
+/// # Errors
+/// `Io` reading or writing; `Unsupported` when stopped.
+pub(crate) fn copy_payload(
+    from: &mut dyn io::Read,
+    to: &mut dyn Write,
+    len: u64,
+    stop: Option<&AtomicBool>,
+) -> Result<u64> {
+    let cap = usize::try_from(len)
+        .unwrap_or(usize::MAX)
+        .min(PAYLOAD_CHUNK);
+    let mut buf = vec![0u8; cap];
+    let mut copied = 0u64;
+    while copied < len {
+        if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+            return Err(ErrorKind::Unsupported("cancelled".into()).into());
+        }
+        let want = usize::try_from(len - copied).unwrap_or(usize::MAX).min(cap);
+        let chunk = buf.get_mut(..want).unwrap_or_default();
+        let mut filled = 0;
+        while filled < want {
+            match from.read(chunk.get_mut(filled..).unwrap_or_default()) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        to.write_all(chunk.get(..filled).unwrap_or_default())?;
+        copied += filled as u64;
+        if filled < want {
+            break;
+        }
+    }
+    Ok(copied)
 }
 
 impl<W: Sink> NpzWriter<W> {
