@@ -198,6 +198,42 @@ def target_rows(groups):
         else:
             mib = rec["median"] / 1048576
             add("SL", f"<= 64 MiB ({case[11:]})", f"{mib:.0f} MiB", mib <= 64)
+
+    # Issue 16: performance to the floor.
+    i16 = " (issue 16)"
+    vs_floor("W1", "open", "npymap (NpyMap::open + as_slice)", "<= 1.1x floor" + i16, 1.1)
+    vs_floor("W2", "sum a page-cache-warm", "npymap (NpyMap + elements for_each_block",
+             ">= 0.8x floor, native via the bulk API" + i16, 0.8, speed=True)
+    for label in ("big-endian", "misaligned"):
+        vs_floor("W2", "sum 256 MiB", f"npymap (elements for_each_block, {label}",
+                 f">= 0.8x native slice, {label} via the bulk API" + i16, 0.8, speed=True)
+    # S (stats >= 0.8x floor, CLI and library) is issue 4's target above, unchanged.
+    vs_floor("W3", "write 1 GiB f32 from memory to a new .npy (page", "npymap (npy::save",
+             "npy::save <= 1.05x fs::write" + i16, 1.05)
+    vs_floor("W3", "write 1 GiB f32 from memory to a new .npy, durable", "npymap (npy::save_durable",
+             "npy::save_durable <= 1.05x fs::write + fsync" + i16, 1.05)
+    vs_floor("W5", "C -> Fortran", "npymap CLI", "<= 1.2x floor, CLI" + i16, 1.2)
+    vs_floor("W5", "C -> Fortran", "npymap library", "<= 1.2x floor, library" + i16, 1.2)
+    for case, limit_us in (("parse a 1000-field", 50.0), ("parse a simple", 0.2)):
+        rec = pick(g("W8", case), prefix="npymap")
+        target = f"{case[6:]} header <= {limit_us:g} us" + i16
+        if rec is None or not rec["median"]:
+            add("W8", target, "not measured", None)
+        else:
+            us = rec["median"] * 1e6  # stored as seconds per header
+            add("W8", target, f"{us:.3g} us median", us <= limit_us)
+
+    def vs_numpy(wid, case_prefix, subject_prefix, target, speedup):
+        grp = g(wid, case_prefix)
+        r = ratio(pick(grp, prefix=subject_prefix), pick(grp, prefix="NumPy"))
+        if r is None:
+            return add(wid, target, "not measured", None)
+        add(wid, target, f"{1 / r:.2f}x faster than NumPy ({subject_prefix})", 1 / r >= speedup)
+
+    vs_numpy("W9", "pack --compress", "npymap CLI", ">= 2x NumPy's np.savez_compressed" + i16, 2.0)
+    vs_numpy("W9", "read back", "npymap (NpzMap", ">= 1.5x NumPy's np.load" + i16, 1.5)
+    vs_numpy("W10", "info of a 10,000", "npymap CLI (info)",
+             "no slower than NumPy's files + every header (goal set here; the issue names none)", 1.0)
     return rows
 
 
