@@ -13,7 +13,7 @@ import platform
 import re
 import subprocess
 
-ORDER = ["W1", "W2", "S", "W3", "W4", "W5", "W6", "W7", "W8", "C1", "SL"]
+ORDER = ["W1", "W2", "S", "W3", "W4", "W5", "W6", "W7", "W8", "C1", "SL", "W9", "W10"]
 TITLES = {
     "W1": "W1 open latency",
     "W2": "W2 scan",
@@ -26,6 +26,8 @@ TITLES = {
     "W8": "W8 header parse throughput",
     "C1": "C1 f8 -> f4 cast (issue 15)",
     "SL": "SL `slice` of 1% of rows of a 4 GiB file (issue 15)",
+    "W9": "W9 compressed npz write and read back (issue 16)",
+    "W10": "W10 list a 10,000-member npz (issue 16)",
 }
 SCALE = {"us": 1e6, "ms": 1e3, "s": 1.0}
 
