@@ -735,7 +735,12 @@ fn ctrl_c_leaves_no_output_and_no_temp_file() {
         .current_dir(d)
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // The signal goes as soon as the temp output exists (the command is
+    // then mid-write), not after a fixed sleep a fast build outruns.
+    let started = std::time::Instant::now();
+    while listing(d).len() < 2 && started.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
     let killed = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
