@@ -70,6 +70,7 @@ pub mod record;
 pub mod remote;
 pub mod repr;
 pub mod safetensors;
+mod simd;
 pub mod text;
 pub mod typed;
 pub mod view;

@@ -27,6 +27,9 @@ pub const BIG_BYTES: u64 = (SIDE * SIDE * 4) as u64;
 pub const BIG_F8: &str = "f64_1g.npy";
 pub const BIG_F8_BYTES: u64 = (SIDE * SIDE * 4) as u64;
 
+/// How every 16-lane sum in W2 and S is compiled (`harness::sum16`).
+const AVX2_NOTE: &str = "every 16-lane sum here runs compiled for AVX2 when the CPU has it (pulp dispatch), as npymap's kernels do";
+
 /// Maps a whole file read-only.
 pub fn map_file(path: &Path) -> Result<Mmap, String> {
     let file = File::open(path).map_err(err)?;
@@ -56,7 +59,7 @@ pub fn scan(bench: &mut Bench, ctx: &Ctx) {
     let spec = |system: &str, role| Spec::new("W2", case, system, role, "GB/s").bytes(BIG_BYTES);
     let (w, n) = (2, 10);
     bench.time(
-        spec("floor: memmap2 + 16-lane f64 sum", Role::Floor),
+        spec("floor: memmap2 + 16-lane f64 sum", Role::Floor).note(AVX2_NOTE),
         w,
         n,
         || timed(|| Ok(sum16(raw_payload(&map_file(&path)?)?))),
@@ -237,7 +240,7 @@ fn scan_mapped_once(bench: &mut Bench, path: &Path) {
         return;
     };
     bench.time(
-        spec("floor: memmap2 + 16-lane f64 sum", Role::Floor),
+        spec("floor: memmap2 + 16-lane f64 sum", Role::Floor).note(AVX2_NOTE),
         w,
         n,
         || timed(|| Ok(sum16(raw_payload(&raw)?))),
@@ -328,7 +331,7 @@ fn scan_portable(bench: &mut Bench) {
     let spec = |system: &str, role| Spec::new("W2", case, system, role, "GB/s").bytes(bytes);
     let (w, n) = (2, 10);
     bench.time(
-        spec("floor: native &[f32], 16-lane f64 sum", Role::Floor),
+        spec("floor: native &[f32], 16-lane f64 sum", Role::Floor).note(AVX2_NOTE),
         w,
         n,
         || timed(|| Ok(sum16(&native))),
@@ -393,7 +396,7 @@ pub fn stats(bench: &mut Bench, ctx: &Ctx) {
     let case = "stats (count, min, max, mean, NaNs) of a warm 1 GiB f32 file";
     let spec = |system: &str, role| Spec::new("S", case, system, role, "GB/s").bytes(BIG_BYTES);
     bench.time(
-        spec("floor: memmap2 + 16-lane f64 sum", Role::Floor),
+        spec("floor: memmap2 + 16-lane f64 sum", Role::Floor).note(AVX2_NOTE),
         2,
         10,
         || timed(|| Ok(sum16(raw_payload(&map_file(&path)?)?))),
