@@ -211,12 +211,12 @@ macro_rules! number {
             fn native_dtype() -> Option<Dtype> {
                 Dtype::scalar($kind, Some(ByteOrder::NATIVE), std::mem::size_of::<$t>()).ok()
             }
-            #[inline]
+            #[inline(always)]
             fn swapped(self) -> Self {
                 let f: fn($t) -> $t = $swap;
                 f(self)
             }
-            #[inline]
+            #[inline(always)]
             fn read_ne(bytes: &[u8]) -> Self {
                 bytemuck::try_pod_read_unaligned(bytes).unwrap_or_default()
             }

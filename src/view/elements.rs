@@ -12,6 +12,7 @@ use std::marker::PhantomData;
 use super::element::{Element, Fit};
 use crate::dtype::Dtype;
 use crate::error::{Error, ErrorKind, Result};
+use crate::simd;
 
 /// Where element `i` lives: `base + sum(digit_k * stride_k)` over levels.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -341,14 +342,33 @@ impl<'a, T: Element> Elements<'a, T> {
 /// in the L1 cache between the conversion and the caller's use.
 const BLOCK_BYTES: usize = 8 << 10;
 
-/// Copies packed elements `src` (exactly `out.len()` of them) into `out`:
-/// one `memcpy`, then for data in the other byte order one pass that swaps
-/// the aligned elements in place. The two passes beat one pass of unaligned
-/// loads and swaps by about 1.3x (measured on f32 blocks of 8 KiB, baseline
-/// x86-64): the in-place swap of aligned values vectorizes, the fused
-/// loop does not.
+/// Copies packed elements `src` (exactly `out.len()` of them) into `out`
+/// in native order, on the best instruction set this CPU has.
 fn copy_packed<T: Element>(src: &[u8], out: &mut [T], swap: bool) {
+    copy_packed_on(simd::best(), src, out, swap);
+}
+
+/// [`copy_packed`] on `arch`. Native data: one `memcpy`. The other byte
+/// order: with AVX2, one pass of unaligned loads and swaps (`vpshufb`
+/// swaps 32 bytes at a time), about 1.2x faster than `memcpy` plus an
+/// in-place swap there (W2's 256 MiB big-endian row: 0.025 s against
+/// 0.0295 s); on the SSE2 baseline the fused loop does not vectorize, so
+/// `memcpy` and then a swap of the aligned values in place (about 1.3x
+/// faster than the fused loop on SSE2).
+fn copy_packed_on<T: Element>(arch: simd::Arch, src: &[u8], out: &mut [T], swap: bool) {
     let item = std::mem::size_of::<T>().max(1);
+    if swap && !matches!(arch, simd::Arch::Scalar) && T::pod_bytes_mut(out).is_some() {
+        simd::vectorized(
+            arch,
+            #[inline(always)]
+            || {
+                for (o, b) in out.iter_mut().zip(src.chunks_exact(item)) {
+                    *o = T::read_ne(b).swapped();
+                }
+            },
+        );
+        return;
+    }
     match T::pod_bytes_mut(out) {
         Some(dst) => {
             if let Some(dst) = dst.get_mut(..src.len()) {
@@ -598,6 +618,66 @@ mod tests {
         );
         assert!(l.check(20).is_ok());
         assert!(l.check(19).is_err());
+    }
+
+    /// Both ways of converting a packed run (the AVX2 fused loop and the
+    /// baseline `memcpy` plus in-place swap) give the values `from_be_bytes`
+    /// and `from_le_bytes` give, at every alignment and with odd lengths.
+    #[test]
+    fn copy_packed_agrees_on_every_instruction_set() {
+        fn check<T: Element + bytemuck::Pod, const N: usize>(decode: impl Fn([u8; N], bool) -> T) {
+            let bytes: Vec<u8> = (0..N * 301 + 8).map(|i| (i * 37 + 11) as u8).collect();
+            for skip in 0..8 {
+                for swap in [false, true] {
+                    let src = &bytes[skip..skip + N * 301];
+                    let big = swap == cfg!(target_endian = "little");
+                    let want: Vec<T> = src
+                        .as_chunks::<N>()
+                        .0
+                        .iter()
+                        .map(|&b| decode(b, big))
+                        .collect();
+                    for arch in [simd::Arch::Scalar, simd::best()] {
+                        let mut out = vec![T::zero(); 301];
+                        copy_packed_on(arch, src, &mut out, swap);
+                        // Compared as bytes: NaN payloads must survive too.
+                        assert_eq!(
+                            bytemuck::cast_slice::<T, u8>(&out),
+                            bytemuck::cast_slice::<T, u8>(&want),
+                            "{arch:?}, offset {skip}, swap {swap}"
+                        );
+                    }
+                }
+            }
+        }
+        check::<u16, 2>(|b, big| {
+            if big {
+                u16::from_be_bytes(b)
+            } else {
+                u16::from_le_bytes(b)
+            }
+        });
+        check::<i32, 4>(|b, big| {
+            if big {
+                i32::from_be_bytes(b)
+            } else {
+                i32::from_le_bytes(b)
+            }
+        });
+        check::<u64, 8>(|b, big| {
+            if big {
+                u64::from_be_bytes(b)
+            } else {
+                u64::from_le_bytes(b)
+            }
+        });
+        check::<f32, 4>(|b, big| {
+            f32::from_bits(if big {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            })
+        });
     }
 
     /// The packed fast path, the strided path and `get` agree, in both
