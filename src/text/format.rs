@@ -388,7 +388,7 @@ fn fast_digits(x: f64, n: u32) -> Option<(u64, i32)> {
     let lo = 10u64.pow(n - 1);
     let hi = lo.checked_mul(10)?;
     // An estimate of the exponent, corrected below when it is one off.
-    let mut k = x.log10().floor() as i32;
+    let mut k = decimal_exponent(x, biased);
     for _ in 0..3 {
         // q = x * 10^s must have n digits: x = m * 2^e = num / den.
         let s = i32::try_from(n).ok()? - 1 - k;
@@ -459,6 +459,29 @@ fn fast_digits(x: f64, n: u32) -> Option<(u64, i32)> {
     None
 }
 
+/// Powers of ten from `10^-25` to `10^40`, as the nearest `f64`.
+const POW10: [f64; 66] = [
+    1e-25, 1e-24, 1e-23, 1e-22, 1e-21, 1e-20, 1e-19, 1e-18, 1e-17, 1e-16, 1e-15, 1e-14, 1e-13,
+    1e-12, 1e-11, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e0, 1e1, 1e2, 1e3,
+    1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+    1e21, 1e22, 1e23, 1e24, 1e25, 1e26, 1e27, 1e28, 1e29, 1e30, 1e31, 1e32, 1e33, 1e34, 1e35, 1e36,
+    1e37, 1e38, 1e39, 1e40,
+];
+
+/// `floor(log10(x))` for a positive finite `x` with biased binary exponent
+/// `biased`, or a value one off near a power of ten (the caller corrects
+/// that): `floor(E * log10(2))` from the binary exponent `E`, then one
+/// comparison with the next power of ten. Outside [`POW10`]'s range, and for
+/// subnormals, `log10` itself.
+fn decimal_exponent(x: f64, biased: i32) -> i32 {
+    // 78913 / 2^18 is log10(2) to six digits: exact floors for |E| < 1650.
+    let k = ((biased - 1023) * 78913) >> 18;
+    match usize::try_from(k + 26).ok().and_then(|i| POW10.get(i)) {
+        Some(&next) if biased > 0 => k + i32::from(x >= next),
+        _ => x.log10().floor() as i32,
+    }
+}
+
 /// `x` (finite, non-negative) times `10^p`, rounded to an integer with
 /// ties to even, when that is exact in `u128` arithmetic (`p <= 22`,
 /// `x` below about `2^127 / 10^p` and not tiny); `None` otherwise.
@@ -509,7 +532,8 @@ fn digits_of(mut q: u64, n: usize, buf: &mut [u8; 20]) -> &[u8] {
 
 /// Appends ASCII digits.
 fn push_ascii(body: &mut String, digits: &[u8]) {
-    body.extend(digits.iter().map(|&b| char::from(b)));
+    // Digits are ASCII, so always UTF-8: one copy, not a push per char.
+    body.push_str(std::str::from_utf8(digits).unwrap_or_default());
 }
 
 /// Appends the `n` digits of `q` (zeros for 0).
@@ -732,6 +756,11 @@ mod tests {
         ];
         xs.extend((1..2000).map(|i| f64::from(i) * 2f64.powi(-28)));
         xs.extend((1..2000).map(|i| f64::from(i).powf(7.3) / 1e9));
+        // Either side of every power of ten the exponent estimate handles.
+        for j in -30..=45 {
+            let p: f64 = format!("1e{j}").parse().unwrap();
+            xs.extend([p.next_down(), p, p.next_up()]);
+        }
         assert!(fast_digits(0.1, 19).is_some() && fast_digits(1e30, 19).is_some());
         assert!(fast_digits(1.5e-13, 19).is_some());
         for &x in &xs {
