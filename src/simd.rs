@@ -1,7 +1,7 @@
 //! Runtime choice of the instruction set for the few hot loops (`stats`,
 //! the portable view's bulk decode). The shipped build targets baseline
 //! x86-64 (SSE2); on a CPU with AVX2 (x86-64-v3) the same Rust code runs
-//! compiled for it. The dispatch is `pulp`'s safe API, so no `unsafe` is
+//! compiled for it (on aarch64, for NEON). The dispatch is `pulp`'s safe API, so no `unsafe` is
 //! added here (STYLE §5; spec/safety.md §4).
 //!
 //! Results do not depend on the path taken: the loops are written in fixed
@@ -12,7 +12,8 @@
 /// also run the baseline ([`Arch::Scalar`]) to check both agree.
 pub(crate) use pulp::Arch;
 
-/// The best instruction set this CPU has (detected once, then cached).
+/// The best instruction set this CPU has (std caches the detection; a call
+/// reads that cache).
 #[inline(always)]
 pub(crate) fn best() -> Arch {
     Arch::new()

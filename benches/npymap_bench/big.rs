@@ -27,8 +27,10 @@ pub const BIG_BYTES: u64 = (SIDE * SIDE * 4) as u64;
 pub const BIG_F8: &str = "f64_1g.npy";
 pub const BIG_F8_BYTES: u64 = (SIDE * SIDE * 4) as u64;
 
-/// How every 16-lane sum in W2 and S is compiled (`harness::sum16`).
-const AVX2_NOTE: &str = "every 16-lane sum here runs compiled for AVX2 when the CPU has it (pulp dispatch), as npymap's kernels do";
+/// How the floor's 16-lane sum (and every slice or block sum in W2 and S:
+/// `harness::sum16`, `add16`) is compiled; the per-element iterator rows
+/// (`sum16_iter`) are not dispatched.
+const AVX2_NOTE: &str = "the 16-lane sums of slices and blocks here (not of the element iterator) run compiled for AVX2 when the CPU has it (pulp dispatch), as npymap's kernels do";
 
 /// Maps a whole file read-only.
 pub fn map_file(path: &Path) -> Result<Mmap, String> {

@@ -736,6 +736,49 @@ mod tests {
         assert_eq!(f("%e", x(1e300)), "1.000000e+300");
     }
 
+    /// The exponent estimate is `floor(log10(x))` exactly (the exponent
+    /// of Rust's exact `{:.50e}`), except one above at a table entry that
+    /// rounds a power of ten down (`1e23` is below 10^23), and `log10`'s
+    /// own rounding outside the table; `fast_digits` corrects one off.
+    /// Checked either side of every power of ten, for subnormals and for
+    /// values of every binary exponent.
+    #[test]
+    fn decimal_exponent_is_floor_log10() {
+        let mut xs = vec![5e-324, 1e-310, f64::MIN_POSITIVE, f64::MAX, 1.0, 0.1];
+        for j in -330..=308 {
+            let p: f64 = format!("1e{j}").parse().unwrap();
+            if p > 0.0 && p.is_finite() {
+                xs.extend([p.next_down(), p, p.next_up()]);
+            }
+        }
+        let mut r = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..20_000 {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            let x = f64::from_bits(r & 0x7fef_ffff_ffff_ffff);
+            if x > 0.0 {
+                xs.push(x);
+            }
+        }
+        for x in xs {
+            // 50 exact digits (not the shortest form, which rounds 9.88e-324
+            // up to "1e-323").
+            let text = format!("{x:.50e}");
+            let want: i32 = text[text.find('e').unwrap() + 1..].parse().unwrap();
+            let biased = ((x.to_bits() >> 52) & 0x7ff) as i32;
+            let got = decimal_exponent(x, biased);
+            // Within the table, for normal values: exact but at a rounded
+            // power of ten. Elsewhere `log10` itself, which can round
+            // across an integer too (1e-310 gives -310): one off at most.
+            let in_table = biased > 0 && (-25..40).contains(&want);
+            assert!(
+                got == want || (got == want + 1 && (POW10.contains(&x) || !in_table)),
+                "{x:e}: estimate {got}, floor(log10) {want}"
+            );
+        }
+    }
+
     #[test]
     fn fast_digits_agree_with_exact_formatting() {
         // Ties at 19 digits (2^-28 has 20 significant digits ending in 5),

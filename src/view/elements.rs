@@ -345,19 +345,27 @@ const BLOCK_BYTES: usize = 8 << 10;
 /// Copies packed elements `src` (exactly `out.len()` of them) into `out`
 /// in native order, on the best instruction set this CPU has.
 fn copy_packed<T: Element>(src: &[u8], out: &mut [T], swap: bool) {
-    copy_packed_on(simd::best(), src, out, swap);
+    let arch = simd::best();
+    copy_packed_on(arch, !matches!(arch, simd::Arch::Scalar), src, out, swap);
 }
 
 /// [`copy_packed`] on `arch`. Native data: one `memcpy`. The other byte
-/// order: with AVX2, one pass of unaligned loads and swaps (`vpshufb`
-/// swaps 32 bytes at a time), about 1.2x faster than `memcpy` plus an
-/// in-place swap there (W2's 256 MiB big-endian row: 0.025 s against
-/// 0.0295 s); on the SSE2 baseline the fused loop does not vectorize, so
-/// `memcpy` and then a swap of the aligned values in place (about 1.3x
-/// faster than the fused loop on SSE2).
-fn copy_packed_on<T: Element>(arch: simd::Arch, src: &[u8], out: &mut [T], swap: bool) {
+/// order: when `fused` (the caller sets it for any arch but the baseline:
+/// AVX2, or NEON on aarch64), one pass of unaligned loads and swaps
+/// (`vpshufb` swaps 32 bytes at a time), about 1.2x faster than `memcpy`
+/// plus an in-place swap with AVX2 (W2's 256 MiB big-endian row: 0.025 s
+/// against 0.0295 s); on the SSE2 baseline the fused loop does not
+/// vectorize, so `memcpy` and then a swap of the aligned values in place
+/// (about 1.3x faster than the fused loop there).
+fn copy_packed_on<T: Element>(
+    arch: simd::Arch,
+    fused: bool,
+    src: &[u8],
+    out: &mut [T],
+    swap: bool,
+) {
     let item = std::mem::size_of::<T>().max(1);
-    if swap && !matches!(arch, simd::Arch::Scalar) && T::pod_bytes_mut(out).is_some() {
+    if swap && fused && T::pod_bytes_mut(out).is_some() {
         simd::vectorized(
             arch,
             #[inline(always)]
@@ -637,14 +645,22 @@ mod tests {
                         .iter()
                         .map(|&b| decode(b, big))
                         .collect();
-                    for arch in [simd::Arch::Scalar, simd::best()] {
+                    // Both loops on the baseline too, so a CPU without
+                    // AVX2 still checks the fused one.
+                    let ways = [
+                        (simd::Arch::Scalar, false),
+                        (simd::Arch::Scalar, true),
+                        (simd::best(), false),
+                        (simd::best(), true),
+                    ];
+                    for (arch, fused) in ways {
                         let mut out = vec![T::zero(); 301];
-                        copy_packed_on(arch, src, &mut out, swap);
+                        copy_packed_on(arch, fused, src, &mut out, swap);
                         // Compared as bytes: NaN payloads must survive too.
                         assert_eq!(
                             bytemuck::cast_slice::<T, u8>(&out),
                             bytemuck::cast_slice::<T, u8>(&want),
-                            "{arch:?}, offset {skip}, swap {swap}"
+                            "{arch:?}, fused {fused}, offset {skip}, swap {swap}"
                         );
                     }
                 }

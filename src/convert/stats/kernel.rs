@@ -1,7 +1,8 @@
 //! The scanning kernels behind [`stats`](super::stats): blocks of elements
 //! decoded (byte swap included) into a small buffer that stays in the L1
-//! cache, then reduced there in fixed lanes the compiler vectorizes for the
-//! baseline x86-64 target (SSE2).
+//! cache, then reduced there in fixed lanes the compiler vectorizes: for
+//! the baseline x86-64 target (SSE2), and again for AVX2, which `stats`
+//! picks at run time when the CPU has it (`crate::simd`).
 //!
 //! Floats keep the lane layout the results are defined by (cli.md §9): 16
 //! lanes, element `i` of a run of whole blocks in lane `i % 16`, the last
@@ -16,8 +17,9 @@
 //! registers).
 //!
 //! Integers are exact whatever the order: minima and maxima in lanes of the
-//! stored type, sums per block in `i64` lanes (two 32-bit halves for 64-bit
-//! types), added into one `i128`.
+//! stored type, sums per block in `i32` lanes for 8- and 16-bit types,
+//! `i64` lanes for 32-bit ones and two 32-bit halves in `i64` lanes for
+//! 64-bit ones, added into one `i128`.
 
 /// Lanes per accumulator; part of the float result's definition.
 pub(super) const LANES: usize = 16;
