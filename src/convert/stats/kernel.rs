@@ -302,34 +302,25 @@ pub(super) trait Int: Copy + Ord + Default {
     fn sum(xs: &[Self]) -> i128;
 }
 
-/// Sum of up to [`BLOCK`] values of at most 32 bits, in `i64` lanes.
+/// Sum of up to [`BLOCK`] values of at most 32 bits in lanes of `L`:
+/// `i32` for types of at most 16 bits (each lane adds at most
+/// `BLOCK / LANES` values below 2^16 in magnitude, far from 2^31; twice
+/// the lanes per vector), `i64` for 32-bit types.
 #[inline(always)]
-fn sum_narrow<T: Copy + Into<i64>>(xs: &[T]) -> i128 {
-    let mut lanes = [0i64; LANES];
+fn sum_lanes<L, T>(xs: &[T]) -> i128
+where
+    L: Copy + Default + std::ops::AddAssign + Into<i64>,
+    T: Copy + Into<L>,
+{
+    let mut lanes = [L::default(); LANES];
     let (groups, tail) = xs.as_chunks::<LANES>();
     for g in groups {
         for (s, &x) in lanes.iter_mut().zip(g) {
             *s += x.into();
         }
     }
-    let tail: i64 = tail.iter().map(|&x| x.into()).sum();
-    i128::from(lanes.iter().sum::<i64>()) + i128::from(tail)
-}
-
-/// Sum of up to [`BLOCK`] values of at most 16 bits, in `i32` lanes (each
-/// lane adds at most `BLOCK / LANES` values below 2^16 in magnitude, far
-/// from 2^31): twice the lanes per vector of [`sum_narrow`].
-#[inline(always)]
-fn sum_small<T: Copy + Into<i32>>(xs: &[T]) -> i128 {
-    let mut lanes = [0i32; LANES];
-    let (groups, tail) = xs.as_chunks::<LANES>();
-    for g in groups {
-        for (s, &x) in lanes.iter_mut().zip(g) {
-            *s += x.into();
-        }
-    }
-    let tail: i64 = tail.iter().map(|&x| i64::from(x.into())).sum();
-    i128::from(lanes.iter().map(|&s| i64::from(s)).sum::<i64>()) + i128::from(tail)
+    let tail: i64 = tail.iter().map(|&x| x.into().into()).sum();
+    i128::from(lanes.iter().map(|&s| s.into()).sum::<i64>()) + i128::from(tail)
 }
 
 /// Sum of up to [`BLOCK`] 64-bit values (given as their bits) as
@@ -387,12 +378,12 @@ macro_rules! int {
     };
 }
 
-int!(i8, |xs| sum_small(xs));
-int!(i16, |xs| sum_small(xs));
-int!(i32, |xs| sum_narrow(xs));
-int!(u8, |xs| sum_small(xs));
-int!(u16, |xs| sum_small(xs));
-int!(u32, |xs| sum_narrow(xs));
+int!(i8, |xs| sum_lanes::<i32, _>(xs));
+int!(i16, |xs| sum_lanes::<i32, _>(xs));
+int!(i32, |xs| sum_lanes::<i64, _>(xs));
+int!(u8, |xs| sum_lanes::<i32, _>(xs));
+int!(u16, |xs| sum_lanes::<i32, _>(xs));
+int!(u32, |xs| sum_lanes::<i64, _>(xs));
 int!(i64, |xs| sum_wide(xs, |x| x as u64, true));
 int!(u64, |xs| sum_wide(xs, |x| x, false));
 
