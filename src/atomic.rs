@@ -203,6 +203,32 @@ pub(crate) fn sync_dir(dir: &Path) {
     }
 }
 
+/// Sets `file`'s length to `len` and reserves its blocks (`fallocate`),
+/// so a disk too small for the output fails here, before any payload is
+/// written, and scattered writes (a transpose window's rows) land in
+/// allocated blocks instead of growing a sparse file block by block. A
+/// file system without `fallocate` keeps the sparse length: the
+/// reservation is an optimisation, never a requirement.
+///
+/// # Errors
+/// `Io`: the length cannot be set, or the space is not there (`ENOSPC`,
+/// `EDQUOT`, `EFBIG`).
+pub(crate) fn set_len_reserved(file: &File, len: u64) -> Result<()> {
+    file.set_len(len)?;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if len > 0 {
+        use rustix::io::Errno;
+        match rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), 0, len) {
+            Ok(()) => {}
+            // Not supported here (tmpfs before 2.6.38, FUSE, NFSv3, ...),
+            // or interrupted: write into the sparse file as before.
+            Err(Errno::OPNOTSUPP | Errno::NOSYS | Errno::INVAL | Errno::INTR) => {}
+            Err(e) => return Err(io::Error::from(e).into()),
+        }
+    }
+    Ok(())
+}
+
 /// Opens the existing regular file at `path` for reading and writing and
 /// takes an exclusive `flock` on it, waiting for other holders (another
 /// `append` or `recover` of the same file). A file replaced by rename while
@@ -488,4 +514,39 @@ pub fn write_atomic_with(
     let mut out = AtomicFile::create_with(path, durability)?;
     fill(out.file()?).map_err(|e| e.in_path(path))?;
     out.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The length is set, the bytes read as zeros, and on Linux file
+    /// systems with `fallocate` (ext4, xfs, btrfs, tmpfs: the test and CI
+    /// machines' temp directories) the blocks are allocated, not sparse.
+    #[test]
+    fn set_len_reserved_sets_the_length_and_allocates_the_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .unwrap();
+        let len: u64 = 8 << 20;
+        set_len_reserved(&file, len).unwrap();
+        let md = file.metadata().unwrap();
+        assert_eq!(md.len(), len);
+        #[cfg(target_os = "linux")]
+        assert!(
+            md.blocks() * 512 >= len,
+            "{} bytes allocated for {len}",
+            md.blocks() * 512
+        );
+        assert!(std::fs::read(&path).unwrap().iter().all(|&b| b == 0));
+        // Zero bytes: a length of zero, no fallocate (which refuses len 0).
+        let empty = File::create(dir.path().join("empty")).unwrap();
+        set_len_reserved(&empty, 0).unwrap();
+        assert_eq!(empty.metadata().unwrap().len(), 0);
+    }
 }

@@ -141,7 +141,7 @@ pub fn convert_to_file(
     write_atomic_with(out, durability, |file| {
         let len = plan.header_bytes.len() as u64 + plan.header.payload_len()?;
         file.write_all(&plan.header_bytes)?;
-        file.set_len(len)?;
+        crate::atomic::set_len_reserved(file, len)?;
         let mut sink = FileSink::new(file);
         plan.write_payload(input, &mut sink, plan.header_bytes.len() as u64)
     })?;
