@@ -30,6 +30,21 @@ const MAX_DEFLATE_RATIO: u64 = 1032;
 /// piece is checksummed while it is still in the CPU cache.
 const CRC_STEP: usize = 256 << 10;
 
+/// The shortest `read` whose CRC-32 runs on a second thread, piece by
+/// piece behind the copy (see [`MemberReader::read_crc_beside`]): below
+/// it, starting the thread costs more than the checksum it takes over.
+const CRC_BESIDE_MIN: usize = 4 << 20;
+
+/// Pieces read ahead of the checksum thread before the reader waits.
+const CRC_QUEUE: usize = 16;
+
+/// Whether this process may run more than one thread at a time (asked
+/// once: `available_parallelism` reads cgroup files).
+fn crc_beside_pays() -> bool {
+    static MANY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *MANY.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
+}
+
 /// Limits applied while reading an archive.
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
@@ -231,6 +246,7 @@ impl<R: Read + Seek> NpzReader<R> {
         drop(out);
         // Zeroed pages from the allocator: no pass of zeros before the read.
         let mut out = vec![0u8; len];
+        crate::mmap::advise_huge_pages(&mut out);
         fill_payload(&mut self.reader, m, &mut out)?;
         Ok(out)
     }
@@ -568,6 +584,75 @@ impl<'a, R: Read + Seek> MemberReader<'a, R> {
         }
     }
 
+    /// Fills `window` (at most the bytes still declared) piece by piece,
+    /// `CRC_STEP` bytes at a time, while a second thread checksums each
+    /// piece just read, in order: the CRC-32 (a quarter of the time of a
+    /// 50 MB member read on a 2.2 GHz core) then overlaps the copy instead
+    /// of following it. Stops early at the end of the data or at an error
+    /// after some bytes (the next `read` reports it); returns the bytes
+    /// filled, with the checksum state and count updated for exactly
+    /// those. `None` when no thread could be started: nothing was read.
+    fn read_crc_beside(&mut self, window: &mut [u8]) -> io::Result<Option<usize>> {
+        let (pieces, queue) = std::sync::mpsc::sync_channel::<&[u8]>(CRC_QUEUE);
+        let mut crc = self.crc.clone();
+        let (filled, failure, checked) = std::thread::scope(|scope| {
+            let spawned = std::thread::Builder::new()
+                .name("npz-crc32".into())
+                .spawn_scoped(scope, move || {
+                    for piece in queue {
+                        crc.update(piece);
+                    }
+                    crc
+                });
+            let Ok(worker) = spawned else {
+                return (0, None, None);
+            };
+            let mut filled = 0usize;
+            let mut failure = None;
+            for piece in window.chunks_mut(CRC_STEP) {
+                let mut at = 0;
+                while let Some(rest) = piece.get_mut(at..).filter(|r| !r.is_empty()) {
+                    match self.inner_read(rest) {
+                        Ok(0) => break,
+                        Ok(n) => at += n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            failure = Some(e);
+                            break;
+                        }
+                    }
+                }
+                let piece: &[u8] = piece;
+                let done = piece.get(..at).unwrap_or_default();
+                filled += done.len();
+                // The worker only stops when the queue closes, so a send
+                // fails only if it panicked: the join below says so.
+                let sent = pieces.send(done).is_ok();
+                if !sent || failure.is_some() || at < piece.len() {
+                    break;
+                }
+            }
+            drop(pieces);
+            (filled, failure, Some(worker.join()))
+        });
+        let Some(joined) = checked else {
+            return Ok(None);
+        };
+        // A checksum thread that died takes no bytes with it: check the
+        // filled bytes here instead.
+        self.crc = joined.unwrap_or_else(|_| {
+            let mut crc = self.crc.clone();
+            crc.update(window.get(..filled).unwrap_or_default());
+            crc
+        });
+        self.got = self.got.saturating_add(filled as u64);
+        match (filled, failure) {
+            (0, Some(e)) => Err(e),
+            (0, None) => Err(self.truncated()),
+            (n, _) => Ok(Some(n)),
+        }
+    }
+
     /// Called once the declared length has been delivered.
     fn finish(&mut self) -> io::Result<()> {
         let mut probe = [0u8; 1];
@@ -604,11 +689,17 @@ impl<R: Read + Seek> Read for MemberReader<'_, R> {
             self.finish()?;
             return Ok(0);
         }
+        let want = usize::try_from(remaining).map_or(buf.len(), |r| r.min(buf.len()));
+        if want >= CRC_BESIDE_MIN
+            && crc_beside_pays()
+            && let Some(window) = buf.get_mut(..want)
+            && let Some(n) = self.read_crc_beside(window)?
+        {
+            return Ok(n);
+        }
         // At most `CRC_STEP` bytes per read, so that the CRC runs over bytes
         // still in the cache: a 50 MB `read_exact` checksums as it goes.
-        let want = usize::try_from(remaining)
-            .map_or(buf.len(), |r| r.min(buf.len()))
-            .min(CRC_STEP);
+        let want = want.min(CRC_STEP);
         let Some(window) = buf.get_mut(..want) else {
             return Ok(0);
         };
@@ -714,5 +805,81 @@ mod tests {
             checked_size(&m, &opts).unwrap_err().kind().code(),
             "payload_size"
         );
+    }
+
+    /// Runs the checksum-beside path on `stored` (or its deflate stream)
+    /// declared as `declared` bytes with CRC `crc`, in windows of
+    /// `window` bytes, then the end-of-stream checks.
+    fn read_beside(
+        bytes: &[u8],
+        compression: Compression,
+        declared: u64,
+        crc: u32,
+        window: usize,
+    ) -> (Vec<u8>, io::Result<()>) {
+        let mut cursor = io::Cursor::new(bytes.to_vec());
+        let raw = (&mut cursor).take(bytes.len() as u64);
+        let mut r = MemberReader::new(raw, compression, declared, crc, "x.npy");
+        let mut out = vec![0u8; usize::try_from(declared).unwrap()];
+        let mut at = 0;
+        while at < out.len() {
+            let end = (at + window).min(out.len());
+            match r.read_crc_beside(&mut out[at..end]) {
+                Ok(Some(n)) => at += n,
+                Ok(None) => panic!("no thread could be started"),
+                Err(e) => return (out, Err(e)),
+            }
+        }
+        let end = r.finish_read().map_err(io::Error::from);
+        (out, end)
+    }
+
+    /// The checksum thread sees every byte, in order, across pieces,
+    /// windows and calls; a wrong byte anywhere, a wrong checksum and data
+    /// that ends early are each reported, as on the one-thread path.
+    #[test]
+    fn checksum_beside_the_copy_checks_every_byte() {
+        let len = 21 * CRC_STEP + 12_345;
+        let data: Vec<u8> = (0..len).map(|i| (i * 131 % 251) as u8).collect();
+        let crc = crc32fast::hash(&data);
+        let declared = len as u64;
+        for window in [len, CRC_BESIDE_MIN + 7, 5 * CRC_STEP] {
+            let (out, end) = read_beside(&data, Compression::Stored, declared, crc, window);
+            end.unwrap();
+            assert!(out == data, "window {window}");
+        }
+        // Deflated: pieces arrive in uneven reads from the decoder.
+        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut enc, &data).unwrap();
+        let deflated = enc.finish().unwrap();
+        let (out, end) = read_beside(&deflated, Compression::Deflated, declared, crc, len);
+        end.unwrap();
+        assert!(out == data);
+        // One byte changed in the first, a middle and the last piece.
+        for at in [3, 11 * CRC_STEP + 5, len - 1] {
+            let mut bad = data.clone();
+            bad[at] ^= 0x10;
+            let (_, end) = read_beside(&bad, Compression::Stored, declared, crc, len);
+            let e = Error::from(end.unwrap_err());
+            assert_eq!(e.kind().code(), "zip", "{e}");
+            assert!(e.to_string().contains("crc-32"), "{e}");
+        }
+        // Ends 1000 bytes early: the bytes there are delivered, then the
+        // next read says how many were needed and how many came.
+        let short = &data[..len - 1000];
+        let (out, end) = read_beside(short, Compression::Stored, declared, crc, len);
+        assert!(out[..len - 1000] == *short);
+        let e = Error::from(end.unwrap_err());
+        assert_eq!(e.kind().code(), "truncated", "{e}");
+        assert!(e.to_string().contains(&len.to_string()), "{e}");
+        // Through `Read`, as `read_array` uses it (the thread on machines
+        // with two cores or more, one thread otherwise): same bytes.
+        let mut cursor = io::Cursor::new(data.clone());
+        let raw = (&mut cursor).take(declared);
+        let mut r = MemberReader::new(raw, Compression::Stored, declared, crc, "x.npy");
+        let mut out = vec![0u8; len];
+        r.read_exact(&mut out).unwrap();
+        r.finish_read().unwrap();
+        assert!(out == data);
     }
 }

@@ -221,6 +221,9 @@ impl<T: Element> ReadElement for T {
             }
             .into());
         }
+        // Fresh zeroed pages, untouched yet: huge pages make the read
+        // that fills them faster (see `advise_huge_pages`).
+        crate::mmap::advise_huge_pages(bytes);
         read_all(reader, bytes)?;
         if swap {
             for v in &mut values {
