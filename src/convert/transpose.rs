@@ -169,6 +169,7 @@ pub(crate) fn reverse_axes(
     };
     let mut window = buffer(kb * mb * out_stride * out_item, "the transpose window")?;
     let mut tile = buffer(tile_n * tile_n * out_item, "the transpose tile")?;
+    let fast = FastTranspose::detect();
 
     for i0 in (0..d0).step_by(ib) {
         let ni = ib.min(d0 - i0);
@@ -227,6 +228,22 @@ pub(crate) fn reverse_axes(
                                 );
                             }
                             // Transpose: window[kk+c][m][ii..ii+ti] = tile[..][c].
+                            let first = ((kk * rows_per_k + row_m) * out_stride + ii) * out_item;
+                            let step = rows_per_k * out_stride * out_item;
+                            if ti == tile_n
+                                && tk == tile_n
+                                && transpose_tile_fast(
+                                    fast,
+                                    &tile,
+                                    tile_n,
+                                    out_item,
+                                    &mut window,
+                                    first,
+                                    step,
+                                )
+                            {
+                                continue;
+                            }
                             for c in 0..tk {
                                 let w = (kk + c) * rows_per_k + row_m;
                                 let at = (w * out_stride + ii) * out_item;
@@ -328,6 +345,189 @@ fn reverse_by_element(
     sink.flush()
 }
 
+/// The register-block tile transpose this CPU can run, found once per
+/// conversion: AVX (x86-64-v3) through `pulp`'s safe intrinsics, or none
+/// (the element-by-element `gather_column` path).
+#[derive(Clone, Copy)]
+pub(crate) struct FastTranspose {
+    #[cfg(target_arch = "x86_64")]
+    v3: Option<pulp::x86::V3>,
+}
+
+impl FastTranspose {
+    pub(crate) fn detect() -> Self {
+        FastTranspose {
+            #[cfg(target_arch = "x86_64")]
+            v3: pulp::x86::V3::try_new(),
+        }
+    }
+
+    /// No register-block kernel (as on a CPU without AVX): for tests.
+    #[cfg(test)]
+    pub(crate) fn none() -> Self {
+        FastTranspose {
+            #[cfg(target_arch = "x86_64")]
+            v3: None,
+        }
+    }
+}
+
+/// Writes the transpose of a full `n x n` tile of `item`-byte elements
+/// (row-major in `tile`) into `window`: tile column `c` becomes the `n`
+/// contiguous elements at byte `first + c * step`. Done in 8 x 8 register
+/// blocks for 4-byte elements and 4 x 4 for 8-byte ones, with shuffles that
+/// move bits only (a NaN's payload, any integer, is copied exactly); the
+/// element-by-element gather this replaces spent a third of the W5 time.
+/// Returns `false`, having written nothing, when no kernel applies (another
+/// itemsize, `n` not a multiple of 8, no AVX, a window too small).
+fn transpose_tile_fast(
+    fast: FastTranspose,
+    tile: &[u8],
+    n: usize,
+    item: usize,
+    window: &mut [u8],
+    first: usize,
+    step: usize,
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(v3) = fast.v3 {
+        let end = n
+            .checked_sub(1)
+            .and_then(|last| last.checked_mul(step))
+            .and_then(|s| s.checked_add(first))
+            .and_then(|s| s.checked_add(n * item));
+        let fits = end.is_some_and(|e| e <= window.len()) && tile.len() >= n * n * item;
+        if !fits || !n.is_multiple_of(8) {
+            return false;
+        }
+        return match item {
+            4 => {
+                avx::transpose_4byte(v3, tile, n, window, first, step);
+                true
+            }
+            8 => {
+                avx::transpose_8byte(v3, tile, n, window, first, step);
+                true
+            }
+            _ => false,
+        };
+    }
+    let _ = (fast, tile, n, item, window, first, step);
+    false
+}
+
+/// The AVX tile kernels. Bounds were checked by [`transpose_tile_fast`]:
+/// every row read lies in `tile`, every column written in `window`.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::indexing_slicing)]
+mod avx {
+    use core::arch::x86_64::{__m256, __m256d};
+    use pulp::x86::V3;
+
+    #[inline(always)]
+    fn load_ps(bytes: &[u8], at: usize) -> __m256 {
+        bytemuck::pod_read_unaligned(&bytes[at..at + 32])
+    }
+
+    #[inline(always)]
+    fn load_pd(bytes: &[u8], at: usize) -> __m256d {
+        bytemuck::pod_read_unaligned(&bytes[at..at + 32])
+    }
+
+    #[inline(always)]
+    fn store<T: bytemuck::Pod>(bytes: &mut [u8], at: usize, v: T) {
+        bytes[at..at + 32].copy_from_slice(bytemuck::bytes_of(&v));
+    }
+
+    /// 8 x 8 blocks of 4-byte elements.
+    pub(super) fn transpose_4byte(
+        v3: V3,
+        tile: &[u8],
+        n: usize,
+        window: &mut [u8],
+        first: usize,
+        step: usize,
+    ) {
+        v3.vectorize(
+            #[inline(always)]
+            || {
+                let a = v3.avx;
+                for rb in (0..n).step_by(8) {
+                    for cb in (0..n).step_by(8) {
+                        let r: [__m256; 8] =
+                            core::array::from_fn(|j| load_ps(tile, ((rb + j) * n + cb) * 4));
+                        let t0 = a._mm256_unpacklo_ps(r[0], r[1]);
+                        let t1 = a._mm256_unpackhi_ps(r[0], r[1]);
+                        let t2 = a._mm256_unpacklo_ps(r[2], r[3]);
+                        let t3 = a._mm256_unpackhi_ps(r[2], r[3]);
+                        let t4 = a._mm256_unpacklo_ps(r[4], r[5]);
+                        let t5 = a._mm256_unpackhi_ps(r[4], r[5]);
+                        let t6 = a._mm256_unpacklo_ps(r[6], r[7]);
+                        let t7 = a._mm256_unpackhi_ps(r[6], r[7]);
+                        let u0 = a._mm256_shuffle_ps::<0x44>(t0, t2);
+                        let u1 = a._mm256_shuffle_ps::<0xEE>(t0, t2);
+                        let u2 = a._mm256_shuffle_ps::<0x44>(t1, t3);
+                        let u3 = a._mm256_shuffle_ps::<0xEE>(t1, t3);
+                        let u4 = a._mm256_shuffle_ps::<0x44>(t4, t6);
+                        let u5 = a._mm256_shuffle_ps::<0xEE>(t4, t6);
+                        let u6 = a._mm256_shuffle_ps::<0x44>(t5, t7);
+                        let u7 = a._mm256_shuffle_ps::<0xEE>(t5, t7);
+                        let cols = [
+                            a._mm256_permute2f128_ps::<0x20>(u0, u4),
+                            a._mm256_permute2f128_ps::<0x20>(u1, u5),
+                            a._mm256_permute2f128_ps::<0x20>(u2, u6),
+                            a._mm256_permute2f128_ps::<0x20>(u3, u7),
+                            a._mm256_permute2f128_ps::<0x31>(u0, u4),
+                            a._mm256_permute2f128_ps::<0x31>(u1, u5),
+                            a._mm256_permute2f128_ps::<0x31>(u2, u6),
+                            a._mm256_permute2f128_ps::<0x31>(u3, u7),
+                        ];
+                        for (j, col) in cols.into_iter().enumerate() {
+                            store(window, first + (cb + j) * step + rb * 4, col);
+                        }
+                    }
+                }
+            },
+        );
+    }
+
+    /// 4 x 4 blocks of 8-byte elements.
+    pub(super) fn transpose_8byte(
+        v3: V3,
+        tile: &[u8],
+        n: usize,
+        window: &mut [u8],
+        first: usize,
+        step: usize,
+    ) {
+        v3.vectorize(
+            #[inline(always)]
+            || {
+                let a = v3.avx;
+                for rb in (0..n).step_by(4) {
+                    for cb in (0..n).step_by(4) {
+                        let r: [__m256d; 4] =
+                            core::array::from_fn(|j| load_pd(tile, ((rb + j) * n + cb) * 8));
+                        let t0 = a._mm256_unpacklo_pd(r[0], r[1]);
+                        let t1 = a._mm256_unpackhi_pd(r[0], r[1]);
+                        let t2 = a._mm256_unpacklo_pd(r[2], r[3]);
+                        let t3 = a._mm256_unpackhi_pd(r[2], r[3]);
+                        let cols = [
+                            a._mm256_permute2f128_pd::<0x20>(t0, t2),
+                            a._mm256_permute2f128_pd::<0x20>(t1, t3),
+                            a._mm256_permute2f128_pd::<0x31>(t0, t2),
+                            a._mm256_permute2f128_pd::<0x31>(t1, t3),
+                        ];
+                        for (j, col) in cols.into_iter().enumerate() {
+                            store(window, first + (cb + j) * step + rb * 8, col);
+                        }
+                    }
+                }
+            },
+        );
+    }
+}
+
 // `tile` holds `rows * cols` elements and `dst` `rows`, by the caller's sizing.
 #[allow(clippy::indexing_slicing)]
 /// Copies column `c` of a `rows x cols` tile (row-major, `item` bytes per
@@ -393,6 +593,53 @@ mod tests {
         out
     }
 
+    /// The register-block kernels write each tile column where the
+    /// element-by-element gather does, bit for bit (NaN payloads and all
+    /// byte values included), leave every other window byte alone, and
+    /// decline itemsizes, tiles and windows they do not handle.
+    #[test]
+    fn fast_tile_transpose_matches_the_gather() {
+        let n = 64;
+        for item in [4usize, 8] {
+            let tile: Vec<u8> = (0..n * n * item)
+                .map(|i| (i.wrapping_mul(2_654_435_761) >> 7) as u8)
+                .collect();
+            // Columns 3 * n * item apart, starting at an odd offset.
+            let (first, step) = (5, 3 * n * item + 1);
+            let len = first + (n - 1) * step + n * item + 9;
+            let mut want = vec![0xA5u8; len];
+            for c in 0..n {
+                let at = first + c * step;
+                gather_column(&tile, n, c, n, item, &mut want[at..at + n * item]);
+            }
+            let fast = FastTranspose::detect();
+            let mut got = vec![0xA5u8; len];
+            let done = transpose_tile_fast(fast, &tile, n, item, &mut got, first, step);
+            #[cfg(target_arch = "x86_64")]
+            assert_eq!(done, std::arch::is_x86_feature_detected!("avx2"));
+            if done {
+                assert!(got == want, "item {item}");
+            }
+            // A window one byte short, another itemsize, a ragged tile, no
+            // kernel: declined, nothing written.
+            let mut short = vec![0u8; len - 10];
+            assert!(!transpose_tile_fast(
+                fast, &tile, n, item, &mut short, first, step
+            ));
+            assert!(short.iter().all(|&b| b == 0));
+            assert!(!transpose_tile_fast(
+                fast, &tile, n, 2, &mut got, first, step
+            ));
+            assert!(!transpose_tile_fast(
+                fast, &tile, 60, item, &mut got, first, step
+            ));
+            let none = FastTranspose::none();
+            assert!(!transpose_tile_fast(
+                none, &tile, n, item, &mut got, first, step
+            ));
+        }
+    }
+
     #[test]
     fn matches_naive_reversal_for_many_shapes() {
         for shape in [
@@ -406,6 +653,8 @@ mod tests {
             vec![3, 700, 2],
             vec![1500, 3],
             vec![40, 5, 6, 70],
+            vec![130, 200],
+            vec![2, 64, 3, 128],
         ] {
             let n: usize = shape.iter().product();
             let src: Vec<u32> = (0..n as u32).collect();
