@@ -303,18 +303,33 @@ pub(crate) const HUGE_PAGES_MIN: usize = 4 << 20;
 /// kernel refuses (THP set to `never`, an old kernel), nothing changes:
 /// it is a hint, never a requirement.
 pub(crate) fn advise_huge_pages(buf: &mut [u8]) {
+    advise_huge(buf.as_mut_ptr() as usize, buf.len());
+}
+
+/// [`advise_huge_pages`] for the spare capacity of `v` (memory reserved
+/// but not written yet), so that the writes that initialise it fault huge
+/// pages in.
+pub(crate) fn advise_huge_pages_spare(v: &mut Vec<u8>) {
+    let spare = v.spare_capacity_mut();
+    advise_huge(spare.as_mut_ptr() as usize, spare.len());
+}
+
+/// `madvise(MADV_HUGEPAGE)` on the whole pages of the `len` bytes at
+/// address `at`, which both callers take from a `&mut` borrow of memory
+/// they own.
+fn advise_huge(at: usize, len: usize) {
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    if buf.len() >= HUGE_PAGES_MIN {
+    if len >= HUGE_PAGES_MIN {
         const PAGE: usize = 4096;
-        let at = buf.as_mut_ptr() as usize;
         let start = at.next_multiple_of(PAGE);
-        let end = (at + buf.len()) / PAGE * PAGE;
+        let end = (at + len) / PAGE * PAGE;
         if end > start {
-            // SAFETY: [start, end) lies inside `buf`, memory this process
-            // owns and holds exclusively (`&mut`). MADV_HUGEPAGE changes
-            // only how later faults are served, never the bytes, mappings
-            // or validity of the range (unlike DONTNEED/FREE/REMOVE), so
-            // no reference into it, here or elsewhere, can observe it.
+            // SAFETY: [start, end) lies inside the caller's buffer, memory
+            // this process owns and the caller holds exclusively (`&mut`).
+            // MADV_HUGEPAGE changes only how later faults are served, never
+            // the bytes, mappings or validity of the range (unlike
+            // DONTNEED/FREE/REMOVE), so no reference into it, here or
+            // elsewhere, can observe it.
             let refused = unsafe {
                 libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE)
             };
@@ -323,7 +338,7 @@ pub(crate) fn advise_huge_pages(buf: &mut [u8]) {
         }
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    let _ = buf;
+    let _ = (at, len);
 }
 
 #[cfg(unix)]

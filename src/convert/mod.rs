@@ -63,6 +63,9 @@ pub(crate) fn buffer(len: usize, what: &str) -> Result<Vec<u8>> {
             format!("out of memory: cannot allocate {len} bytes for {what}"),
         ))
     })?;
+    // A window of several MB is walked across many of its rows at once:
+    // on huge pages those accesses miss the TLB far less.
+    crate::mmap::advise_huge_pages_spare(&mut v);
     v.resize(len, 0);
     Ok(v)
 }
