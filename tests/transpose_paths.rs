@@ -40,6 +40,10 @@ for dt in dtypes:
 # An output row longer than a band (4 MiB): the in-place path uses windows.
 cases.append(('u1', (4 * 1024 * 1024 + 3, 2)))
 cases.append(('<f4', (2, 3, 1024 * 1024 + 5)))
+# The last axis as long as a 32 MiB window's side plus its padding (2896 +
+# 16 for 4-byte elements), with several middle rows: the pread path once
+# read such a strip as one run and left rows short (wrong output).
+cases.append(('>f4', (2, 3, 2912)))
 n = 0
 for dt, shape in cases:
     dt = np.dtype(dt)
@@ -128,6 +132,6 @@ fn every_transpose_path_matches_numpy_byte_for_byte() {
         check(&out, &want, &what("CLI"));
         cases += 1;
     }
-    // 12 dtypes x (8 shapes of 2+ dims in both orders + 2 1-D) + 2 long rows x 2.
-    assert_eq!(cases, 12 * (8 * 2 + 2) + 4);
+    // 12 dtypes x (8 shapes of 2+ dims in both orders + 2 1-D) + 3 extra shapes x 2.
+    assert_eq!(cases, 12 * (8 * 2 + 2) + 6);
 }
