@@ -17,7 +17,7 @@ use std::fmt;
 use name::Name;
 
 pub use parse::{MAX_FIELDS, MAX_NESTING};
-pub(crate) use parse::{scalar_from_str, struct_from_pairs};
+pub(crate) use parse::{PlainStruct, scalar_from_str};
 pub(crate) use render::{py_escape_str, py_repr_str};
 
 use crate::error::{ErrorKind, Result};
