@@ -41,7 +41,18 @@ pub type FileWriter<'a> = NpyWriter<BufWriter<&'a mut File>>;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn save<T: Element>(path: impl AsRef<Path>, header: &Header, data: &[T]) -> Result<()> {
-    save_with_durability(path, header, Durability::Atomic, |w| w.write_slice(data))
+    let reserve = fills(header, data);
+    save_impl(path.as_ref(), header, Durability::Atomic, reserve, |w| {
+        w.write_slice(data)
+    })
+}
+
+/// Whether `data` is exactly the payload `header` declares (in bytes): only
+/// then are the file's blocks reserved up front, so a short slice under a
+/// huge shape gets the writer's `ElementCount`, not a full disk.
+fn fills<T>(header: &Header, data: &[T]) -> bool {
+    let bytes = u64::try_from(std::mem::size_of_val(data)).ok();
+    bytes.is_some() && bytes == header.payload_len().ok()
 }
 
 /// As [`save`], and durable ([`Durability::Durable`]): the temporary file
@@ -51,11 +62,16 @@ pub fn save<T: Element>(path: impl AsRef<Path>, header: &Header, data: &[T]) -> 
 /// # Errors
 /// As [`save`].
 pub fn save_durable<T: Element>(path: impl AsRef<Path>, header: &Header, data: &[T]) -> Result<()> {
-    save_with_durability(path, header, Durability::Durable, |w| w.write_slice(data))
+    let reserve = fills(header, data);
+    save_impl(path.as_ref(), header, Durability::Durable, reserve, |w| {
+        w.write_slice(data)
+    })
 }
 
 /// As [`save`], with the payload written by `fill` (in as many calls as it
 /// likes). If `fill` fails, or writes too few elements, nothing changes on disk.
+/// The blocks of the whole file the header declares are reserved before
+/// `fill` runs (see `spec/write-path.md` §1).
 ///
 /// # Errors
 /// Whatever `fill` returns, `ElementCount`, `Io`.
@@ -80,13 +96,30 @@ pub fn save_with_durability<F>(
 where
     F: FnOnce(&mut FileWriter<'_>) -> Result<()>,
 {
-    let path = path.as_ref();
+    save_impl(path.as_ref(), header, durability, true, fill)
+}
+
+/// The atomic save; with `reserve`, the file's blocks (header + the
+/// payload the header declares) are reserved as `np.save` does, once the
+/// writer has accepted the header and before any byte reaches the file.
+fn save_impl<F>(
+    path: &Path,
+    header: &Header,
+    durability: Durability,
+    reserve: bool,
+    fill: F,
+) -> Result<()>
+where
+    F: FnOnce(&mut FileWriter<'_>) -> Result<()>,
+{
     let run = || -> Result<()> {
         let mut out = AtomicFile::create_with(path, durability)?;
-        // The whole file's blocks first, as `np.save` does; a header the
-        // writer refuses is left for `NpyWriter::new` to report.
-        if let (Ok(head), Ok(payload)) = (header.to_bytes(None), header.payload_len()) {
-            let len = u64::try_from(head.len()).map_or(u64::MAX, |h| h.saturating_add(payload));
+        if reserve && NpyWriter::new(std::io::sink(), header).is_ok() {
+            // Accepted, so both lengths are known and fit.
+            let head = header.to_bytes(None).map_or(0, |h| h.len());
+            let len = u64::try_from(head).map_or(u64::MAX, |h| {
+                h.saturating_add(header.payload_len().unwrap_or(0))
+            });
             crate::atomic::reserve(out.file()?, len)?;
         }
         {
@@ -478,5 +511,48 @@ mod append_failure_tests {
             .unwrap_err();
         assert!(err.to_string().contains("simulated failure"), "{err}");
         assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+}
+
+#[cfg(test)]
+mod reserve_tests {
+    use super::*;
+    use crate::Dtype;
+
+    /// A header the writer refuses, or data that does not fill the header,
+    /// gets the writer's own error: the file's blocks are reserved only for
+    /// a save that can succeed (the adversarial review of the reservation:
+    /// an object dtype or a short slice under a huge shape reported
+    /// `FileTooLarge`/`StorageFull` after asking the disk for all of it).
+    #[test]
+    fn an_invalid_save_reports_the_writers_error_not_the_disks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.npy");
+        let object = Header {
+            dtype: Dtype::from_descr("|O").unwrap(),
+            fortran_order: false,
+            shape: vec![1 << 58],
+        };
+        let err = save_with(&path, &object, |_| Ok(())).unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::ObjectDtype), "{err:?}");
+        let huge = Header {
+            dtype: Dtype::from_descr("<f8").unwrap(),
+            fortran_order: false,
+            shape: vec![1 << 41],
+        };
+        for durable in [false, true] {
+            let err = if durable {
+                save_durable(&path, &huge, &[1.0f64])
+            } else {
+                save(&path, &huge, &[1.0f64])
+            }
+            .unwrap_err();
+            assert!(
+                matches!(err.kind(), ErrorKind::ElementCount { .. }),
+                "{err:?}"
+            );
+        }
+        // Nothing is left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }
