@@ -41,18 +41,21 @@ pub type FileWriter<'a> = NpyWriter<BufWriter<&'a mut File>>;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn save<T: Element>(path: impl AsRef<Path>, header: &Header, data: &[T]) -> Result<()> {
-    let reserve = fills(header, data);
-    save_impl(path.as_ref(), header, Durability::Atomic, reserve, |w| {
-        w.write_slice(data)
-    })
+    save_slice(path.as_ref(), header, Durability::Atomic, data)
 }
 
-/// Whether `data` is exactly the payload `header` declares (in bytes): only
-/// then are the file's blocks reserved up front, so a short slice under a
-/// huge shape gets the writer's `ElementCount`, not a full disk.
-fn fills<T>(header: &Header, data: &[T]) -> bool {
+/// [`save`] and [`save_durable`]: the file's blocks are reserved only when
+/// `data` is exactly the payload `header` declares (in bytes), so a short
+/// slice under a huge shape gets the writer's `ElementCount`, not a full disk.
+fn save_slice<T: Element>(
+    path: &Path,
+    header: &Header,
+    durability: Durability,
+    data: &[T],
+) -> Result<()> {
     let bytes = u64::try_from(std::mem::size_of_val(data)).ok();
-    bytes.is_some() && bytes == header.payload_len().ok()
+    let reserve = bytes.is_some() && bytes == header.payload_len().ok();
+    save_impl(path, header, durability, reserve, |w| w.write_slice(data))
 }
 
 /// As [`save`], and durable ([`Durability::Durable`]): the temporary file
@@ -62,10 +65,7 @@ fn fills<T>(header: &Header, data: &[T]) -> bool {
 /// # Errors
 /// As [`save`].
 pub fn save_durable<T: Element>(path: impl AsRef<Path>, header: &Header, data: &[T]) -> Result<()> {
-    let reserve = fills(header, data);
-    save_impl(path.as_ref(), header, Durability::Durable, reserve, |w| {
-        w.write_slice(data)
-    })
+    save_slice(path.as_ref(), header, Durability::Durable, data)
 }
 
 /// As [`save`], with the payload written by `fill` (in as many calls as it
@@ -101,7 +101,7 @@ where
 
 /// The atomic save; with `reserve`, the file's blocks (header + the
 /// payload the header declares) are reserved as `np.save` does, once the
-/// writer has accepted the header and before any byte reaches the file.
+/// writer has accepted the header and before the payload is written.
 fn save_impl<F>(
     path: &Path,
     header: &Header,
@@ -114,16 +114,15 @@ where
 {
     let run = || -> Result<()> {
         let mut out = AtomicFile::create_with(path, durability)?;
-        if reserve && NpyWriter::new(std::io::sink(), header).is_ok() {
-            // Accepted, so both lengths are known and fit.
-            let head = header.to_bytes(None).map_or(0, |h| h.len());
-            let len = u64::try_from(head).map_or(u64::MAX, |h| {
-                h.saturating_add(header.payload_len().unwrap_or(0))
-            });
-            crate::atomic::reserve(out.file()?, len)?;
-        }
         {
             let mut w = NpyWriter::new(BufWriter::new(out.file()?), header)?;
+            if reserve {
+                // The writer took the header, so both lengths are known. Its
+                // bytes are still in the buffer (unless longer than it).
+                let head = u64::try_from(header.to_bytes(None)?.len()).unwrap_or(u64::MAX);
+                let len = head.saturating_add(header.payload_len()?);
+                crate::atomic::reserve(w.get_ref().get_ref(), len)?;
+            }
             fill(&mut w)?;
             w.finish()?.into_inner().map_err(|e| e.into_error())?;
         }

@@ -259,6 +259,11 @@ impl<W: Write> NpyWriter<W> {
         })
     }
 
+    /// The writer the file goes to.
+    pub(crate) fn get_ref(&self) -> &W {
+        &self.sink.w
+    }
+
     /// Writes elements, converting to the file's byte order.
     ///
     /// # Errors
